@@ -1,0 +1,17 @@
+"""dask-asgd: asynchronous parallel SGD as scikit-learn estimators on Dask clusters."""
+
+from . import config  # noqa: F401  (registers the dask-asgd config defaults)
+from .balance import BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
+from .linear_model import ASGDClassifier, ASGDRegressor, FitReport
+from .pubsub import PubSubWorkerPlugin
+
+__all__ = [
+    "ASGDClassifier",
+    "ASGDRegressor",
+    "FitReport",
+    "IntervalPolicy",
+    "FixedPolicy",
+    "BalanceSchedulerPlugin",
+    "PubSubWorkerPlugin",
+]
+__version__ = "0.1.0"

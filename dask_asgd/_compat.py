@@ -1,0 +1,49 @@
+"""Every use of another library's private or semi-private API, in one place."""
+
+from __future__ import annotations
+
+import asyncio
+
+from distributed.comm import connect
+from distributed.protocol import to_serialize
+
+
+async def open_stream(address: str, connection_args: dict):
+    """A comm to ``address`` whose messages the peer's ``handle_stream`` dispatches by op."""
+    comm = await connect(address, **connection_args)
+    comm.name = "dask-asgd->worker"
+    await comm.write({"op": "connection_stream"})
+    return comm
+
+
+def wrap_array(a):
+    """Mark an array for zero-copy serialization inside a message."""
+    return to_serialize(a)
+
+
+def register_stream_handler(worker, op: str, handler) -> None:
+    worker.stream_handlers[op] = handler
+
+
+def register_scheduler_handler(scheduler, op: str, handler) -> None:
+    scheduler.handlers[op] = handler
+
+
+def scheduler_call(worker, op: str, **kwargs):
+    """Coroutine: call handler ``op`` on the scheduler over the worker's pooled rpc."""
+    return getattr(worker.scheduler, op)(**kwargs)
+
+
+def run_in_loop(worker, coro):
+    """Schedule ``coro`` on the worker's event loop from a task thread; a concurrent future."""
+    return asyncio.run_coroutine_threadsafe(coro, worker.loop.asyncio_loop)
+
+
+def call_in_loop(worker, fn, *args) -> None:
+    """Run the plain function ``fn(*args)`` on the worker's event loop, soon."""
+    worker.loop.add_callback(fn, *args)
+
+
+# scikit-learn private helpers, used for parameter validation and sample weights
+from sklearn.utils._param_validation import Interval, StrOptions  # noqa: E402,F401
+from sklearn.utils.validation import _check_sample_weight  # noqa: E402,F401

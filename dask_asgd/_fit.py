@@ -1,0 +1,164 @@
+"""The client side of a fit: cluster, placement, tasks, watching, gathering, averaging."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from . import config
+from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
+from ._options import TrainSpec
+from ._task import train_shard
+from .balance import PLUGIN_NAME as BALANCE_NAME
+from .balance import BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
+from .pubsub import PLUGIN_NAME as PUBSUB_NAME
+from .pubsub import PubSubWorkerPlugin
+
+
+@contextlib.contextmanager
+def get_client(n_workers=None):
+    """The active distributed Client, else an in-process LocalCluster started for this block."""
+    from distributed import Client, LocalCluster, default_client
+
+    try:
+        client = default_client()
+    except ValueError:
+        client = None
+    if client is not None:
+        yield client
+        return
+    import os
+
+    n = int(n_workers) if n_workers else (os.cpu_count() or 1)
+    with LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None,
+        silence_logs=40,
+    ) as cluster, Client(cluster, set_as_default=False) as client:
+        yield client
+
+
+def ensure_plugins(client) -> None:
+    """Register the scheduler and worker halves once per cluster (both idempotent)."""
+    if not client.run_on_scheduler(_has_balance):
+        client.register_plugin(BalanceSchedulerPlugin(), name=BALANCE_NAME)
+    client.register_plugin(
+        PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout"))), name=PUBSUB_NAME
+    )
+
+
+def _has_balance(dask_scheduler=None):
+    return BALANCE_NAME in dask_scheduler.plugins
+
+
+class FitResult:
+    def __init__(self, results, lost, history, seconds):
+        self.results = results  # one dict per finished task
+        self.lost = lost  # task -> worker address of the tasks lost with their worker
+        self.history = history
+        self.seconds = seconds
+
+
+def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None, class_weights=None,
+            policy=None) -> FitResult:
+    """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged)."""
+    with get_client(n_workers) as client:
+        ensure_plugins(client)
+        slots = worker_slots(client, n_workers)
+        rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+        if is_dask_collection(X):
+            shards = place_dask(client, X, y, sw, slots)
+            preshuffled = False
+        else:
+            shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle)
+            preshuffled = spec.shuffle
+        fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
+        tasks = {i: s.worker for i, s in enumerate(shards)}
+        seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
+        spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
+        if policy is None:
+            policy = FixedPolicy(spec.sync_interval, spec.n_blocks)
+        client.run_on_scheduler(register_fit, fit_id, tasks, policy)
+        futures = {}
+        t0 = time.monotonic()
+        try:
+            for i, s in enumerate(shards):
+                futures[i] = client.submit(
+                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, preshuffled,
+                    key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
+                )
+            results, lost = _watch(client, fit_id, futures, spec)
+        finally:
+            with contextlib.suppress(Exception):
+                client.run_on_scheduler(stop_fit, fit_id)
+            ended = {"history": [], "lost": {}}
+            with contextlib.suppress(Exception):
+                ended = client.run_on_scheduler(end_fit, fit_id)
+            client.cancel(list(futures.values()))
+            for s in shards:
+                client.cancel([f for f in s.X + s.y + (s.sw or []) if hasattr(f, "key")])
+        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0)
+
+
+def _watch(client, fit_id, futures: dict, spec):
+    """Wait for every task; a task whose worker left the cluster is given up at once.
+
+    Every wait is bounded: the scheduler plugin is asked once a second which tasks lost their
+    worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever).
+    """
+    from distributed import wait
+
+    pending = dict(futures)
+    results, lost = [], {}
+    last_check = 0.0
+    while pending:
+        with contextlib.suppress(TimeoutError), client.as_current():
+            wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
+        for i, f in list(pending.items()):
+            if f.status == "finished":
+                results.append(f.result())
+                del pending[i]
+            elif f.status in ("error", "cancelled"):
+                exc = f.exception() if f.status == "error" else None
+                if exc is not None and not _is_lost_worker_error(exc):
+                    raise exc
+                lost[i] = spec.peers.get(i)
+                del pending[i]
+        now = time.monotonic()
+        if pending and now - last_check > 1.0:
+            last_check = now
+            gone = {int(k) for k in client.run_on_scheduler(lost_tasks, fit_id)}
+            for i in [i for i in pending if i in gone]:
+                lost[i] = spec.peers.get(i)
+                client.cancel([pending.pop(i)])
+    return results, lost
+
+
+def _is_lost_worker_error(exc) -> bool:
+    from distributed.scheduler import KilledWorker
+
+    name = type(exc).__name__
+    return isinstance(exc, KilledWorker) or name in ("FutureCancelledError", "CancelledError", "CommClosedError")
+
+
+def average_states(results) -> np.ndarray:
+    """The final model: the plain average of the tasks' final states, weighted by shard size."""
+    states = np.stack([r["state"] for r in results])
+    weights = np.array([max(r["n_samples"], 1) for r in results], dtype=np.float64)
+    return (states * (weights / weights.sum())[:, None]).sum(axis=0).astype(states.dtype)
+
+
+def warn_lost(lost: dict, n_tasks: int) -> None:
+    if lost:
+        warnings.warn(
+            "dask-asgd: %d of %d training tasks were lost with their worker (%s); the model is "
+            "the average of the %d surviving tasks."
+            % (len(lost), n_tasks, ", ".join(f"task {k} on {v}" for k, v in sorted(lost.items())),
+               n_tasks - len(lost)),
+            RuntimeWarning,
+            stacklevel=3,
+        )

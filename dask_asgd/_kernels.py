@@ -1,0 +1,343 @@
+"""numba kernels: losses, learning-rate schedules, SGD over a chunk of mini-batches, Parzen merge.
+
+Every function takes plain arrays, numbers and integer codes (see ``_options``). The training
+state of one task is a flat array ``w`` of length ``K * d + K``: the coefficients of the ``K``
+one-vs-rest problems row after row, then their intercepts.  The coefficients are stored scaled:
+the true coefficients are ``scale[0] * w[:K * d]`` so that the L2 shrink costs O(1) per sample.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+MAX_DLOSS = 1e12
+SPARSE_INTERCEPT_DECAY = 0.01
+
+# reassociation lets LLVM vectorize the dot products; no nnan/ninf, so isfinite stays exact
+_jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+
+
+@_jit
+def loss_value(code, param, y, p):
+    """The loss of prediction ``p`` for target ``y`` (classification: y in {-1, +1})."""
+    if code == 0 or code == 4:  # hinge / perceptron (threshold = param)
+        z = p * y
+        return param - z if z <= param else 0.0
+    if code == 1:  # log_loss
+        z = p * y
+        if z > 18.0:
+            return math.exp(-z)
+        if z < -18.0:
+            return -z
+        return math.log(1.0 + math.exp(-z))
+    if code == 2:  # modified_huber
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return (1.0 - z) * (1.0 - z)
+        return -4.0 * z
+    if code == 3:  # squared_hinge
+        z = param - p * y
+        return z * z if z > 0 else 0.0
+    if code == 5:  # squared_error
+        return 0.5 * (p - y) * (p - y)
+    if code == 6:  # huber
+        r = p - y
+        a = abs(r)
+        if a <= param:
+            return 0.5 * r * r
+        return param * a - 0.5 * param * param
+    if code == 7:  # epsilon_insensitive
+        r = abs(y - p) - param
+        return r if r > 0 else 0.0
+    if code == 8:  # squared_epsilon_insensitive
+        r = abs(y - p) - param
+        return r * r if r > 0 else 0.0
+    return 0.0
+
+
+@_jit
+def loss_gradient(code, param, y, p):
+    """d loss / d p."""
+    if code == 0 or code == 4:
+        z = p * y
+        return -y if z <= param else 0.0
+    if code == 1:
+        z = p * y
+        if z > 18.0:
+            return -y * math.exp(-z)
+        if z < -18.0:
+            return -y
+        return -y / (math.exp(z) + 1.0)
+    if code == 2:
+        z = p * y
+        if z >= 1.0:
+            return 0.0
+        if z >= -1.0:
+            return 2.0 * (1.0 - z) * -y
+        return -4.0 * y
+    if code == 3:
+        z = param - p * y
+        return -2.0 * y * z if z > 0 else 0.0
+    if code == 5:
+        return p - y
+    if code == 6:
+        r = p - y
+        if abs(r) <= param:
+            return r
+        return param if r > 0 else -param
+    if code == 7:
+        if y - p > param:
+            return -1.0
+        if p - y > param:
+            return 1.0
+        return 0.0
+    if code == 8:
+        z = y - p
+        if z > param:
+            return -2.0 * (z - param)
+        if z < -param:
+            return 2.0 * (-z - param)
+        return 0.0
+    return 0.0
+
+
+@_jit
+def learning_rate_at(code, eta0, power_t, alpha, optimal_init, t):
+    """The step size for sample number ``t`` (1-based), as scikit-learn's schedules."""
+    if code == 1:  # optimal
+        return 1.0 / (alpha * (optimal_init + t - 1.0))
+    if code == 2:  # invscaling
+        return eta0 / math.pow(t, power_t)
+    return eta0  # constant, adaptive (adaptive is divided by 5 from Python between epochs)
+
+
+def optimal_init(loss_code: int, param: float, alpha: float) -> float:
+    """scikit-learn's offset of the 'optimal' schedule: eta at the first sample is typw / dloss."""
+    typw = np.sqrt(1.0 / np.sqrt(alpha))
+    initial_eta0 = typw / max(1.0, loss_gradient(loss_code, param, 1.0, -typw))
+    return 1.0 / (initial_eta0 * alpha)
+
+
+@_jit
+def _target(is_clf, n_out, yi, k):
+    if not is_clf:
+        return yi
+    if n_out == 1:
+        return 1.0 if yi == 1.0 else -1.0
+    return 1.0 if yi == k else -1.0
+
+
+@_jit
+def _l1_clip(W, q, scale, k, j, u):
+    # Tsuruoka et al. cumulative L1 penalty on the true weight scale * W[k, j]
+    z = W[k, j] * scale
+    if z > 0.0:
+        nz = max(0.0, z - (u + q[k, j]))
+    elif z < 0.0:
+        nz = min(0.0, z + (u - q[k, j]))
+    else:
+        nz = 0.0
+    W[k, j] = nz / scale
+    q[k, j] += nz - z
+
+
+@_jit
+def _materialize(w, n_coef, scale):
+    s = scale[0]
+    if s != 1.0:
+        for j in range(n_coef):
+            w[j] *= s
+        scale[0] = 1.0
+
+
+@_jit
+def sgd_chunk(
+    dense, X, data, indices, indptr, y, sw,
+    w, scale, q, u, t,
+    starts, first, n_batches, batch_size, n_rows,
+    is_clf, n_out, n_features,
+    loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
+    lr, eta0, power_t, opt_init,
+    slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
+    track_loss, stats,
+):
+    """Run ``n_batches`` mini-batches of per-sample SGD, in place on ``w``.
+
+    Mini-batch ``b`` covers rows ``starts[first + b] ... + batch_size`` (clipped to ``n_rows``).
+    Before the first mini-batch, the state is saved; after it, every fresh receive slot is
+    tested with the Parzen window (``||w_half - s||^2 < ||w - s||^2``, or accepted when
+    ``parzen`` is false) and the accepted ones are averaged into the state.
+
+    ``stats`` accumulates: [0] loss sum (when ``track_loss``), [1] samples, [2] merged, [3] rejected,
+    [4] non-finite flag.  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
+    sample counter, carried between calls.
+    """
+    K = n_out
+    d = n_features
+    n_coef = K * d
+    W = w[:n_coef].reshape((K, d))
+    b = w[n_coef:]
+    intercept_decay = 1.0 if dense else SPARSE_INTERCEPT_DECAY
+    l2 = (1.0 - l1_ratio) * alpha if (penalty == 1 or penalty == 3) else 0.0
+    use_l1 = penalty == 2 or penalty == 3
+    n_slots = slot_fresh.shape[0]
+    merging = False
+    for s in range(n_slots):
+        if slot_fresh[s]:
+            merging = True
+    for bi in range(n_batches):
+        if bi == 0 and merging:
+            _materialize(w, n_coef, scale)
+            prev[:] = w
+        start = starts[first + bi]
+        stop = min(start + batch_size, n_rows)
+        for i in range(start, stop):
+            yi = y[i]
+            wi = sw[i]
+            eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, t[0])
+            sc = scale[0]
+            zero = False
+            # L2 shrink of all coefficients through the scale (predictions use the old scale)
+            if l2 > 0.0:
+                f = 1.0 - eta * l2
+                if f <= 0.0:
+                    # eta * alpha too large: the shrink sets the coefficients to zero
+                    # (each row after its prediction, as scikit-learn)
+                    zero = True
+                    scale[0] = 1.0
+                else:
+                    scale[0] = sc * f
+            nsc = scale[0]
+            for k in range(K):
+                acc_p = 0.0
+                if dense:
+                    for j in range(d):
+                        acc_p += W[k, j] * X[i, j]
+                else:
+                    for jj in range(indptr[i], indptr[i + 1]):
+                        acc_p += W[k, indices[jj]] * data[jj]
+                p = acc_p * sc + b[k]
+                if zero:
+                    W[k, :] = 0.0
+                yk = _target(is_clf, K, yi, k)
+                if track_loss:
+                    stats[0] += loss_value(loss, lparam, yk, p) * wi
+                g = loss_gradient(loss, lparam, yk, p)
+                if g < -MAX_DLOSS:
+                    g = -MAX_DLOSS
+                elif g > MAX_DLOSS:
+                    g = MAX_DLOSS
+                upd = -eta * g * wi
+                if upd != 0.0:
+                    c = upd / nsc
+                    if dense:
+                        for j in range(d):
+                            W[k, j] += c * X[i, j]
+                    else:
+                        for jj in range(indptr[i], indptr[i + 1]):
+                            W[k, indices[jj]] += c * data[jj]
+                    if fit_intercept:
+                        b[k] += upd * intercept_decay
+            if nsc < 1e-9:
+                _materialize(w, n_coef, scale)
+                nsc = 1.0
+            if use_l1:
+                u[0] += l1_ratio * eta * alpha
+                for k in range(K):
+                    if dense:
+                        for j in range(d):
+                            _l1_clip(W, q, nsc, k, j, u[0])
+                    else:
+                        for jj in range(indptr[i], indptr[i + 1]):
+                            _l1_clip(W, q, nsc, k, indices[jj], u[0])
+            t[0] += 1.0
+            stats[1] += 1.0
+        if bi == 0 and merging:
+            _materialize(w, n_coef, scale)
+            _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats)
+    # divergence check, once per call
+    for k in range(K):
+        if not math.isfinite(b[k]):
+            stats[4] = 1.0
+    if stats[4] == 0.0:
+        for j in range(n_coef):
+            if not math.isfinite(w[j]):
+                stats[4] = 1.0
+                break
+    if not math.isfinite(scale[0]) or not math.isfinite(stats[0]):
+        stats[4] = 1.0
+
+
+@_jit
+def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats):
+    """Merge the fresh slots whose state the local step moved toward (Parzen-window test).
+
+    ``w`` is the state after the local step (``w_half``), ``prev`` the state before it. A slot
+    holds ``slot_len[s]`` values for ``w[slot_lo[s]:slot_lo[s] + slot_len[s]]``.  The merged
+    state is the plain average of ``w_half`` and the accepted slots, element by element.
+    """
+    any_acc = False
+    for s in range(slot_fresh.shape[0]):
+        if not slot_fresh[s]:
+            continue
+        lo = slot_lo[s]
+        n = slot_len[s]
+        accept = True
+        if parzen:
+            d_half = 0.0
+            d_prev = 0.0
+            for j in range(n):
+                v = slots[s, j]
+                a = w[lo + j] - v
+                c = prev[lo + j] - v
+                d_half += a * a
+                d_prev += c * c
+            accept = d_half < d_prev
+        if accept:
+            if not any_acc:
+                acc[:] = 0.0
+                cnt[:] = 0
+                any_acc = True
+            for j in range(n):
+                acc[lo + j] += slots[s, j]
+                cnt[lo + j] += 1
+            stats[2] += 1.0
+        else:
+            stats[3] += 1.0
+        slot_fresh[s] = 0
+    if any_acc:
+        for j in range(w.shape[0]):
+            if cnt[j] > 0:
+                w[j] = (w[j] + acc[j]) / (1.0 + cnt[j])
+
+
+@_jit
+def decision_dense(X, w, n_out, n_features):
+    """Raw scores (n, K) of the flat state for dense rows (scale already applied)."""
+    n = X.shape[0]
+    out = np.empty((n, n_out))
+    for i in range(n):
+        for k in range(n_out):
+            s = w[n_out * n_features + k]
+            for j in range(n_features):
+                s += w[k * n_features + j] * X[i, j]
+            out[i, k] = s
+    return out
+
+
+@_jit
+def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
+    """alpha * ((1 - l1_ratio) / 2 * ||coef||^2 + l1_ratio * ||coef||_1), as scikit-learn."""
+    if penalty == 0:
+        return 0.0
+    sq = 0.0
+    ab = 0.0
+    for j in range(n_coef):
+        sq += w[j] * w[j]
+        ab += abs(w[j])
+    return alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * ab)

@@ -1,0 +1,387 @@
+"""The long-running training task on a worker: kernel chunks, exchange, counters.
+
+``ShardTrainer`` is the whole SGD of one shard without any Dask in it (epochs, stopping rules,
+the kernel calls).  ``train_shard`` is the Dask task around it: it secedes, subscribes to the
+fit's topic, and between kernel chunks publishes its state, hands received states to the kernel
+and reports its metrics to the scheduler plugin.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _kernels as K
+from ._options import TrainSpec
+
+
+class ShardTrainer:
+    """Plain SGD over one shard, driven chunk by chunk."""
+
+    def __init__(self, X, y, sw, spec: TrainSpec, seed: int, n_buffers: int = 0, shuffle_rows=True):
+        self.spec = spec
+        self.rng = np.random.default_rng(seed)
+        n = X.shape[0]
+        if spec.shuffle and shuffle_rows and n > 1:  # once, at load; epochs then walk blocks
+            perm = self.rng.permutation(n)
+            X = X[perm]
+            y = y[perm]
+            sw = sw[perm]
+        self.X_val = self.y_val = self.sw_val = None
+        if spec.early_stopping:
+            n_val = max(1, int(math.ceil(spec.validation_fraction * n)))
+            if n - n_val < 1:
+                raise ValueError("The training shard is too small to hold out a validation set.")
+            self.X_val, self.y_val, self.sw_val = X[n - n_val:], y[n - n_val:], sw[n - n_val:]
+            X, y, sw = X[: n - n_val], y[: n - n_val], sw[: n - n_val]
+        self.dense = not sp.issparse(X)
+        dtype = X.dtype
+        if self.dense:
+            self.X = np.ascontiguousarray(X)
+            self.data = np.zeros(1, dtype=dtype)
+            self.indices = np.zeros(1, dtype=np.int32)
+            self.indptr = np.zeros(2, dtype=np.int32)
+        else:
+            X = sp.csr_matrix(X)
+            X.sort_indices()
+            self.X = np.zeros((1, 1), dtype=dtype)
+            self.data = X.data
+            self.indices = X.indices
+            self.indptr = X.indptr
+        self.y = np.ascontiguousarray(y, dtype=np.float64)
+        self.sw = np.ascontiguousarray(sw, dtype=np.float64)
+        self.n_rows = X.shape[0]
+        k, d = spec.n_outputs, spec.n_features
+        self.n_coef = k * d
+        size = k * d + k
+        if spec.init_state is not None:
+            self.w = np.array(spec.init_state, dtype=dtype).ravel().copy()
+        else:
+            self.w = np.zeros(size, dtype=dtype)
+        self.scale = np.ones(1)
+        self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (2, 3) else np.zeros((1, 1), dtype=dtype)
+        self.u = np.zeros(1)
+        self.t = np.array([float(spec.init_t)])
+        self.stats = np.zeros(5)
+        # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
+        self.track_loss = bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping)
+        self.eta0 = spec.eta0
+        self.opt_init = K.optimal_init(spec.loss, spec.loss_param, spec.alpha) if spec.learning_rate == 1 else 0.0
+        # mini-batch layout
+        bs = max(1, spec.batch_size)
+        self.starts = np.arange(0, max(self.n_rows, 1), bs, dtype=np.int64)
+        self.n_batches = len(self.starts) if self.n_rows else 0
+        self.order = self.starts.copy()
+        self.pos = 0  # next mini-batch in this epoch
+        self.epoch = 0
+        self.epoch_loss = 0.0
+        self.epoch_samples = 0.0
+        self.best = math.inf
+        self.no_improve = 0
+        self.done = self.n_rows == 0 or spec.max_iter == 0
+        self.reason = "empty" if self.n_rows == 0 else ""
+        # receive slots
+        nb = max(1, n_buffers)
+        self.slots = np.zeros((nb, size), dtype=dtype)
+        self.slot_lo = np.zeros(nb, dtype=np.int64)
+        self.slot_len = np.zeros(nb, dtype=np.int64)
+        self.slot_fresh = np.zeros(nb, dtype=np.int8)
+        self.prev = np.zeros(size, dtype=dtype)
+        self.acc = np.zeros(size, dtype=dtype)
+        self.cnt = np.zeros(size, dtype=np.int32)
+        self.batches_done = 0
+        self.samples_done = 0
+        self.merged = 0
+        self.rejected = 0
+        self.history = []  # per-epoch objective
+        self._new_epoch_order()
+
+    # ------------------------------------------------------------------ schedule
+    def _new_epoch_order(self):
+        if self.spec.shuffle and self.n_batches > 1:
+            self.order = self.rng.permutation(self.starts)
+        else:
+            self.order = self.starts.copy()
+
+    def batches_left_in_epoch(self) -> int:
+        return self.n_batches - self.pos
+
+    def put_slot(self, s: int, lo: int, values: np.ndarray) -> None:
+        n = values.shape[0]
+        self.slots[s, :n] = values
+        self.slot_lo[s] = lo
+        self.slot_len[s] = n
+        self.slot_fresh[s] = 1
+
+    def run(self, n_batches: int) -> None:
+        """Run up to ``n_batches`` mini-batches (never past the end of the epoch)."""
+        if self.done:
+            return
+        n_batches = int(min(n_batches, self.n_batches - self.pos))
+        sp_ = self.spec
+        st = self.stats
+        st[:] = 0.0
+        K.sgd_chunk(
+            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw,
+            self.w, self.scale, self.q, self.u, self.t,
+            self.order, self.pos, n_batches, sp_.batch_size, self.n_rows,
+            sp_.is_classifier, sp_.n_outputs, sp_.n_features,
+            sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
+            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
+            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
+            self.prev, self.acc, self.cnt, self.track_loss, st,
+        )
+        if st[4] != 0.0:
+            raise FloatingPointError(
+                "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
+                "with StandardScaler or MinMaxScaler might help. The learning rate "
+                "(learning_rate=%r, eta0=%r) may be too large."
+                % (self.epoch + 1, _LR_NAMES[sp_.learning_rate], sp_.eta0)
+            )
+        self.pos += n_batches
+        self.batches_done += n_batches
+        self.samples_done += int(st[1])
+        self.merged += int(st[2])
+        self.rejected += int(st[3])
+        self.epoch_loss += st[0]
+        self.epoch_samples += st[1]
+        if self.pos >= self.n_batches:
+            self._end_epoch()
+
+    def _end_epoch(self):
+        sp_ = self.spec
+        self.epoch += 1
+        w = self.state()
+        pen = K.penalty_value(w, self.n_coef, sp_.penalty, sp_.alpha, sp_.l1_ratio)
+        objective = self.epoch_loss / max(self.epoch_samples, 1.0) + pen
+        self.history.append(objective)
+        if sp_.verbose:
+            print(f"-- Epoch {self.epoch}: avg. loss {objective:.6f}, T: {int(self.t[0])}")
+        self.epoch_loss = 0.0
+        self.epoch_samples = 0.0
+        self.pos = 0
+        self._new_epoch_order()
+        if sp_.tol is not None:
+            if sp_.early_stopping:
+                score = self.validation_score(w)
+                improved = not (score < -self.best + sp_.tol)
+                if score > -self.best:
+                    self.best = -score
+            else:
+                improved = not (objective > self.best - sp_.tol)
+                if objective < self.best:
+                    self.best = objective
+            self.no_improve = 0 if improved else self.no_improve + 1
+            if self.no_improve >= sp_.n_iter_no_change:
+                if sp_.learning_rate == 3 and self.eta0 > 1e-6:
+                    self.eta0 /= 5.0
+                    self.no_improve = 0
+                else:
+                    self.done = True
+                    self.reason = "converged"
+        if self.epoch >= sp_.max_iter and not self.done:
+            self.done = True
+            self.reason = "max_iter"
+
+    def validation_score(self, w) -> float:
+        sp_ = self.spec
+        k, d = sp_.n_outputs, sp_.n_features
+        coef = w[: k * d].reshape(k, d)
+        scores = np.asarray(self.X_val @ coef.T) + w[k * d:]
+        y = self.y_val
+        if sp_.is_classifier:
+            pred = (scores[:, 0] > 0).astype(np.float64) if k == 1 else scores.argmax(axis=1).astype(np.float64)
+            return float(np.average(pred == y, weights=self.sw_val))
+        p = scores[:, 0]
+        u = np.sum(self.sw_val * (y - p) ** 2)
+        v = np.sum(self.sw_val * (y - np.average(y, weights=self.sw_val)) ** 2)
+        return 1.0 - u / v if v > 0 else 0.0
+
+    def state(self) -> np.ndarray:
+        """A materialized copy of the state (true coefficients, intercepts)."""
+        w = self.w.copy()
+        w[: self.n_coef] *= self.scale[0]
+        return w
+
+    def block(self, index: int, n_blocks: int):
+        """``(lo, values)`` of block ``index`` of ``n_blocks`` of the state (a copy)."""
+        size = self.w.shape[0]
+        lo = size * index // n_blocks
+        hi = size * (index + 1) // n_blocks
+        vals = self.w[lo:hi].copy()
+        if lo < self.n_coef:
+            vals[: min(hi, self.n_coef) - lo] *= self.scale[0]
+        return lo, vals
+
+
+_LR_NAMES = {0: "constant", 1: "optimal", 2: "invscaling", 3: "adaptive"}
+
+
+# ---------------------------------------------------------------------------- the Dask task
+def _concat(parts):
+    if len(parts) == 1:
+        return parts[0]
+    if sp.issparse(parts[0]):
+        return sp.vstack(parts, format="csr")
+    return np.concatenate(parts)
+
+
+def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier):
+    """Concatenate a task's parts, check them, encode labels and fold in class weights."""
+    from sklearn.utils import assert_all_finite
+
+    X = _concat([p.to_numpy() if hasattr(p, "to_numpy") else p for p in X_parts])
+    y = np.concatenate([np.asarray(p).ravel() for p in y_parts]) if y_parts else np.zeros(0)
+    assert_all_finite(X, input_name="X")
+    if sw_parts is not None:
+        sw = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in sw_parts])
+    else:
+        sw = np.ones(X.shape[0], dtype=np.float64)
+    if is_classifier:
+        codes = np.searchsorted(classes, y)
+        codes = np.clip(codes, 0, len(classes) - 1)
+        if not np.array_equal(np.asarray(classes)[codes], y):
+            raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
+        y = codes.astype(np.float64)
+        if class_weights is not None:
+            sw = sw * np.asarray(class_weights)[codes]
+    else:
+        y = y.astype(np.float64)
+        assert_all_finite(y, input_name="y")
+    return X, y, sw
+
+
+def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=None,
+                class_weights=None, preshuffled=False):
+    """The long-running training task of one shard (runs seceded on its worker)."""
+    from distributed import get_worker, secede
+
+    from . import _compat
+    from .balance import REPORT_OP
+    from .pubsub import PLUGIN_NAME
+
+    t_start = time.monotonic()
+    worker = get_worker()
+    X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier)
+    del X_parts, y_parts, sw_parts
+    trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, shuffle_rows=not preshuffled)
+    del X, y, sw
+    rng = np.random.default_rng(spec.seeds[task_id] + 1)
+    plugin = worker.plugins[PLUGIN_NAME]
+    fit = spec.fit_id
+    peers = {int(k): v for k, v in spec.peers.items() if int(k) != task_id}
+    exchange = spec.sync_interval is not None
+    interval = int(spec.sync_interval) if exchange else 0
+    n_blocks = max(1, int(spec.n_blocks))
+    block = 0
+    inbox = plugin.subscribe(fit, task_id, spec.n_buffers)
+    secede()
+
+    per_batch = None  # measured seconds per mini-batch
+    since_publish = 0
+    report_future = None
+    next_report = time.monotonic() + spec.report_interval
+    deadline = t_start + spec.max_time if spec.max_time else None
+    stop_reason = ""
+    try:
+        while not trainer.done:
+            if exchange:
+                for slot, lo, values, _sent, _arrived in inbox.take():
+                    trainer.put_slot(slot, lo, values)
+            cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
+            n = min(cap, max(1, interval - since_publish)) if exchange and interval > 0 else cap
+            before = trainer.batches_done
+            t0 = time.perf_counter()
+            try:
+                trainer.run(n)
+            except FloatingPointError as e:
+                raise ValueError(str(e)) from None
+            ran = trainer.batches_done - before
+            if ran:
+                dt = (time.perf_counter() - t0) / ran
+                per_batch = dt if per_batch is None else 0.8 * per_batch + 0.2 * dt
+            since_publish += ran
+            if exchange and interval > 0 and since_publish >= interval:
+                since_publish = 0
+            if since_publish == 0 and ran and exchange and peers:
+                keys = list(peers)
+                k = len(keys) if spec.fanout <= 0 else min(spec.fanout, len(keys))
+                chosen = rng.choice(len(keys), size=k, replace=False)
+                lo, values = trainer.block(block, n_blocks)
+                block = (block + 1) % n_blocks
+                plugin.publish(fit, task_id, [(keys[c], peers[keys[c]]) for c in chosen], lo, values,
+                               trainer.batches_done)
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                stop_reason = "max_time"
+                break
+            if now >= next_report:
+                next_report = now + spec.report_interval
+                if report_future is not None and report_future.done():
+                    try:
+                        answer = report_future.result()
+                    except Exception:
+                        answer = None
+                    report_future = None
+                    if answer is not None:
+                        if answer.get("stop"):
+                            stop_reason = "stopped"
+                            break
+                        peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != task_id}
+                        if exchange and spec.auto_interval and answer.get("sync_interval"):
+                            interval = int(answer["sync_interval"])
+                            n_blocks = max(1, int(answer.get("n_blocks", n_blocks)))
+                if report_future is None:
+                    metrics = _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks)
+                    report_future = _compat.run_in_loop(
+                        worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
+                    )
+    finally:
+        sends = plugin.stats(fit, task_id)
+        plugin.unsubscribe(fit, task_id)
+    return {
+        "task": task_id,
+        "worker": worker.address,
+        "state": trainer.state(),
+        "t": float(trainer.t[0]),
+        "n_iter": trainer.epoch,
+        "n_samples": trainer.n_rows,
+        "n_batches": trainer.batches_done,
+        "samples_seen": trainer.samples_done,
+        "sent": sends["sent"],
+        "received": inbox.received,
+        "merged": trainer.merged,
+        "rejected": trainer.rejected,
+        "overwritten": inbox.overwritten,
+        "coalesced": sends["coalesced"],
+        "bytes_sent": sends["bytes_sent"],
+        "seconds": time.monotonic() - t_start,
+        "stop_reason": stop_reason or trainer.reason,
+        "objective": list(trainer.history),
+    }
+
+
+def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks) -> dict:
+    sends = plugin.stats(fit, task_id)
+    backlog = plugin.backlog()
+    tested = trainer.merged + trainer.rejected
+    return {
+        "batches": trainer.batches_done,
+        "batch_rate": (1.0 / per_batch) if per_batch else 0.0,  # mini-batches per second
+        "sync_interval": interval,
+        "n_blocks": n_blocks,
+        "sent": sends["sent"],
+        "bytes_sent": sends["bytes_sent"],
+        "send_seconds": sends["send_seconds"],
+        "coalesced": sends["coalesced"],
+        "backlog_bytes": sum(b for b, _ in backlog.values()),
+        "backlog_messages": sum(m for _, m in backlog.values()),
+        "received": inbox.received,
+        "overwritten": inbox.overwritten,
+        "merged": trainer.merged,
+        "rejected": trainer.rejected,
+        "accept_ratio": (trainer.merged / tested) if tested else 1.0,
+    }

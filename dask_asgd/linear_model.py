@@ -1,0 +1,644 @@
+"""ASGDClassifier and ASGDRegressor: the scikit-learn front end of asynchronous parallel SGD."""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import config
+from ._compat import Interval, StrOptions, _check_sample_weight
+from ._data import is_dask_collection
+from ._fit import average_states, run_fit, warn_lost
+from ._options import (
+    CLASSIFICATION_LOSSES,
+    LEARNING_RATES,
+    LOSSES,
+    PENALTIES,
+    REGRESSION_LOSSES,
+    TrainSpec,
+    effective_l1_ratio,
+    loss_param,
+)
+
+
+class FitReport:
+    """What happened in a fit.
+
+    Attributes
+    ----------
+    tasks : pandas.DataFrame
+        One row per training task: ``worker``, ``n_samples``, ``n_batches``, ``sent``,
+        ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
+        ``bytes_sent``, ``seconds``, and ``n_iter`` and ``stop_reason``.
+    history : pandas.DataFrame
+        The metric reports of every task while the fit ran (``time``, ``task``,
+        ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
+    lost : dict
+        Task -> worker address of the tasks lost with their worker.
+    seconds : float
+        Wall time of the training (placement excluded).
+    """
+
+    _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
+                "overwritten", "bytes_sent", "seconds", "n_iter", "stop_reason"]
+
+    def __init__(self, results, history, lost, seconds):
+        rows = sorted(results, key=lambda r: r["task"])
+        self.tasks = pd.DataFrame([{c: r[c] for c in self._COLUMNS} for r in rows],
+                                  index=pd.Index([r["task"] for r in rows], name="task"),
+                                  columns=self._COLUMNS)
+        self.history = pd.DataFrame(history)
+        self.lost = dict(lost)
+        self.seconds = float(seconds)
+        self.samples_seen = int(sum(r["samples_seen"] for r in rows))
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.samples_seen / self.seconds if self.seconds > 0 else 0.0
+
+    def __repr__(self):
+        t = self.tasks
+        return (
+            f"FitReport({len(t)} tasks, {self.seconds:.2f} s, {self.samples_per_second:,.0f} samples/s, "
+            f"sent={int(t['sent'].sum())}, merged={int(t['merged'].sum())}, "
+            f"rejected={int(t['rejected'].sum())}, lost={len(self.lost)})"
+        )
+
+
+class _BaseASGD(BaseEstimator):
+    """Parameters, validation and the fit path shared by the classifier and the regressor."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, None, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
+        "eta0": [Interval(Real, 0, None, closed="left")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "sync_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "fanout": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
+        "n_buffers": [Interval(Integral, 1, None, closed="left")],
+        "parzen": ["boolean"],
+        "n_workers": [Interval(Integral, 1, None, closed="left"), None],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    # ------------------------------------------------------------------ checks
+    def _check_options(self):
+        if self.learning_rate in ("constant", "invscaling", "adaptive") and self.eta0 <= 0.0:
+            raise ValueError("eta0 must be > 0")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is used "
+                "to compute the optimal learning rate."
+            )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+
+    def _spec(self, n_outputs, n_features, is_clf, max_iter, tol, init_state, init_t):
+        sync = self.sync_interval
+        auto = sync == "auto"
+        if auto:
+            sync = int(config.get("balance.initial-interval"))
+        return TrainSpec(
+            fit_id="",
+            n_outputs=n_outputs,
+            n_features=n_features,
+            is_classifier=is_clf,
+            loss=LOSSES[self.loss],
+            loss_param=loss_param(self.loss, self.epsilon),
+            penalty=PENALTIES[self.penalty],
+            alpha=float(self.alpha),
+            l1_ratio=effective_l1_ratio(self.penalty, self.l1_ratio if self.l1_ratio is not None else 0.0),
+            fit_intercept=bool(self.fit_intercept),
+            learning_rate=LEARNING_RATES[self.learning_rate],
+            eta0=float(self.eta0),
+            power_t=float(self.power_t),
+            max_iter=int(max_iter),
+            tol=None if tol is None else float(tol),
+            n_iter_no_change=int(self.n_iter_no_change),
+            shuffle=bool(self.shuffle),
+            early_stopping=bool(self.early_stopping) and max_iter > 1,
+            validation_fraction=float(self.validation_fraction),
+            batch_size=int(self.batch_size),
+            sync_interval=sync,
+            auto_interval=auto,
+            fanout=0 if self.fanout == "all" else int(self.fanout),
+            n_buffers=int(self.n_buffers),
+            parzen=bool(self.parzen),
+            max_time=None if self.max_time is None else float(self.max_time),
+            verbose=int(self.verbose),
+            report_interval=float(config.get("report-interval")),
+            chunk_seconds=float(config.get("chunk-seconds")),
+            init_state=init_state,
+            init_t=float(init_t),
+        )
+
+    def _validate_input(self, X, y, sample_weight, reset):
+        """In-memory: sklearn's checks. Dask: shapes and dtypes; values are checked on workers."""
+        if is_dask_collection(X):
+            return self._validate_dask(X, y, sample_weight, reset)
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
+            accept_large_sparse=False, reset=reset, y_numeric=not self._is_clf,
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        return X, y, sample_weight
+
+    def _validate_dask(self, X, y, sample_weight, reset):
+        import dask.array as da
+        import dask.dataframe as dd
+
+        names = None
+        if isinstance(X, dd.DataFrame):
+            names = np.asarray(X.columns, dtype=object)
+            X = X.to_dask_array(lengths=True)
+        if isinstance(y, (dd.Series, dd.DataFrame)):
+            y = y.to_dask_array(lengths=True)
+        if isinstance(sample_weight, (dd.Series, dd.DataFrame)):
+            sample_weight = sample_weight.to_dask_array(lengths=True)
+        if not isinstance(X, da.Array) or X.ndim != 2:
+            raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
+        if not is_dask_collection(y):
+            y = da.from_array(np.asarray(y), chunks=(X.chunks[0],))
+        y = y.ravel() if y.ndim > 1 else y
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(
+                "Found input variables with inconsistent numbers of samples: [%d, %d]" % (X.shape[0], y.shape[0])
+            )
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) (shape=%r) while a minimum of 1 is required." % (X.shape,))
+        if X.dtype not in (np.float32, np.float64):
+            if not np.issubdtype(X.dtype, np.number):
+                raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
+            X = X.astype(np.float64)
+        if sample_weight is not None and not is_dask_collection(sample_weight):
+            sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+        if reset:
+            self.n_features_in_ = int(X.shape[1])
+            if names is not None and all(isinstance(n, str) for n in names):
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        return X, y, sample_weight
+
+    def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, init_state, init_t,
+             classes=None, class_weights=None):
+        random_state = check_random_state(self.random_state)
+        spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, init_state, init_t)
+        res = run_fit(
+            X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
+            classes=classes, class_weights=class_weights,
+        )
+        n_tasks = len(res.results) + len(res.lost)
+        if not res.results:
+            raise RuntimeError(
+                "dask-asgd: every training task was lost with its worker (%s); no model to return."
+                % ", ".join(sorted(set(map(str, res.lost.values()))))
+            )
+        warn_lost(res.lost, n_tasks)
+        state = average_states(res.results)
+        d = self.n_features_in_
+        self.coef_ = state[: n_outputs * d].reshape(n_outputs, d).copy()
+        self.intercept_ = state[n_outputs * d:].copy()
+        self.n_iter_ = int(max(r["n_iter"] for r in res.results))
+        self.t_ = float(max(r["t"] for r in res.results))
+        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds)
+        if self.verbose:
+            print(self.fit_report_)
+        if tol is not None and max_iter > 1 and any(r["stop_reason"] == "max_iter" for r in res.results):
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. Consider increasing "
+                "max_iter to improve the fit.",
+                ConvergenceWarning,
+            )
+
+    def _warm_state(self, n_outputs, coef_init, intercept_init):
+        d = self.n_features_in_
+        if coef_init is not None or intercept_init is not None:
+            coef = np.zeros((n_outputs, d)) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
+            coef = coef.reshape(n_outputs, d)
+            inter = np.zeros(n_outputs) if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
+            return np.concatenate([coef.ravel(), inter.ravel()]), 1.0
+        if getattr(self, "coef_", None) is not None and self.coef_.shape == (n_outputs, d):
+            return np.concatenate([self.coef_.ravel(), np.ravel(self.intercept_)]), getattr(self, "t_", 1.0)
+        return None, 1.0
+
+    # ------------------------------------------------------------------ prediction helpers
+    def _decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32])
+        scores = X @ self.coef_.T + self.intercept_
+        return np.asarray(scores)
+
+    def _blockwise(self, method, X, n_cols=None, **kw):
+        """Apply ``method`` block by block on the workers (lazy), for dask input."""
+        import dask.dataframe as dd
+
+        check_is_fitted(self)
+        if isinstance(X, dd.DataFrame):
+            X = X.to_dask_array(lengths=True)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
+        X = X.rechunk({1: -1})
+        if n_cols is not None:
+            kw["chunks"] = (X.chunks[0], (n_cols,))
+        return X.map_blocks(_call_method, self, method, **kw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _call_method(block, est, method):
+    return getattr(est, method)(block)
+
+
+_SHARED_DOC = """
+    penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
+        The regularization term, as in scikit-learn's SGD.
+    alpha : float, default=0.0001
+        Regularization strength; also sets the 'optimal' learning rate.
+    l1_ratio : float, default=0.15
+        Elastic net mixing (0: L2, 1: L1).
+    fit_intercept : bool, default=True
+    max_iter : int, default=1000
+        Epochs over each task's shard.
+    tol : float or None, default=1e-3
+        Each task stops when its epoch objective has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs.
+    shuffle : bool, default=True
+        Shuffle the rows once when the data are placed, and the order of mini-batches each epoch.
+    verbose : int, default=0
+    epsilon : float, default=0.1
+        Parameter of the huber and epsilon-insensitive losses.
+    random_state : int, RandomState instance or None, default=None
+    learning_rate : {'constant', 'optimal', 'invscaling', 'adaptive'}
+    eta0 : float, default=0.01
+    power_t : float
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of each shard and stop on its score.
+    validation_fraction : float, default=0.1
+    n_iter_no_change : int, default=5
+    warm_start : bool, default=False
+    batch_size : int, default=128
+        Rows per mini-batch: the unit of the exchange schedule (updates are per sample).
+    sync_interval : int, "auto" or None, default="auto"
+        Mini-batches between two publishes of a task's state. ``None``: no exchange, the model
+        is the average of independently trained shards (SimuParallelSGD).
+    fanout : int or "all", default=1
+        Peers each publish goes to (chosen at random).
+    n_buffers : int, default=4
+        Receive slots per task; a newer state overwrites an unread older one.
+    parzen : bool, default=True
+        Merge a received state only when the local step moves toward it.
+    n_workers : int or None, default=None
+        Training tasks; default: one per worker thread of the cluster (or per core).
+    max_time : float or None, default=None
+        Seconds; each task stops then and the model is returned as it stands.
+"""
+
+
+class ASGDClassifier(ClassifierMixin, _BaseASGD):
+    """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
+
+    One-vs-rest for more than two classes; the states of all classes travel in one message.
+
+    Parameters
+    ----------
+    loss : {'hinge', 'log_loss', 'modified_huber', 'squared_hinge', 'perceptron'}, default='hinge'
+    class_weight : dict, "balanced" or None, default=None
+    """ + _SHARED_DOC + """
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_iter_ : int
+        The most epochs any task ran.
+    t_ : float
+        The largest sample counter of the tasks (drives the learning-rate schedule).
+    fit_report_ : FitReport
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from dask_asgd import ASGDClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = ASGDClassifier(loss="log_loss", n_workers=2, random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.9
+    True
+    """
+
+    _is_clf = True
+    _parameter_constraints: dict = {
+        **_BaseASGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(self, loss="hinge", *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
+                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1, random_state=None,
+                 learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
+                 batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
+                 n_workers=None, max_time=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.sync_interval = sync_interval
+        self.fanout = fanout
+        self.n_buffers = n_buffers
+        self.parzen = parzen
+        self.n_workers = n_workers
+        self.max_time = max_time
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit on all workers; returns self."""
+        self._validate_params()
+        self._check_options()
+        if not self.warm_start:
+            for a in ("coef_", "intercept_", "t_", "classes_"):
+                if hasattr(self, a):
+                    delattr(self, a)
+        return self._fit_classifier(X, y, sample_weight, None, self.max_iter, self.tol, True,
+                                    coef_init, intercept_init)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass over the data; ``classes`` is required on the first call."""
+        first = not hasattr(self, "classes_")
+        if first:
+            self._validate_params()
+            self._check_options()
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                "`classes=%r` is not the same as on last call to partial_fit, was: %r" % (classes, self.classes_)
+            )
+        return self._fit_classifier(X, y, sample_weight, classes, 1, None, first, None, None)
+
+    def _fit_classifier(self, X, y, sample_weight, classes, max_iter, tol, reset, coef_init, intercept_init):
+        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset)
+        dask_in = is_dask_collection(X)
+        if classes is not None:
+            classes = np.unique(classes)
+        elif hasattr(self, "classes_") and self.warm_start:
+            classes = None
+        if dask_in:
+            import dask.array as da
+
+            present, counts = da.compute(*da.unique(y, return_counts=True))
+        else:
+            check_classification_targets(y)
+            present, counts = np.unique(y, return_counts=True)
+        if classes is None:
+            classes = present
+        else:
+            extra = np.setdiff1d(present, classes)
+            if len(extra):
+                raise ValueError("`classes=%r` were not all in `classes=%r`." % (list(extra), list(classes)))
+        if getattr(self, "classes_", None) is not None and not reset and not np.array_equal(classes, self.classes_):
+            classes = self.classes_
+        if len(classes) < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got %d class" % len(classes)
+            )
+        self.classes_ = classes
+        if self.class_weight is None:
+            cw = None
+        elif self.class_weight == "balanced":
+            full = np.zeros(len(classes))
+            full[np.searchsorted(classes, present)] = counts
+            with np.errstate(divide="ignore"):
+                cw = np.where(full > 0, full.sum() / (len(classes) * np.maximum(full, 1)), 1.0)
+        else:
+            cw = compute_class_weight(self.class_weight, classes=classes, y=present)
+        n_out = 1 if len(classes) == 2 else len(classes)
+        init_state, init_t = self._warm_state(n_out, coef_init, intercept_init)
+        self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
+                  class_weights=cw)
+        return self
+
+    def decision_function(self, X):
+        """Signed distance to the hyperplane(s); lazy blockwise for dask input."""
+        if is_dask_collection(X):
+            if len(self.classes_) == 2:
+                return self._blockwise("decision_function", X, dtype=np.float64, drop_axis=1)
+            return self._blockwise("decision_function", X, dtype=np.float64, n_cols=len(self.classes_))
+        scores = self._decision(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        if is_dask_collection(X):
+            return self._blockwise("predict", X, dtype=self.classes_.dtype, drop_axis=1)
+        scores = self.decision_function(X)
+        idx = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[idx]
+
+    def _has_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError("probability estimates are not available for loss=%r" % self.loss)
+        return True
+
+    @available_if(_has_proba)
+    def predict_proba(self, X):
+        """Class probabilities (log_loss: logistic; modified_huber: clipped), one-vs-rest normalized."""
+        if is_dask_collection(X):
+            return self._blockwise("predict_proba", X, dtype=np.float64, n_cols=len(self.classes_))
+        d = self.decision_function(X)
+        if self.loss == "log_loss":
+            p = 1.0 / (1.0 + np.exp(-np.clip(d, -500, 500)))
+        else:
+            p = (np.clip(d, -1, 1) + 1.0) / 2.0
+        if p.ndim == 1:
+            return np.column_stack([1.0 - p, p])
+        s = p.sum(axis=1, keepdims=True)
+        uniform = s[:, 0] == 0
+        s[uniform] = 1.0
+        p = p / s
+        p[uniform] = 1.0 / p.shape[1]
+        return p
+
+    @available_if(_has_proba)
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def score(self, X, y, sample_weight=None):
+        if is_dask_collection(X):
+            from sklearn.metrics import accuracy_score
+
+            pred = self.predict(X).compute()
+            y = y.compute() if is_dask_collection(y) else y
+            return accuracy_score(np.asarray(y).ravel(), pred, sample_weight=sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)
+
+
+class ASGDRegressor(RegressorMixin, _BaseASGD):
+    """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'huber', 'epsilon_insensitive', 'squared_epsilon_insensitive'}, \
+default='squared_error'
+    """ + _SHARED_DOC + """
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+    intercept_ : ndarray of shape (1,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    n_iter_ : int
+    t_ : float
+    fit_report_ : FitReport
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from dask_asgd import ASGDRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = ASGDRegressor(n_workers=2, random_state=0).fit(StandardScaler().fit_transform(X), y)
+    >>> reg.coef_.shape
+    (10,)
+    """
+
+    _is_clf = False
+    _parameter_constraints: dict = {
+        **_BaseASGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
+                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1,
+                 random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
+                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
+                 batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
+                 n_workers=None, max_time=None):
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.epsilon = epsilon
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.sync_interval = sync_interval
+        self.fanout = fanout
+        self.n_buffers = n_buffers
+        self.parzen = parzen
+        self.n_workers = n_workers
+        self.max_time = max_time
+
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        self._validate_params()
+        self._check_options()
+        if not self.warm_start:
+            for a in ("coef_", "intercept_", "t_"):
+                if hasattr(self, a):
+                    delattr(self, a)
+        return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init, intercept_init)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        first = not hasattr(self, "coef_")
+        if first:
+            self._validate_params()
+            self._check_options()
+        return self._fit_regressor(X, y, sample_weight, 1, None, first, None, None)
+
+    def _fit_regressor(self, X, y, sample_weight, max_iter, tol, reset, coef_init, intercept_init):
+        X, y, sample_weight = self._validate_input(X, y, sample_weight, reset)
+        if not is_dask_collection(y):
+            y = np.asarray(y, dtype=np.float64)
+        init_state, init_t = self._warm_state(1, coef_init, intercept_init)
+        self._run(X, y, sample_weight, 1, max_iter, tol, init_state, init_t)
+        self.coef_ = self.coef_.ravel()
+        return self
+
+    def _warm_state(self, n_outputs, coef_init, intercept_init):
+        if getattr(self, "coef_", None) is not None and np.ndim(self.coef_) == 1:
+            coef = self.coef_.reshape(1, -1)
+            saved = self.coef_
+            self.coef_ = coef
+            try:
+                return super()._warm_state(n_outputs, coef_init, intercept_init)
+            finally:
+                self.coef_ = saved
+        return super()._warm_state(n_outputs, coef_init, intercept_init)
+
+    def predict(self, X):
+        if is_dask_collection(X):
+            return self._blockwise("predict", X, dtype=np.float64, drop_axis=1)
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32])
+        return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
+
+    def score(self, X, y, sample_weight=None):
+        if is_dask_collection(X):
+            from sklearn.metrics import r2_score
+
+            pred = self.predict(X).compute()
+            y = y.compute() if is_dask_collection(y) else y
+            return r2_score(np.asarray(y).ravel(), pred, sample_weight=sample_weight)
+        return super().score(X, y, sample_weight=sample_weight)

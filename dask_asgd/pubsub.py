@@ -1,0 +1,226 @@
+"""Topic Pub/Sub between training tasks, delivered straight from worker to worker.
+
+The worker side is ``PubSubWorkerPlugin``: it registers the stream handler on every worker
+before any message can arrive, keeps the inboxes (receive slots) of the tasks running there, and
+sends states to peers over one stream per peer worker, coalescing per destination so that a newer
+state replaces an unsent older one (the send path holds at most one message per destination
+task, however slow the link).  The topic registry (which task of a fit lives where) is kept by
+the scheduler plugin in ``balance``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from . import _compat
+
+logger = logging.getLogger(__name__)
+
+PLUGIN_NAME = "dask-asgd-pubsub"
+STATE_OP = "dask_asgd_state"  # the only message op; never unregistered (a missing handler kills a stream)
+
+
+class Inbox:
+    """The receive slots of one training task.
+
+    Written on the event loop as messages arrive (a newer state from a sender overwrites its
+    older unread one: the overwrite is counted), read by the task thread between kernel chunks.
+    """
+
+    def __init__(self, n_slots: int):
+        self.n_slots = max(1, int(n_slots))
+        self._lock = threading.Lock()
+        self._slots: list = [None] * self.n_slots
+        self.received = 0
+        self.overwritten = 0
+        self.bytes_received = 0
+
+    def put(self, src: int, lo: int, values: np.ndarray, sent_batches: int) -> None:
+        s = src % self.n_slots
+        with self._lock:
+            if self._slots[s] is not None:
+                self.overwritten += 1
+            self._slots[s] = (lo, values, sent_batches, time.monotonic())
+            self.received += 1
+            self.bytes_received += values.nbytes
+
+    def take(self) -> list:
+        """The unread slots as ``[(slot, lo, values, sent_batches, arrival_time)]``; marks them read."""
+        with self._lock:
+            out = [(s,) + v for s, v in enumerate(self._slots) if v is not None]
+            self._slots = [None] * self.n_slots
+        return out
+
+
+class _PeerStream:
+    """The send path to one peer worker: a coalescing buffer and one writer coroutine."""
+
+    def __init__(self, plugin: "PubSubWorkerPlugin", address: str):
+        self.plugin = plugin
+        self.address = address
+        self.comm = None
+        self.pending: OrderedDict = OrderedDict()  # (fit, src, dest) -> (msg, nbytes)
+        self.pending_bytes = 0
+        self.inflight_bytes = 0
+        self.task = None
+        self.closed = False
+
+    def push(self, key, msg, nbytes: int) -> bool:
+        """Queue ``msg``; returns True when it replaced an unsent older state (coalesced)."""
+        replaced = key in self.pending
+        if replaced:
+            self.pending_bytes -= self.pending.pop(key)[1]
+        self.pending[key] = (msg, nbytes)
+        self.pending_bytes += nbytes
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._drain())
+        return replaced
+
+    def drop(self, fit: str, src: int) -> None:
+        for key in [k for k in self.pending if k[:2] == (fit, src)]:
+            self.pending_bytes -= self.pending.pop(key)[1]
+
+    async def _drain(self):
+        while self.pending and not self.closed:
+            key, (msg, nbytes) = self.pending.popitem(last=False)
+            self.pending_bytes -= nbytes
+            self.inflight_bytes = nbytes
+            stats = self.plugin.fit_stats.get(key[:2])
+            t0 = time.monotonic()
+            try:
+                if self.comm is None or self.comm.closed():
+                    self.comm = await asyncio.wait_for(
+                        _compat.open_stream(self.address, self.plugin.worker.connection_args),
+                        timeout=self.plugin.connect_timeout,
+                    )
+                await self.comm.write(msg)
+            except Exception as e:  # a lost peer must never break the sender: count and go on
+                logger.debug("dask-asgd: send to %s failed: %r", self.address, e)
+                self.comm = None
+                if stats is not None:
+                    stats["send_failures"] += 1
+            else:
+                if stats is not None:
+                    stats["sent"] += 1
+                    stats["bytes_sent"] += nbytes
+                    stats["send_seconds"] += time.monotonic() - t0
+            finally:
+                self.inflight_bytes = 0
+
+    async def close(self):
+        self.closed = True
+        self.pending.clear()
+        self.pending_bytes = 0
+        if self.comm is not None and not self.comm.closed():
+            try:
+                await self.comm.close()
+            except Exception:
+                pass
+        self.comm = None
+
+
+def _new_fit_stats() -> dict:
+    return {
+        "sent": 0,  # messages written to a peer's stream
+        "bytes_sent": 0,  # their payload bytes
+        "send_seconds": 0.0,  # time spent in those writes (throughput = bytes / seconds)
+        "coalesced": 0,  # unsent states replaced by a newer one (backpressure at work)
+        "send_failures": 0,  # writes that failed (peer gone); the message is dropped
+    }
+
+
+class PubSubWorkerPlugin(WorkerPlugin):
+    """Handlers, inboxes and send streams of dask-asgd on one worker."""
+
+    idempotent = True
+    name = PLUGIN_NAME
+
+    def __init__(self, connect_timeout: float = 10.0):
+        self.connect_timeout = connect_timeout
+
+    def setup(self, worker):
+        self.worker = worker
+        self.inboxes: dict = {}  # (fit, task) -> Inbox
+        self.peers: dict = {}  # address -> _PeerStream
+        self.fit_stats: dict = {}  # (fit, task) -> counters of that task's sends
+        _compat.register_stream_handler(worker, STATE_OP, self._handle_state)
+
+    async def teardown(self, worker):
+        for peer in list(self.peers.values()):
+            await peer.close()
+        self.peers.clear()
+        self.inboxes.clear()
+
+    # ------------------------------------------------------------------ handlers (event loop)
+    def _handle_state(self, fit=None, dest=None, src=None, lo=0, data=None, batches=0, **_):
+        try:
+            box = self.inboxes.get((fit, dest))
+            if box is None or data is None:
+                return
+            values = data.data if hasattr(data, "data") and not isinstance(data, np.ndarray) else data
+            box.put(int(src), int(lo), np.asarray(values), int(batches))
+        except Exception:  # a raising handler would close the stream for good
+            logger.exception("dask-asgd: bad state message dropped")
+
+    def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
+        stats = self.fit_stats.get((fit, src))
+        if stats is None:
+            return
+        own = self.worker.address
+        for task, address in dests:
+            if address == own:
+                box = self.inboxes.get((fit, task))
+                if box is not None:
+                    box.put(src, lo, values.copy(), batches)
+                    stats["sent"] += 1
+                continue
+            peer = self.peers.get(address)
+            if peer is None or peer.closed:
+                peer = self.peers[address] = _PeerStream(self, address)
+            msg = {
+                "op": STATE_OP, "fit": fit, "dest": task, "src": src, "lo": lo,
+                "batches": batches, "data": _compat.wrap_array(values),
+            }
+            if peer.push((fit, src, task), msg, values.nbytes):
+                stats["coalesced"] += 1
+
+    def _subscribe(self, fit: str, task: int, inbox: Inbox):
+        self.inboxes[(fit, task)] = inbox
+        self.fit_stats[(fit, task)] = _new_fit_stats()
+
+    def _unsubscribe(self, fit: str, task: int):
+        self.inboxes.pop((fit, task), None)
+        self.fit_stats.pop((fit, task), None)
+        for peer in self.peers.values():
+            peer.drop(fit, task)
+
+    # ------------------------------------------------------------------ methods for the task thread
+    def subscribe(self, fit: str, task: int, n_slots: int) -> Inbox:
+        inbox = Inbox(n_slots)
+        _compat.call_in_loop(self.worker, self._subscribe, fit, task, inbox)
+        return inbox
+
+    def unsubscribe(self, fit: str, task: int) -> None:
+        _compat.call_in_loop(self.worker, self._unsubscribe, fit, task)
+
+    def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
+        """Send ``values`` (a private copy: it is serialized later on the event loop)."""
+        _compat.call_in_loop(self.worker, self._publish, fit, src, list(dests), lo, values, batches)
+
+    def backlog(self) -> dict:
+        """Bytes and messages waiting per peer address (read from the task thread; a snapshot)."""
+        return {
+            a: (p.pending_bytes + p.inflight_bytes, len(p.pending) + (1 if p.inflight_bytes else 0))
+            for a, p in list(self.peers.items())
+        }
+
+    def stats(self, fit: str, task: int) -> dict:
+        """A snapshot of the send counters of one task."""
+        return dict(self.fit_stats.get((fit, task)) or _new_fit_stats())
