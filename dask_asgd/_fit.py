@@ -116,8 +116,11 @@ def _watch(client, fit_id, futures: dict, spec):
     results, lost = [], {}
     last_check = 0.0
     while pending:
-        with contextlib.suppress(TimeoutError), client.as_current():
-            wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
+        try:
+            with client.as_current():
+                wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
+        except Exception:  # timeout, or a future cancelled with its lost data: looked at below
+            pass
         for i, f in list(pending.items()):
             if f.status == "finished":
                 results.append(f.result())

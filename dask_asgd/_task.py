@@ -138,7 +138,7 @@ class ShardTrainer:
             raise FloatingPointError(
                 "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
                 "with StandardScaler or MinMaxScaler might help. The learning rate "
-                "(learning_rate=%r, eta0=%r) may be too large."
+                "(learning_rate=%r, eta0=%g) may be too large."
                 % (self.epoch + 1, _LR_NAMES[sp_.learning_rate], sp_.eta0)
             )
         self.pos += n_batches

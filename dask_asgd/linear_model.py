@@ -282,6 +282,9 @@ class _BaseASGD(BaseEstimator):
 
 
 def _call_method(block, est, method):
+    names = getattr(est, "feature_names_in_", None)
+    if names is not None:  # blocks of a dask DataFrame arrive as plain arrays
+        block = pd.DataFrame(block, columns=names)
     return getattr(est, method)(block)
 
 

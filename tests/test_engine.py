@@ -1,0 +1,208 @@
+"""The distributed engine end to end, on real clusters (worker processes and in-process)."""
+
+import os
+import threading
+import time
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from distributed import Client, default_client
+from sklearn.datasets import make_classification, make_regression
+
+from dask_asgd import ASGDClassifier, ASGDRegressor
+
+
+def _clf_data(n=4000, d=20, classes=3, seed=0):
+    return make_classification(n, d, n_informative=min(10, d // 2), n_classes=classes, random_state=seed)
+
+
+def test_process_cluster_exchanges_states(process_client):
+    X, y = _clf_data(n=20000)
+    clf = ASGDClassifier(loss="log_loss", max_iter=30, tol=None, sync_interval=2, random_state=0).fit(X, y)
+    t = clf.fit_report_.tasks
+    assert len(t) == 2
+    assert set(t["worker"]) == set(process_client.scheduler_info()["workers"])
+    assert (t["sent"] > 0).all() and (t["received"] > 0).all()
+    assert (t["merged"] + t["rejected"] > 0).all()
+    assert t["n_samples"].sum() == len(X)
+    assert clf.score(X, y) > 0.7
+
+
+def test_no_exchange_mode_sends_nothing(thread_client):
+    X, y = _clf_data()
+    clf = ASGDClassifier(max_iter=5, tol=None, sync_interval=None, random_state=0).fit(X, y)
+    t = clf.fit_report_.tasks
+    assert (t["sent"] == 0).all() and (t["received"] == 0).all()
+    assert clf.score(X, y) > 0.6
+
+
+def test_parzen_off_merges_every_received_state(thread_client):
+    X, y = _clf_data()
+    clf = ASGDClassifier(max_iter=5, tol=None, sync_interval=1, parzen=False, random_state=0).fit(X, y)
+    t = clf.fit_report_.tasks
+    assert (t["rejected"] == 0).all()
+    assert t["merged"].sum() > 0
+
+
+def _worker_state(dask_worker):
+    plugin = dask_worker.plugins["dask-asgd-pubsub"]
+    return {
+        "inboxes": len(plugin.inboxes),
+        "stats": len(plugin.fit_stats),
+        "pending": sum(len(p.pending) for p in plugin.peers.values()),
+        "executing": len(dask_worker.state.executing),
+        "long_running": len(dask_worker.state.long_running),
+    }
+
+
+def _wait_clean(client, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        states = client.run(_worker_state)
+        if all(v == {"inboxes": 0, "stats": 0, "pending": 0, "executing": 0, "long_running": 0}
+               for v in states.values()) or time.time() > deadline:
+            return states
+        time.sleep(0.1)
+
+
+def test_nothing_left_behind_after_fit_and_max_time(thread_client):
+    X, y = _clf_data(n=20000)
+    ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+    clf = ASGDClassifier(max_iter=100000, tol=None, max_time=1.0, random_state=0)
+    t0 = time.time()
+    clf.fit(X, y)
+    assert time.time() - t0 < 10
+    assert set(clf.fit_report_.tasks["stop_reason"]) == {"max_time"}
+    states = _wait_clean(thread_client)
+    assert all(v["inboxes"] == 0 and v["long_running"] == 0 for v in states.values()), states
+
+
+def _diverging():
+    # eta0 far too large on badly scaled data: the weights overflow to inf / NaN
+    X, y = make_regression(2000, 10, random_state=0)
+    return X * 1e100, y, ASGDRegressor(learning_rate="constant", eta0=1e10, penalty=None, max_iter=50,
+                                        random_state=0)
+
+
+def test_failed_fit_leaves_nothing_behind(thread_client):
+    X, y, reg = _diverging()
+    with pytest.raises(ValueError, match="learning rate"):
+        reg.fit(X, y)
+    states = _wait_clean(thread_client)
+    assert all(v["inboxes"] == 0 and v["long_running"] == 0 for v in states.values()), states
+
+
+def test_two_concurrent_fits_stay_apart(thread_client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    Xa, ya = _clf_data(n=20000, d=10, classes=2, seed=1)
+    Xb, yb = _clf_data(n=20000, d=30, classes=4, seed=2)
+
+    def fit(X, y):
+        return ASGDClassifier(max_iter=30, tol=None, sync_interval=1, random_state=0).fit(X, y)
+
+    with ThreadPoolExecutor(2) as ex:
+        fa, fb = ex.submit(fit, Xa, ya), ex.submit(fit, Xb, yb)
+        a, b = fa.result(timeout=120), fb.result(timeout=120)
+    # states of different sizes: a message crossing fits could not be merged unnoticed
+    assert a.coef_.shape == (1, 10) and b.coef_.shape == (4, 30)
+    for est in (a, b):
+        t = est.fit_report_.tasks
+        assert t["received"].sum() <= t["sent"].sum()
+        assert t["received"].sum() > 0
+    assert a.score(Xa, ya) > 0.7 and b.score(Xb, yb) > 0.5
+
+
+def test_killed_worker_does_not_hang_fit():
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                silence_logs=50) as client:
+        X, y = _clf_data(n=40000)
+        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
+        victim = sorted(client.scheduler_info()["workers"])[0]
+
+        def kill_soon():
+            time.sleep(2.0)
+            pid = client.run(os.getpid, workers=[victim])[victim]
+            os.kill(pid, 9)
+
+        killer = threading.Thread(target=kill_soon)
+        killer.start()
+        t0 = time.time()
+        with pytest.warns(RuntimeWarning, match="lost with their worker"):
+            clf.fit(X, y)
+        killer.join()
+        assert time.time() - t0 < 30
+        assert victim in clf.fit_report_.lost.values()
+        assert len(clf.fit_report_.tasks) == 1
+        assert clf.score(X, y) > 0.6
+
+
+def test_dask_array_input_trains_where_partitions_live(thread_client):
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=8000)
+    dX = da.from_array(X, chunks=(1000, 20))
+    dy = da.from_array(y, chunks=1000)
+    clf = ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(dX, dy)
+    t = clf.fit_report_.tasks
+    assert t["n_samples"].sum() == len(X)
+    assert len(t) == 2
+    pred = clf.predict(dX)
+    assert isinstance(pred, da.Array)
+    assert (pred.compute() == clf.predict(X)).all()
+    proba = ASGDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0).fit(dX, dy).predict_proba(dX)
+    assert proba.shape == (8000, 3) and np.allclose(proba.compute().sum(axis=1), 1.0)
+    assert clf.score(dX, dy) > 0.6
+
+
+def test_dask_dataframe_input_keeps_feature_names(thread_client):
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    X, y = make_regression(4000, 5, noise=1.0, random_state=0)
+    df = pd.DataFrame(X, columns=list("abcde"))
+    ddf = dd.from_pandas(df, npartitions=4)
+    dy = dd.from_pandas(pd.Series(y), npartitions=4)
+    reg = ASGDRegressor(max_iter=20, random_state=0).fit(ddf, dy)
+    assert list(reg.feature_names_in_) == list("abcde")
+    assert reg.score(ddf, dy) > 0.95
+
+
+def test_dask_input_with_nan_raises_sklearn_error(thread_client):
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=2000)
+    X[1500, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDClassifier(max_iter=2, random_state=0).fit(da.from_array(X, chunks=500), da.from_array(y, chunks=500))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_dtypes_and_sparse_kept(thread_client, dtype, sparse):
+    X, y = _clf_data(n=3000)
+    X = X.astype(dtype)
+    if sparse:
+        X = sp.csr_matrix(X)
+    clf = ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
+    assert clf.coef_.dtype == dtype
+    assert clf.score(X, y) > 0.6
+
+
+def test_divergence_is_a_clear_error(thread_client):
+    X, y, reg = _diverging()
+    with pytest.raises(ValueError, match="Floating-point under-/overflow.*eta0=1e\\+?10"):
+        reg.fit(X, y)
+
+
+def test_partial_fit_continues(thread_client):
+    X, y = _clf_data(n=4000)
+    clf = ASGDClassifier(loss="log_loss", random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:2000], y[:2000], classes=np.unique(y))
+    first = clf.coef_.copy()
+    clf.partial_fit(X[2000:], y[2000:])
+    assert not np.allclose(first, clf.coef_)
+    assert clf.t_ > 1000
+    assert clf.score(X, y) > 0.6

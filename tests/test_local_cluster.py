@@ -1,0 +1,35 @@
+"""fit() without an active Client: a temporary in-process cluster, closed after the fit.
+
+Kept in its own module so that no module-scoped client of another test is active.
+"""
+
+import threading
+import time
+
+import pytest
+from distributed import default_client
+from sklearn.datasets import make_classification
+
+from dask_asgd import ASGDClassifier
+
+
+def _clf_data(n):
+    return make_classification(n, 20, n_informative=10, n_classes=3, random_state=0)
+
+
+def test_temporary_cluster_is_closed_after_fit():
+    with pytest.raises(ValueError):
+        default_client()
+    X, y = _clf_data(n=1000)
+    ASGDClassifier(max_iter=3, tol=None, n_workers=2, random_state=0).fit(X, y)
+    # process-wide helper threads (e.g. dask's offload executor) start once; later fits add none
+    before = threading.active_count()
+    for _ in range(2):
+        clf = ASGDClassifier(max_iter=3, tol=None, n_workers=2, random_state=0).fit(X, y)
+    assert len(clf.fit_report_.tasks) == 2
+    with pytest.raises(ValueError):
+        default_client()  # nothing was left registered
+    deadline = time.time() + 10
+    while threading.active_count() > before and time.time() < deadline:
+        time.sleep(0.1)
+    assert threading.active_count() <= before
