@@ -156,7 +156,8 @@ class ShardTrainer:
         self.epoch += 1
         w = self.state()
         pen = K.penalty_value(w, self.n_coef, sp_.penalty, sp_.alpha, sp_.l1_ratio)
-        objective = self.epoch_loss / max(self.epoch_samples, 1.0) + pen
+        # per one-vs-rest problem, as scikit-learn's tol applies to each binary problem's objective
+        objective = (self.epoch_loss / max(self.epoch_samples, 1.0) + pen) / sp_.n_outputs
         self.history.append(objective)
         if sp_.verbose:
             print(f"-- Epoch {self.epoch}: avg. loss {objective:.6f}, T: {int(self.t[0])}")

@@ -1,0 +1,125 @@
+"""The scikit-learn surface: pipelines, search, clone, bad input, predict_proba."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.base import clone
+from sklearn.datasets import load_iris, make_regression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from dask_asgd import ASGDClassifier, ASGDRegressor
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture
+def iris():
+    return load_iris(return_X_y=True)
+
+
+def test_pipeline_and_grid_search(iris):
+    X, y = iris
+    pipe = make_pipeline(StandardScaler(), ASGDClassifier(max_iter=20, random_state=0))
+    search = GridSearchCV(pipe, {"asgdclassifier__alpha": [1e-4, 1e-2]}, cv=3).fit(X, y)
+    assert search.best_score_ > 0.8
+    assert search.best_estimator_[-1].coef_.shape == (3, 4)
+
+
+def test_clone_keeps_params_not_fit(iris):
+    X, y = iris
+    est = ASGDClassifier(alpha=0.01, sync_interval=8, fanout="all", parzen=False).fit(X, y)
+    c = clone(est)
+    assert c.get_params() == est.get_params()
+    assert not hasattr(c, "coef_")
+
+
+def test_predict_proba_log_loss_and_modified_huber(iris):
+    X, y = iris
+    X = StandardScaler().fit_transform(X)
+    for loss in ("log_loss", "modified_huber"):
+        p = ASGDClassifier(loss=loss, random_state=0).fit(X, y).predict_proba(X)
+        assert p.shape == (150, 3)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0)
+        assert (p >= 0).all()
+    with pytest.raises(AttributeError, match="predict_proba"):
+        ASGDClassifier(loss="hinge").fit(X, y).predict_proba(X)
+
+
+def test_feature_names_from_pandas(iris):
+    X, y = iris
+    df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    est = ASGDClassifier(max_iter=5).fit(df, y)
+    assert list(est.feature_names_in_) == ["a", "b", "c", "d"]
+
+
+@pytest.mark.parametrize(
+    "X, y, match",
+    [
+        (np.array([[np.nan, 1.0], [1.0, 2.0]]), [0, 1], "Input X contains NaN"),
+        (np.array([[np.inf, 1.0], [1.0, 2.0]]), [0, 1], "Input X contains infinity"),
+        (np.ones((3, 2)), [1, 1, 1], "The number of classes has to be greater than one; got 1 class"),
+        (np.empty((0, 2)), [], "0 sample"),
+        (np.array([["a", "b"], ["c", "d"]], dtype=object), [0, 1], "could not convert|Unable to convert"),
+        (np.ones((3, 2)), [0, 1], "inconsistent numbers of samples"),
+    ],
+)
+def test_bad_input_gets_sklearn_errors(X, y, match):
+    with pytest.raises(ValueError, match=match):
+        ASGDClassifier(max_iter=2).fit(X, y)
+
+
+def test_wrong_feature_count_at_predict(iris):
+    X, y = iris
+    est = ASGDClassifier(max_iter=5).fit(X, y)
+    with pytest.raises(ValueError, match="X has 3 features, but ASGDClassifier is expecting 4"):
+        est.predict(X[:, :3])
+
+
+def test_negative_sample_weight_rejected(iris):
+    X, y = iris
+    w = np.ones(len(y))
+    w[3] = -1
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        ASGDClassifier(max_iter=2).fit(X, y, sample_weight=w)
+
+
+def test_bad_parameters_get_sklearn_errors(iris):
+    X, y = iris
+    with pytest.raises(ValueError, match="The 'sync_interval' parameter"):
+        ASGDClassifier(sync_interval=0).fit(X, y)
+    with pytest.raises(ValueError, match="The 'loss' parameter"):
+        ASGDClassifier(loss="squared_error").fit(X, y)
+    with pytest.raises(ValueError, match="eta0 must be > 0"):
+        ASGDRegressor(eta0=0.0).fit(X, y)
+
+
+def test_class_weight_balanced_shifts_minority_recall():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (1900, 2)), rng.normal(1.5, 1, (100, 2))])
+    y = np.r_[np.zeros(1900), np.ones(100)]
+    plain = ASGDClassifier(max_iter=20, random_state=0).fit(X, y)
+    bal = ASGDClassifier(max_iter=20, class_weight="balanced", random_state=0).fit(X, y)
+    rec = lambda e: (e.predict(X[y == 1]) == 1).mean()  # noqa: E731
+    assert rec(bal) > rec(plain) + 0.2
+
+
+def test_warm_start_starts_from_previous_coef():
+    X, y = make_regression(2000, 5, noise=1.0, random_state=0)
+    reg = ASGDRegressor(max_iter=1, tol=None, warm_start=True, learning_rate="constant", eta0=1e-4,
+                        random_state=0).fit(X, y)
+    first = reg.coef_.copy()
+    reg.fit(X, y)
+    cold = ASGDRegressor(max_iter=1, tol=None, learning_rate="constant", eta0=1e-4, random_state=0).fit(X, y)
+    # a second epoch from the first one's weights goes further than one epoch from zero
+    assert np.linalg.norm(reg.coef_) > np.linalg.norm(first)
+    assert np.linalg.norm(reg.coef_) > np.linalg.norm(cold.coef_)
