@@ -1,0 +1,104 @@
+"""The project's Pub/Sub on real workers (gen_cluster): delivery, coalescing, robustness."""
+
+import asyncio
+
+import numpy as np
+from distributed.utils_test import gen_cluster
+
+from dask_asgd.balance import BalanceSchedulerPlugin, FixedPolicy
+from dask_asgd.pubsub import PLUGIN_NAME, STATE_OP, Inbox, PubSubWorkerPlugin
+
+
+async def _until(cond, timeout=5.0):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not cond():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def test_inbox_overwrite_is_counted():
+    box = Inbox(2)
+    box.put(0, 0, np.zeros(3), 1)
+    box.put(2, 0, np.ones(3), 2)  # same slot (2 % 2 == 0): the unread state is replaced
+    box.put(1, 1, np.full(2, 5.0), 3)
+    got = box.take()
+    assert box.overwritten == 1 and box.received == 3
+    assert [(s, lo) for s, lo, *_ in got] == [(0, 0), (1, 1)]
+    np.testing.assert_array_equal(got[0][2], np.ones(3))
+    assert box.take() == []
+
+
+@gen_cluster(client=True)
+async def test_publish_reaches_peer_and_coalesces(c, s, a, b):
+    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
+    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
+    pa._subscribe("fit-1", 0, Inbox(1))
+    box = Inbox(1)
+    pb._subscribe("fit-1", 1, box)
+    # 50 publishes before the send path gets a turn: a newer state replaces the unsent one
+    for i in range(50):
+        pa._publish("fit-1", 0, [(1, b.address)], 0, np.full(4, float(i)), i)
+    assert sum(len(p.pending) for p in pa.peers.values()) == 1
+    await _until(lambda: box.received >= 1)
+    [(slot, lo, values, sent, _)] = box.take()
+    np.testing.assert_array_equal(values, np.full(4, 49.0))
+    assert sent == 49
+    stats = pa.stats("fit-1", 0)
+    assert stats["coalesced"] == 49 and stats["sent"] == 1 and stats["bytes_sent"] == 32
+
+
+@gen_cluster(client=True)
+async def test_two_fits_never_mix(c, s, a, b):
+    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
+    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
+    pa._subscribe("fit-A", 0, Inbox(1))
+    pa._subscribe("fit-B", 0, Inbox(1))
+    box_a, box_b = Inbox(1), Inbox(1)
+    pb._subscribe("fit-A", 1, box_a)
+    pb._subscribe("fit-B", 1, box_b)
+    pa._publish("fit-A", 0, [(1, b.address)], 0, np.ones(3), 1)
+    await _until(lambda: box_a.received == 1)
+    await asyncio.sleep(0.05)
+    assert box_b.received == 0
+
+
+@gen_cluster(client=True)
+async def test_bad_and_unknown_messages_do_not_kill_the_stream(c, s, a, b):
+    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
+    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
+    pa._subscribe("fit-1", 0, Inbox(1))
+    box = Inbox(1)
+    pb._subscribe("fit-1", 1, box)
+    pa._publish("fit-1", 0, [(7, b.address)], 0, np.ones(3), 1)  # no task 7 on b: dropped
+    peer = pa.peers[b.address]
+    await _until(lambda: not peer.pending)
+    # a malformed message straight on the same stream
+    await peer.comm.write({"op": STATE_OP, "fit": "fit-1", "dest": 1, "src": "x", "data": None})
+    pa._publish("fit-1", 0, [(1, b.address)], 0, np.arange(3.0), 2)
+    await _until(lambda: box.received == 1)
+    assert not peer.comm.closed()
+    assert pa.stats("fit-1", 0)["send_failures"] == 0
+
+
+@gen_cluster(client=True)
+async def test_send_to_a_dead_peer_is_counted_not_raised(c, s, a, b):
+    await c.register_plugin(PubSubWorkerPlugin(connect_timeout=2), name=PLUGIN_NAME)
+    pa = a.plugins[PLUGIN_NAME]
+    pa._subscribe("fit-1", 0, Inbox(1))
+    pa._publish("fit-1", 0, [(1, "tcp://127.0.0.1:1")], 0, np.ones(3), 1)
+    await _until(lambda: pa.stats("fit-1", 0)["send_failures"] == 1)
+
+
+@gen_cluster(client=True)
+async def test_scheduler_registry_drops_a_removed_worker(c, s, a, b):
+    await c.register_plugin(BalanceSchedulerPlugin(), name="dask-asgd-balance")
+    plugin = s.plugins["dask-asgd-balance"]
+    plugin.register_fit("fit-1", {0: a.address, 1: b.address}, FixedPolicy(4))
+    answer = plugin.report(fit="fit-1", task=0, metrics={"batches": 10})
+    assert answer["peers"] == {0: a.address, 1: b.address} and answer["sync_interval"] == 4
+    await b.close()
+    await _until(lambda: 1 in plugin.lost_tasks("fit-1"))
+    assert plugin.report(fit="fit-1", task=0, metrics={})["peers"] == {0: a.address}
+    ended = plugin.end_fit("fit-1")
+    assert len(ended["history"]) == 2 and ended["lost"] == {1: b.address}
+    assert plugin.report(fit="fit-1", task=0, metrics={}) == {"stop": True}
