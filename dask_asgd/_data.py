@@ -15,10 +15,11 @@ import numpy as np
 @dataclass
 class Shard:
     worker: str
-    X: list  # futures (or objects) of row blocks
+    X: list  # futures of row blocks (or of the whole array, with ``ranges``)
     y: list
     sw: list | None
     n_samples: int
+    ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
 
 
 def is_dask_collection(x) -> bool:
@@ -46,22 +47,62 @@ def worker_slots(client, n_tasks=None) -> list:
     return slots
 
 
-def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool) -> list:
-    """Split rows into ``len(slots)`` shards (shuffled first) and scatter each to its worker."""
+def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classifier: bool) -> list:
+    """Split rows into ``len(slots)`` shards and place each on its worker.
+
+    With ``shuffle``, a shard is a random set of row blocks, and rows visibly ordered by their
+    target are first shuffled once (``needs_row_shuffle``).  On an in-process cluster the whole arrays are shared by reference
+    and a shard is just its row ranges: nothing is copied.  A cluster of processes gets each
+    shard's rows (views, serialized once).
+    """
+    from ._task import needs_row_shuffle
+
     n = X.shape[0]
     P = max(1, min(len(slots), n))
-    idx = rng.permutation(n) if shuffle else np.arange(n)
-    bounds = np.linspace(0, n, P + 1).astype(int)
+    if shuffle and needs_row_shuffle(y, is_classifier):
+        # rows ordered by target: one physical shuffle (a copy) before the block-wise split
+        perm = rng.permutation(n)
+        X, y = X[perm], y[perm]
+        sw = None if sw is None else sw[perm]
+    if shuffle:
+        B = int(np.clip(n // (P * 16), 1, 4096))
+        order = rng.permutation(-(-n // B))
+        cuts = np.linspace(0, len(order), P + 1).astype(int)
+        ranges = [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
+                  for i in range(P)]
+    else:
+        bounds = np.linspace(0, n, P + 1).astype(int)
+        ranges = [[(int(bounds[i]), int(bounds[i + 1]))] for i in range(P)]
+    sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
+    shared = {}
+    in_process = all(str(a).startswith("inproc://") for a in slots)
     shards = []
     for i in range(P):
-        rows = idx[bounds[i]: bounds[i + 1]]
-        if not shuffle:
-            rows = slice(bounds[i], bounds[i + 1])
-        parts = [X[rows], y[rows]] + ([] if sw is None else [sw[rows]])
-        futs = client.scatter(parts, workers=[slots[i]], hash=False)
-        sw_f = [futs[2]] if sw is not None else None
-        shards.append(Shard(slots[i], [futs[0]], [futs[1]], sw_f, int(bounds[i + 1] - bounds[i])))
+        rs, addr = ranges[i], slots[i]
+        if in_process:
+            if addr not in shared:
+                shared[addr] = client.scatter([X, y] + ([sw] if sw is not None else []), workers=[addr],
+                                              hash=False)
+            futs = shared[addr]
+            shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i], rs))
+            continue
+        parts = [tuple(X[a:b] for a, b in rs), tuple(y[a:b] for a, b in rs)]
+        if sw is not None:
+            parts.append(tuple(sw[a:b] for a, b in rs))
+        futs = client.scatter(parts, workers=[addr], hash=False)
+        shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i]))
     return shards
+
+
+def _merge_ranges(ranges):
+    """Join adjacent [a, b) ranges (fewer, larger views)."""
+    out = []
+    for a, b in ranges:
+        if out and out[-1][1] == a:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 def place_dask(client, X, y, sw, slots: list) -> list:

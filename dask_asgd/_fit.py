@@ -13,7 +13,7 @@ import numpy as np
 from . import config
 from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
 from ._options import TrainSpec
-from ._task import train_shard
+from ._task import encode_labels, train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
 from .balance import BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
@@ -70,12 +70,15 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         ensure_plugins(client)
         slots = worker_slots(client, n_workers)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-        if is_dask_collection(X):
-            shards = place_dask(client, X, y, sw, slots)
-            preshuffled = False
+        checked = not is_dask_collection(X)  # in-memory input was validated on the client
+        if checked:
+            if spec.is_classifier:  # encode once here; the tasks share the result
+                sw = np.ones(X.shape[0]) if sw is None else sw
+                y, sw = encode_labels(y, sw, classes, class_weights)
+                classes = class_weights = None
+            shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier)
         else:
-            shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle)
-            preshuffled = spec.shuffle
+            shards = place_dask(client, X, y, sw, slots)
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
         tasks = {i: s.worker for i, s in enumerate(shards)}
         seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
@@ -88,7 +91,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         try:
             for i, s in enumerate(shards):
                 futures[i] = client.submit(
-                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, preshuffled,
+                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges,
                     key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
                 )
             results, lost = _watch(client, fit_id, futures, spec)

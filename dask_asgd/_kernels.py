@@ -159,17 +159,18 @@ def _materialize(w, n_coef, scale):
 def sgd_chunk(
     dense, X, data, indices, indptr, y, sw,
     w, scale, q, u, t,
-    starts, first, n_batches, batch_size, n_rows,
+    gstart, gstop, first, n_groups, merge_after,
     is_clf, n_out, n_features,
     loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
     lr, eta0, power_t, opt_init,
     slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
     track_loss, stats,
 ):
-    """Run ``n_batches`` mini-batches of per-sample SGD, in place on ``w``.
+    """Run per-sample SGD over ``n_groups`` row groups, in place on ``w``.
 
-    Mini-batch ``b`` covers rows ``starts[first + b] ... + batch_size`` (clipped to ``n_rows``).
-    Before the first mini-batch, the state is saved; after it, every fresh receive slot is
+    Group ``g`` is rows ``gstart[first + g]`` to ``gstop[first + g]`` (a few contiguous rows;
+    the epoch's random order is the order of the groups).  Before the first group, the state is
+    saved; after ``merge_after`` groups (the first mini-batch), every fresh receive slot is
     tested with the Parzen window (``||w_half - s||^2 < ||w - s||^2``, or accepted when
     ``parzen`` is false) and the accepted ones are averaged into the state.
 
@@ -190,13 +191,11 @@ def sgd_chunk(
     for s in range(n_slots):
         if slot_fresh[s]:
             merging = True
-    for bi in range(n_batches):
-        if bi == 0 and merging:
-            _materialize(w, n_coef, scale)
-            prev[:] = w
-        start = starts[first + bi]
-        stop = min(start + batch_size, n_rows)
-        for i in range(start, stop):
+    if merging:
+        _materialize(w, n_coef, scale)
+        prev[:] = w
+    for gi in range(n_groups):
+        for i in range(gstart[first + gi], gstop[first + gi]):
             yi = y[i]
             wi = sw[i]
             eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, t[0])
@@ -257,7 +256,7 @@ def sgd_chunk(
                             _l1_clip(W, q, nsc, k, indices[jj], u[0])
             t[0] += 1.0
             stats[1] += 1.0
-        if bi == 0 and merging:
+        if merging and gi == min(merge_after, n_groups) - 1:
             _materialize(w, n_coef, scale)
             _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats)
     # divergence check, once per call

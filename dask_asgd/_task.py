@@ -18,25 +18,44 @@ from . import _kernels as K
 from ._options import TrainSpec
 
 
-class ShardTrainer:
-    """Plain SGD over one shard, driven chunk by chunk."""
+GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random order (docs/design.md)
 
-    def __init__(self, X, y, sw, spec: TrainSpec, seed: int, n_buffers: int = 0, shuffle_rows=True):
+
+class ShardTrainer:
+    """Plain SGD over one shard, driven chunk by chunk.
+
+    ``X`` (dense or CSR), ``y`` and ``sw`` may be larger than the shard: ``ranges`` lists the
+    ``[a, b)`` row ranges that belong to it (default: all rows), so an in-process shard is a set
+    of views of the user's array and nothing is copied.  Each epoch visits groups of
+    ``GROUP_ROWS`` contiguous rows in a new random order (with ``shuffle``): close to a per-row
+    shuffle for SGD, at the memory speed of a sequential walk.
+    """
+
+    def __init__(self, X, y, sw, spec: TrainSpec, seed: int, n_buffers: int = 0, ranges=None):
         self.spec = spec
         self.rng = np.random.default_rng(seed)
-        n = X.shape[0]
-        if spec.shuffle and shuffle_rows and n > 1:  # once, at load; epochs then walk blocks
-            perm = self.rng.permutation(n)
-            X = X[perm]
-            y = y[perm]
-            sw = sw[perm]
+        if ranges is None:
+            ranges = [(0, X.shape[0])]
+        ranges = [(int(a), int(b)) for a, b in ranges if b > a]
         self.X_val = self.y_val = self.sw_val = None
         if spec.early_stopping:
+            # the last rows of the (already randomly placed) shard are held out
+            n = sum(b - a for a, b in ranges)
             n_val = max(1, int(math.ceil(spec.validation_fraction * n)))
             if n - n_val < 1:
                 raise ValueError("The training shard is too small to hold out a validation set.")
-            self.X_val, self.y_val, self.sw_val = X[n - n_val:], y[n - n_val:], sw[n - n_val:]
-            X, y, sw = X[: n - n_val], y[: n - n_val], sw[: n - n_val]
+            val_rows, keep = [], []
+            left = n_val
+            for a, b in reversed(ranges):
+                take = min(left, b - a)
+                if take:
+                    val_rows.append(np.arange(b - take, b))
+                left -= take
+                if b - take > a:
+                    keep.append((a, b - take))
+            ranges = keep[::-1]
+            idx = np.concatenate(val_rows)
+            self.X_val, self.y_val, self.sw_val = X[idx], y[idx], sw[idx]
         self.dense = not sp.issparse(X)
         dtype = X.dtype
         if self.dense:
@@ -46,14 +65,15 @@ class ShardTrainer:
             self.indptr = np.zeros(2, dtype=np.int32)
         else:
             X = sp.csr_matrix(X)
-            X.sort_indices()
+            if not X.has_sorted_indices:
+                X = X.sorted_indices()
             self.X = np.zeros((1, 1), dtype=dtype)
             self.data = X.data
             self.indices = X.indices
             self.indptr = X.indptr
         self.y = np.ascontiguousarray(y, dtype=np.float64)
         self.sw = np.ascontiguousarray(sw, dtype=np.float64)
-        self.n_rows = X.shape[0]
+        self.n_rows = sum(b - a for a, b in ranges)
         k, d = spec.n_outputs, spec.n_features
         self.n_coef = k * d
         size = k * d + k
@@ -70,11 +90,15 @@ class ShardTrainer:
         self.track_loss = bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping)
         self.eta0 = spec.eta0
         self.opt_init = K.optimal_init(spec.loss, spec.loss_param, spec.alpha) if spec.learning_rate == 1 else 0.0
-        # mini-batch layout
-        bs = max(1, spec.batch_size)
-        self.starts = np.arange(0, max(self.n_rows, 1), bs, dtype=np.int64)
-        self.n_batches = len(self.starts) if self.n_rows else 0
-        self.order = self.starts.copy()
+        # row groups and mini-batches (a mini-batch is ``gpb`` groups)
+        g = GROUP_ROWS
+        starts = [np.arange(a, b, g, dtype=np.int64) for a, b in ranges] or [np.zeros(0, np.int64)]
+        self.gstart = np.concatenate(starts)
+        self.gstop = np.concatenate([np.minimum(st + g, b) for st, (a, b) in zip(starts, ranges)]) \
+            if ranges else np.zeros(0, np.int64)
+        self.gpb = max(1, int(spec.batch_size) // g)
+        self.n_groups = len(self.gstart)
+        self.n_batches = -(-self.n_groups // self.gpb)
         self.pos = 0  # next mini-batch in this epoch
         self.epoch = 0
         self.epoch_loss = 0.0
@@ -101,10 +125,11 @@ class ShardTrainer:
 
     # ------------------------------------------------------------------ schedule
     def _new_epoch_order(self):
-        if self.spec.shuffle and self.n_batches > 1:
-            self.order = self.rng.permutation(self.starts)
+        if self.spec.shuffle and self.n_groups > 1:
+            perm = self.rng.permutation(self.n_groups)
+            self.ostart, self.ostop = self.gstart[perm], self.gstop[perm]
         else:
-            self.order = self.starts.copy()
+            self.ostart, self.ostop = self.gstart, self.gstop
 
     def batches_left_in_epoch(self) -> int:
         return self.n_batches - self.pos
@@ -127,7 +152,8 @@ class ShardTrainer:
         K.sgd_chunk(
             self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw,
             self.w, self.scale, self.q, self.u, self.t,
-            self.order, self.pos, n_batches, sp_.batch_size, self.n_rows,
+            self.ostart, self.ostop, self.pos * self.gpb,
+            min(n_batches * self.gpb, self.n_groups - self.pos * self.gpb), self.gpb,
             sp_.is_classifier, sp_.n_outputs, sp_.n_features,
             sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
             sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
@@ -222,6 +248,32 @@ _LR_NAMES = {0: "constant", 1: "optimal", 2: "invscaling", 3: "adaptive"}
 
 
 # ---------------------------------------------------------------------------- the Dask task
+def needs_row_shuffle(y, is_classifier) -> bool:
+    """True when the rows are visibly ordered by their target (sorted or clustered labels).
+
+    Block-wise visiting is as good as a per-row shuffle only for rows already in random order.
+    The test looks at neighbouring targets alone (O(n), no copy): for labels, how often a row has
+    the same label as the one before against the chance rate sum(p_k^2); for a continuous
+    target, the lag-1 autocorrelation.  Both well above what randomly ordered rows give.
+    """
+    y = np.ravel(y)
+    n = len(y)
+    if n < 3:
+        return False
+    if is_classifier:
+        same = float(np.mean(y[1:] == y[:-1]))
+        _, counts = np.unique(y, return_counts=True)
+        chance = float(np.sum((counts / n) ** 2))
+        sigma = math.sqrt(max(chance * (1 - chance), 1e-12) / n)
+        return same - chance > max(0.05, 6 * sigma)
+    yc = np.asarray(y, dtype=np.float64) - np.mean(y)
+    den = float(yc @ yc)
+    if den == 0:
+        return False
+    r1 = float(yc[1:] @ yc[:-1]) / den
+    return r1 > max(0.1, 6 / math.sqrt(n))
+
+
 def _concat(parts):
     if len(parts) == 1:
         return parts[0]
@@ -230,34 +282,62 @@ def _concat(parts):
     return np.concatenate(parts)
 
 
-def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier):
-    """Concatenate a task's parts, check them, encode labels and fold in class weights."""
+def _flat_parts(parts):
+    """Blocks of a shard: a list of arrays, or of tuples of arrays (in-memory input)."""
+    out = []
+    for p in parts:
+        if isinstance(p, tuple):
+            out.extend(p)
+        else:
+            out.append(p.to_numpy() if hasattr(p, "to_numpy") else p)
+    return out
+
+
+def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier, checked=False,
+                  rng=None):
+    """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
+    encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
+    ordered by their target are shuffled once (a copy)."""
     from sklearn.utils import assert_all_finite
 
-    X = _concat([p.to_numpy() if hasattr(p, "to_numpy") else p for p in X_parts])
-    y = np.concatenate([np.asarray(p).ravel() for p in y_parts]) if y_parts else np.zeros(0)
-    assert_all_finite(X, input_name="X")
+    X = _concat(_flat_parts(X_parts))
+    y_parts = _flat_parts(y_parts)
+    y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
+    y = np.ravel(y)
+    if not checked:
+        assert_all_finite(X, input_name="X")
     if sw_parts is not None:
-        sw = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in sw_parts])
+        sw = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in _flat_parts(sw_parts)])
     else:
         sw = np.ones(X.shape[0], dtype=np.float64)
-    if is_classifier:
-        codes = np.searchsorted(classes, y)
-        codes = np.clip(codes, 0, len(classes) - 1)
-        if not np.array_equal(np.asarray(classes)[codes], y):
-            raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
-        y = codes.astype(np.float64)
-        if class_weights is not None:
-            sw = sw * np.asarray(class_weights)[codes]
-    else:
-        y = y.astype(np.float64)
+    if is_classifier and classes is not None:
+        y, sw = encode_labels(y, sw, classes, class_weights)
+    elif not checked:
+        y = np.asarray(y, dtype=np.float64)
         assert_all_finite(y, input_name="y")
+    if rng is not None and needs_row_shuffle(y, is_classifier):
+        perm = rng.permutation(X.shape[0])
+        X, y, sw = X[perm], y[perm], sw[perm]
     return X, y, sw
 
 
+def encode_labels(y, sw, classes, class_weights):
+    """Labels -> float class codes; class weights folded into the sample weights."""
+    classes = np.asarray(classes)
+    codes = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
+    if not np.array_equal(classes[codes], y):
+        raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
+    if class_weights is not None:
+        sw = sw * np.asarray(class_weights, dtype=np.float64)[codes]
+    return codes.astype(np.float64), sw
+
+
 def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=None,
-                class_weights=None, preshuffled=False):
-    """The long-running training task of one shard (runs seceded on its worker)."""
+                class_weights=None, checked=False, ranges=None):
+    """The long-running training task of one shard (runs seceded on its worker).
+
+    ``ranges``: the shard's rows in the (single, shared) arrays of an in-process cluster.
+    """
     from distributed import get_worker, secede
 
     from . import _compat
@@ -266,9 +346,11 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
 
     t_start = time.monotonic()
     worker = get_worker()
-    X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier)
+    shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if spec.shuffle and ranges is None else None
+    X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier, checked,
+                             shuffle_rng)
     del X_parts, y_parts, sw_parts
-    trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, shuffle_rows=not preshuffled)
+    trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw
     rng = np.random.default_rng(spec.seeds[task_id] + 1)
     plugin = worker.plugins[PLUGIN_NAME]

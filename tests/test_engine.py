@@ -39,8 +39,8 @@ def test_no_exchange_mode_sends_nothing(thread_client):
 
 
 def test_parzen_off_merges_every_received_state(thread_client):
-    X, y = _clf_data()
-    clf = ASGDClassifier(max_iter=5, tol=None, sync_interval=1, parzen=False, random_state=0).fit(X, y)
+    X, y = _clf_data(n=40000)
+    clf = ASGDClassifier(max_iter=20, tol=None, sync_interval=1, parzen=False, random_state=0).fit(X, y)
     t = clf.fit_report_.tasks
     assert (t["rejected"] == 0).all()
     assert t["merged"].sum() > 0
@@ -122,12 +122,18 @@ def test_killed_worker_does_not_hang_fit():
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
         victim = sorted(client.scheduler_info()["workers"])[0]
 
-        def kill_soon():
-            time.sleep(2.0)
-            pid = client.run(os.getpid, workers=[victim])[victim]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+
+        def kill_while_training():
+            deadline = time.time() + 30
+            while time.time() < deadline:  # wait until the victim runs a training task
+                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)
             os.kill(pid, 9)
 
-        killer = threading.Thread(target=kill_soon)
+        killer = threading.Thread(target=kill_while_training)
         killer.start()
         t0 = time.time()
         with pytest.warns(RuntimeWarning, match="lost with their worker"):
