@@ -136,6 +136,8 @@ def _target(is_clf, n_out, yi, k):
 def _l1_clip(W, q, scale, k, j, u):
     # Tsuruoka et al. cumulative L1 penalty on the true weight scale * W[k, j]
     z = W[k, j] * scale
+    if not math.isfinite(z):  # diverged: leave it for the divergence check to report
+        return
     if z > 0.0:
         nz = max(0.0, z - (u + q[k, j]))
     elif z < 0.0:

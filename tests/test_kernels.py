@@ -649,7 +649,6 @@ def test_l1_clip_finite_values():
     assert W[0, 0] == pytest.approx(2.5) and q[0, 0] == pytest.approx(-0.75)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel bug: _l1_clip turns a NaN coefficient into 0 (else branch)")
 def test_l1_clip_keeps_nan():
     """scikit-learn's l1penalty leaves a NaN weight alone (neither > 0 nor < 0), so the
     end-of-epoch check sees it; the kernel's ``else: nz = 0.0`` resets it to zero."""
@@ -659,8 +658,6 @@ def test_l1_clip_keeps_nan():
     assert np.isnan(W[0, 0])
 
 
-@pytest.mark.xfail(strict=True, reason="kernel bug: with L1, _l1_clip resets a diverged (inf/NaN) "
-                                      "coefficient to 0, so the end-of-call check misses it")
 def test_divergence_with_l1_penalty_is_detected():
     """Three samples: 1e300, 1e300, -1e300 (y = 1, constant eta 1, no intercept).  Sample 2 sends
     the coefficient to -inf and the L1 clip makes q = -inf - (-inf) = NaN; sample 3 gives NaN
