@@ -82,6 +82,7 @@ class TrainSpec:
     report_interval: float
     chunk_seconds: float
     n_blocks: int = 1  # message split in this many blocks (1: whole state)
+    min_publish_period: float = 0.0  # "auto": seconds between publishes at least
     init_state: object = None  # flat initial state or None
     init_t: float = 1.0
     seeds: dict = field(default_factory=dict)  # task_id -> int seed

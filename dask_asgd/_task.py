@@ -375,6 +375,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 for slot, lo, values, _sent, _arrived in inbox.take():
                     trainer.put_slot(slot, lo, values)
             cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
+            if exchange and spec.auto_interval and per_batch is not None:
+                # "auto" never publishes more often than every min_publish_period seconds: below
+                # that, the Python work per message costs more training than the exchange gives
+                interval = max(interval, int(math.ceil(spec.min_publish_period / max(per_batch, 1e-9))))
             n = min(cap, max(1, interval - since_publish)) if exchange and interval > 0 else cap
             before = trainer.batches_done
             t0 = time.perf_counter()
@@ -392,7 +396,12 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
             if since_publish == 0 and ran and exchange and peers:
                 keys = list(peers)
                 k = len(keys) if spec.fanout <= 0 else min(spec.fanout, len(keys))
-                chosen = rng.choice(len(keys), size=k, replace=False)
+                if k == 1:
+                    chosen = [int(rng.integers(len(keys)))]
+                elif k == len(keys):
+                    chosen = range(k)
+                else:
+                    chosen = rng.choice(len(keys), size=k, replace=False)
                 lo, values = trainer.block(block, n_blocks)
                 block = (block + 1) % n_blocks
                 plugin.publish(fit, task_id, [(keys[c], peers[keys[c]]) for c in chosen], lo, values,
