@@ -43,16 +43,19 @@ def get_client(n_workers=None):
 
 
 def ensure_plugins(client) -> None:
-    """Register the scheduler and worker halves once per cluster (both idempotent)."""
-    if not client.run_on_scheduler(_has_balance):
+    """Register the scheduler and worker halves once per cluster (both idempotent; workers that
+    join later get the worker plugin from the scheduler)."""
+    has_balance, has_pubsub = client.run_on_scheduler(_registered)
+    if not has_balance:
         client.register_plugin(BalanceSchedulerPlugin(), name=BALANCE_NAME)
-    client.register_plugin(
-        PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout"))), name=PUBSUB_NAME
-    )
+    if not has_pubsub:
+        client.register_plugin(
+            PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout"))), name=PUBSUB_NAME
+        )
 
 
-def _has_balance(dask_scheduler=None):
-    return BALANCE_NAME in dask_scheduler.plugins
+def _registered(dask_scheduler=None):
+    return BALANCE_NAME in dask_scheduler.plugins, PUBSUB_NAME in dask_scheduler.worker_plugins
 
 
 class FitResult:
@@ -73,7 +76,6 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
         if checked:
             if spec.is_classifier:  # encode once here; the tasks share the result
-                sw = np.ones(X.shape[0]) if sw is None else sw
                 y, sw = encode_labels(y, sw, classes, class_weights)
                 classes = class_weights = None
             shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier)

@@ -159,7 +159,7 @@ def _materialize(w, n_coef, scale):
 
 @_jit
 def sgd_chunk(
-    dense, X, data, indices, indptr, y, sw,
+    dense, X, data, indices, indptr, y, sw, has_sw,
     w, scale, q, u, t,
     gstart, gstop, first, n_groups, merge_after,
     is_clf, n_out, n_features,
@@ -199,7 +199,7 @@ def sgd_chunk(
     for gi in range(n_groups):
         for i in range(gstart[first + gi], gstop[first + gi]):
             yi = y[i]
-            wi = sw[i]
+            wi = sw[i] if has_sw else 1.0
             eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, t[0])
             sc = scale[0]
             zero = False

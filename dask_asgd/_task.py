@@ -24,7 +24,8 @@ GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random orde
 class ShardTrainer:
     """Plain SGD over one shard, driven chunk by chunk.
 
-    ``X`` (dense or CSR), ``y`` and ``sw`` may be larger than the shard: ``ranges`` lists the
+    ``sw`` may be None (all weights 1).  ``X`` (dense or CSR), ``y`` and ``sw`` may be larger
+    than the shard: ``ranges`` lists the
     ``[a, b)`` row ranges that belong to it (default: all rows), so an in-process shard is a set
     of views of the user's array and nothing is copied.  Each epoch visits groups of
     ``GROUP_ROWS`` contiguous rows in a new random order (with ``shuffle``): close to a per-row
@@ -55,7 +56,8 @@ class ShardTrainer:
                     keep.append((a, b - take))
             ranges = keep[::-1]
             idx = np.concatenate(val_rows)
-            self.X_val, self.y_val, self.sw_val = X[idx], y[idx], sw[idx]
+            self.X_val, self.y_val = X[idx], y[idx]
+            self.sw_val = np.ones(len(idx)) if sw is None else sw[idx]
         self.dense = not sp.issparse(X)
         dtype = X.dtype
         if self.dense:
@@ -72,7 +74,8 @@ class ShardTrainer:
             self.indices = X.indices
             self.indptr = X.indptr
         self.y = np.ascontiguousarray(y, dtype=np.float64)
-        self.sw = np.ascontiguousarray(sw, dtype=np.float64)
+        self.has_sw = sw is not None
+        self.sw = np.ascontiguousarray(sw, dtype=np.float64) if self.has_sw else np.ones(1)
         self.n_rows = sum(b - a for a, b in ranges)
         k, d = spec.n_outputs, spec.n_features
         self.n_coef = k * d
@@ -150,7 +153,7 @@ class ShardTrainer:
         st = self.stats
         st[:] = 0.0
         K.sgd_chunk(
-            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw,
+            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw,
             self.w, self.scale, self.q, self.u, self.t,
             self.ostart, self.ostop, self.pos * self.gpb,
             min(n_batches * self.gpb, self.n_groups - self.pos * self.gpb), self.gpb,
@@ -306,10 +309,11 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     y = np.ravel(y)
     if not checked:
         assert_all_finite(X, input_name="X")
+    sw = None
     if sw_parts is not None:
-        sw = np.concatenate([np.asarray(p, dtype=np.float64).ravel() for p in _flat_parts(sw_parts)])
-    else:
-        sw = np.ones(X.shape[0], dtype=np.float64)
+        sw_parts = _flat_parts(sw_parts)
+        sw = sw_parts[0] if len(sw_parts) == 1 else np.concatenate([np.ravel(p) for p in sw_parts])
+        sw = np.asarray(sw, dtype=np.float64).ravel()
     if is_classifier and classes is not None:
         y, sw = encode_labels(y, sw, classes, class_weights)
     elif not checked:
@@ -317,18 +321,20 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
         assert_all_finite(y, input_name="y")
     if rng is not None and needs_row_shuffle(y, is_classifier):
         perm = rng.permutation(X.shape[0])
-        X, y, sw = X[perm], y[perm], sw[perm]
+        X, y, sw = X[perm], y[perm], (None if sw is None else sw[perm])
     return X, y, sw
 
 
 def encode_labels(y, sw, classes, class_weights):
-    """Labels -> float class codes; class weights folded into the sample weights."""
+    """Labels -> float class codes; class weights folded into the sample weights (``sw`` may
+    be None: all ones)."""
     classes = np.asarray(classes)
     codes = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
     if not np.array_equal(classes[codes], y):
         raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
     if class_weights is not None:
-        sw = sw * np.asarray(class_weights, dtype=np.float64)[codes]
+        cw = np.asarray(class_weights, dtype=np.float64)[codes]
+        sw = cw if sw is None else sw * cw
     return codes.astype(np.float64), sw
 
 
