@@ -105,6 +105,15 @@ class _BaseASGD(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ checks
+    def _start_fit(self):
+        """Validate the parameters; forget the previous fit unless warm_start."""
+        self._validate_params()
+        self._check_options()
+        if not self.warm_start:
+            for a in ("coef_", "intercept_", "t_", "classes_"):
+                if hasattr(self, a):
+                    delattr(self, a)
+
     def _check_options(self):
         if self.learning_rate in ("constant", "invscaling", "adaptive") and self.eta0 <= 0.0:
             raise ValueError("eta0 must be > 0")
@@ -409,12 +418,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit on all workers; returns self."""
-        self._validate_params()
-        self._check_options()
-        if not self.warm_start:
-            for a in ("coef_", "intercept_", "t_", "classes_"):
-                if hasattr(self, a):
-                    delattr(self, a)
+        self._start_fit()
         return self._fit_classifier(X, y, sample_weight, None, self.max_iter, self.tol, True,
                                     coef_init, intercept_init)
 
@@ -596,12 +600,7 @@ default='squared_error'
         self.max_time = max_time
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        self._validate_params()
-        self._check_options()
-        if not self.warm_start:
-            for a in ("coef_", "intercept_", "t_"):
-                if hasattr(self, a):
-                    delattr(self, a)
+        self._start_fit()
         return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init, intercept_init)
 
     def partial_fit(self, X, y, sample_weight=None):

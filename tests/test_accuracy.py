@@ -6,7 +6,6 @@ by 0.2 points per sample), and ASGD must not fall more than 1 point (R^2: 0.01) 
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, make_classification, make_regression
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import train_test_split
@@ -18,10 +17,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 @pytest.fixture(scope="module", autouse=True)
-def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster) as c:
-        yield c
+def client(module_thread_client):
+    return module_thread_client
 
 
 def _splits(X, y, n_splits):

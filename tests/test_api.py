@@ -3,7 +3,6 @@
 import numpy as np
 import pandas as pd
 import pytest
-from distributed import Client, LocalCluster
 from sklearn.base import clone
 from sklearn.datasets import load_iris, make_regression
 from sklearn.model_selection import GridSearchCV
@@ -16,10 +15,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 
 
 @pytest.fixture(scope="module", autouse=True)
-def client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster) as c:
-        yield c
+def client(module_thread_client):
+    return module_thread_client
 
 
 @pytest.fixture
