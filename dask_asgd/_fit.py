@@ -13,7 +13,7 @@ import numpy as np
 from . import config
 from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
 from ._options import TrainSpec
-from ._task import encode_labels, train_shard
+from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
 from .balance import BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
@@ -74,10 +74,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         slots = worker_slots(client, n_workers)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
-        if checked:
-            if spec.is_classifier:  # encode once here; the tasks share the result
-                y, sw = encode_labels(y, sw, classes, class_weights)
-                classes = class_weights = None
+        if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
             shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier)
         else:
             shards = place_dask(client, X, y, sw, slots)

@@ -263,9 +263,9 @@ def needs_row_shuffle(y, is_classifier) -> bool:
     n = len(y)
     if n < 3:
         return False
-    if is_classifier:
+    if is_classifier:  # y holds float class codes
         same = float(np.mean(y[1:] == y[:-1]))
-        _, counts = np.unique(y, return_counts=True)
+        counts = np.bincount(y.astype(np.intp))
         chance = float(np.sum((counts / n) ** 2))
         sigma = math.sqrt(max(chance * (1 - chance), 1e-12) / n)
         return same - chance > max(0.05, 6 * sigma)
@@ -297,7 +297,7 @@ def _flat_parts(parts):
 
 
 def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier, checked=False,
-                  rng=None):
+                  rng=None, ranges=None):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
     ordered by their target are shuffled once (a copy)."""
@@ -307,8 +307,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     y_parts = _flat_parts(y_parts)
     y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
     y = np.ravel(y)
-    if not checked:
-        assert_all_finite(X, input_name="X")
+    for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows
+        assert_all_finite(X[a:b], input_name="X")
     sw = None
     if sw_parts is not None:
         sw_parts = _flat_parts(sw_parts)
@@ -354,7 +354,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     worker = get_worker()
     shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if spec.shuffle and ranges is None else None
     X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier, checked,
-                             shuffle_rng)
+                             shuffle_rng, ranges)
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw

@@ -12,6 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils import assert_all_finite as _assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
@@ -169,10 +170,14 @@ class _BaseASGD(BaseEstimator):
         """In-memory: sklearn's checks. Dask: shapes and dtypes; values are checked on workers."""
         if is_dask_collection(X):
             return self._validate_dask(X, y, sample_weight, reset)
+        # the NaN / inf check of X runs in the training tasks, each on its own rows, in parallel
+        # (same error as scikit-learn's); everything else is checked here
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
-            accept_large_sparse=False, reset=reset, y_numeric=not self._is_clf,
+            accept_large_sparse=False, reset=reset, y_numeric=not self._is_clf, ensure_all_finite=False,
         )
+        if not self._is_clf:
+            _assert_all_finite(y, input_name="y")
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         return X, y, sample_weight
@@ -448,8 +453,12 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
 
             present, counts = da.compute(*da.unique(y, return_counts=True))
         else:
-            check_classification_targets(y)
-            present, counts = np.unique(y, return_counts=True)
+            if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
+                check_classification_targets(y)
+            # hash-based, one pass: the sorted labels present and each row's code among them
+            codes, present = pd.factorize(y, sort=True)
+            present = np.asarray(present, dtype=y.dtype)
+            counts = np.bincount(codes, minlength=len(present))
         if classes is None:
             classes = present
         else:
@@ -474,8 +483,19 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
             cw = compute_class_weight(self.class_weight, classes=classes, y=present)
         n_out = 1 if len(classes) == 2 else len(classes)
         init_state, init_t = self._warm_state(n_out, coef_init, intercept_init)
-        self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
-                  class_weights=cw)
+        if dask_in:  # the tasks encode their own blocks
+            self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
+                      class_weights=cw)
+            return self
+        pos = np.searchsorted(classes, present)
+        pos = np.clip(pos, 0, len(classes) - 1)
+        if not np.array_equal(np.asarray(classes)[pos], present):
+            raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
+        y_codes = pos[codes]
+        if cw is not None:
+            w = np.asarray(cw, dtype=np.float64)[y_codes]
+            sample_weight = w if sample_weight is None else sample_weight * w
+        self._run(X, y_codes.astype(np.float64), sample_weight, n_out, max_iter, tol, init_state, init_t)
         return self
 
     def decision_function(self, X):
