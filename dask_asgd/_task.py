@@ -94,14 +94,9 @@ class ShardTrainer:
         self.eta0 = spec.eta0
         self.opt_init = K.optimal_init(spec.loss, spec.loss_param, spec.alpha) if spec.learning_rate == 1 else 0.0
         # row groups and mini-batches (a mini-batch is ``gpb`` groups)
-        g = GROUP_ROWS
-        starts = [np.arange(a, b, g, dtype=np.int64) for a, b in ranges] or [np.zeros(0, np.int64)]
-        self.gstart = np.concatenate(starts)
-        self.gstop = np.concatenate([np.minimum(st + g, b) for st, (a, b) in zip(starts, ranges)]) \
-            if ranges else np.zeros(0, np.int64)
-        self.gpb = max(1, int(spec.batch_size) // g)
-        self.n_groups = len(self.gstart)
-        self.n_batches = -(-self.n_groups // self.gpb)
+        self.ranges = ranges
+        self.gpb = max(1, int(spec.batch_size) // GROUP_ROWS)
+        self._set_groups(0)
         self.pos = 0  # next mini-batch in this epoch
         self.epoch = 0
         self.epoch_loss = 0.0
@@ -127,8 +122,26 @@ class ShardTrainer:
         self._new_epoch_order()
 
     # ------------------------------------------------------------------ schedule
+    def _set_groups(self, offset: int):
+        """Cut every range into groups of GROUP_ROWS rows, the first one ``offset`` rows short."""
+        g = GROUP_ROWS
+        starts, stops = [], []
+        for a, b in self.ranges:
+            st = np.arange(a + offset, b, g, dtype=np.int64) if offset else np.arange(a, b, g, dtype=np.int64)
+            if offset and a + offset > a:
+                st = np.concatenate([[a], st])
+            starts.append(st)
+            stops.append(np.append(st[1:], b) if len(st) else st)
+        self.gstart = np.concatenate(starts) if starts else np.zeros(0, np.int64)
+        self.gstop = np.concatenate(stops) if stops else np.zeros(0, np.int64)
+        self.n_groups = len(self.gstart)
+        self.n_batches = -(-self.n_groups // self.gpb)
+
     def _new_epoch_order(self):
-        if self.spec.shuffle and self.n_groups > 1:
+        """The epoch's order: groups with boundaries shifted at random, visited in random order
+        (rows that share a group change from epoch to epoch)."""
+        if self.spec.shuffle and self.n_rows > 1:
+            self._set_groups(int(self.rng.integers(GROUP_ROWS)))
             perm = self.rng.permutation(self.n_groups)
             self.ostart, self.ostop = self.gstart[perm], self.gstop[perm]
         else:
