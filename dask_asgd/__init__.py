@@ -1,7 +1,7 @@
 """dask-asgd: asynchronous parallel SGD as scikit-learn estimators on Dask clusters."""
 
 from . import config  # noqa: F401  (registers the dask-asgd config defaults)
-from .balance import BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
+from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
 from .linear_model import ASGDClassifier, ASGDRegressor, FitReport
 from .pubsub import PubSubWorkerPlugin
 
@@ -11,6 +11,7 @@ __all__ = [
     "FitReport",
     "IntervalPolicy",
     "FixedPolicy",
+    "AdaptivePolicy",
     "BalanceSchedulerPlugin",
     "PubSubWorkerPlugin",
 ]

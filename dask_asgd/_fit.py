@@ -15,7 +15,7 @@ from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
 from ._options import TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
+from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -50,7 +50,9 @@ def ensure_plugins(client) -> None:
         client.register_plugin(BalanceSchedulerPlugin(), name=BALANCE_NAME)
     if not has_pubsub:
         client.register_plugin(
-            PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout"))), name=PUBSUB_NAME
+            PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout")),
+                               throttle=config.get("throttle-bytes-per-second")),
+            name=PUBSUB_NAME,
         )
 
 
@@ -83,8 +85,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
         spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
         if policy is None:
-            policy = FixedPolicy(spec.sync_interval, spec.n_blocks)
-        client.run_on_scheduler(register_fit, fit_id, tasks, policy)
+            policy = default_policy(spec, X.dtype.itemsize)
+        client.run_on_scheduler(register_fit, fit_id, tasks, policy, int(config.get("balance.history-length")))
         futures = {}
         t0 = time.monotonic()
         try:
@@ -104,6 +106,24 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             for s in shards:
                 client.cancel([f for f in s.X + s.y + (s.sw or []) if hasattr(f, "key")])
         return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0)
+
+
+def default_policy(spec: TrainSpec, itemsize: int):
+    """The adaptive law for sync_interval="auto", settings from dask.config; else fixed."""
+    if not spec.auto_interval:
+        return FixedPolicy(spec.sync_interval, spec.n_blocks)
+    n_peers = max(1, len(spec.peers) - 1)
+    return AdaptivePolicy(
+        state_bytes=(spec.n_outputs * spec.n_features + spec.n_outputs) * itemsize,
+        fanout=n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers),
+        initial_interval=spec.sync_interval,
+        min_interval=int(config.get("balance.min-interval")),
+        max_interval=int(config.get("balance.max-interval")),
+        min_publish_period=float(config.get("balance.min-publish-period")),
+        utilization=float(config.get("balance.utilization")),
+        max_message_seconds=float(config.get("balance.max-message-seconds")),
+        max_blocks=int(config.get("balance.max-blocks")),
+    )
 
 
 def _watch(client, fit_id, futures: dict, spec):

@@ -388,11 +388,15 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     next_report = time.monotonic() + spec.report_interval
     deadline = t_start + spec.max_time if spec.max_time else None
     stop_reason = ""
+    ages: list = []
     try:
         while not trainer.done:
             if exchange:
-                for slot, lo, values, _sent, _arrived in inbox.take():
+                now = time.monotonic()
+                for slot, lo, values, _sent, arrived in inbox.take():
                     trainer.put_slot(slot, lo, values)
+                    if per_batch:  # how old the state is when the kernel merges it, in mini-batches
+                        ages.append((now - arrived) / per_batch)
             cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
             if exchange and spec.auto_interval and per_batch is not None:
                 # "auto" never publishes more often than every min_publish_period seconds: below
@@ -446,7 +450,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                             interval = int(answer["sync_interval"])
                             n_blocks = max(1, int(answer.get("n_blocks", n_blocks)))
                 if report_future is None:
-                    metrics = _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks)
+                    metrics = _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks, ages)
+                    ages = []
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
@@ -475,15 +480,17 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     }
 
 
-def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks) -> dict:
+def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks, ages) -> dict:
+    """One live report of a task: counters are cumulative, gauges are now."""
     sends = plugin.stats(fit, task_id)
     backlog = plugin.backlog()
     tested = trainer.merged + trainer.rejected
     return {
         "batches": trainer.batches_done,
         "batch_rate": (1.0 / per_batch) if per_batch else 0.0,  # mini-batches per second
-        "sync_interval": interval,
+        "sync_interval": interval,  # mini-batches between publishes, in force now
         "n_blocks": n_blocks,
+        "message_fraction": 1.0 / n_blocks,  # share of the state one message carries
         "sent": sends["sent"],
         "bytes_sent": sends["bytes_sent"],
         "send_seconds": sends["send_seconds"],
@@ -495,4 +502,5 @@ def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks
         "merged": trainer.merged,
         "rejected": trainer.rejected,
         "accept_ratio": (trainer.merged / tested) if tested else 1.0,
+        "merge_age": float(np.mean(ages)) if ages else float("nan"),  # mini-batches, since last report
     }

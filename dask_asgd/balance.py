@@ -9,7 +9,9 @@ peers of the task (the topic's subscribers) and whether the fit must stop.
 from __future__ import annotations
 
 import abc
+import math
 import time
+from collections import deque
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
@@ -38,13 +40,88 @@ class FixedPolicy(IntervalPolicy):
         return {"sync_interval": self.sync_interval, "n_blocks": self.n_blocks}
 
 
+class AdaptivePolicy(IntervalPolicy):
+    """Publish as often as the task's link carries at a target utilization.
+
+    The control law, per task, at every report (every ``report-interval`` seconds):
+
+    1. Link capacity ``C`` (bytes/s): the bytes the task's worker wrote to its peers divided by
+       the time those writes took, since the previous report, smoothed (EWMA, weight 0.5).  An
+       idle link keeps its last estimate.
+    2. Message size: the state is split into ``k`` rotating blocks, the smallest power of two with
+       ``state_bytes / k <= C * max_message_seconds`` (a message never occupies the link longer
+       than that), at most ``max_blocks``.
+    3. Publish period: ``T = fanout * message_bytes / (utilization * C)`` (the link is busy
+       ``utilization`` of the time), never below ``min_publish_period``.
+    4. Backlog guard (multiplicative decrease of the frequency): when bytes are still waiting
+       for the link (``backlog_bytes`` above two messages: one in flight is normal) or unsent
+       states were replaced since
+       the last report, ``T`` doubles from its current value instead; it comes back down to the
+       rate of 3. once the backlog has drained (recovery is bounded to halving ``T`` per report).
+    5. Interval: ``ceil(T * batch_rate)`` mini-batches, clipped to ``[min_interval, max_interval]``.
+    """
+
+    def __init__(self, state_bytes: int, fanout: int = 1, initial_interval: int = 16,
+                 min_interval: int = 1, max_interval: int = 4096, min_publish_period: float = 0.005,
+                 utilization: float = 0.5, max_message_seconds: float = 0.05, max_blocks: int = 64):
+        self.state_bytes = max(1, int(state_bytes))
+        self.fanout = max(1, int(fanout))
+        self.initial_interval = int(initial_interval)
+        self.min_interval = int(min_interval)
+        self.max_interval = int(max_interval)
+        self.min_publish_period = float(min_publish_period)
+        self.utilization = float(utilization)
+        self.max_message_seconds = float(max_message_seconds)
+        self.max_blocks = int(max_blocks)
+        self._state: dict = {}  # task -> what the law remembers
+
+    def decide(self, task, metrics, current):
+        st = self._state.setdefault(task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None,
+                                           "period": None})
+        if not metrics:
+            return {"sync_interval": self.initial_interval, "n_blocks": 1}
+        # 1. capacity
+        d_bytes = metrics.get("bytes_sent", 0) - st["bytes"]
+        d_secs = metrics.get("send_seconds", 0.0) - st["seconds"]
+        d_coalesced = metrics.get("coalesced", 0) - st["coalesced"]
+        st["bytes"], st["seconds"] = metrics.get("bytes_sent", 0), metrics.get("send_seconds", 0.0)
+        st["coalesced"] = metrics.get("coalesced", 0)
+        if d_bytes > 0 and d_secs > 0:
+            c = d_bytes / d_secs
+            st["capacity"] = c if st["capacity"] is None else 0.5 * st["capacity"] + 0.5 * c
+        cap = st["capacity"]
+        # 2. message size
+        n_blocks = int(current.get("n_blocks", 1) or 1)
+        if cap:
+            need = self.state_bytes / (cap * self.max_message_seconds)
+            n_blocks = 1 if need <= 1 else min(self.max_blocks, 2 ** math.ceil(math.log2(need)))
+        msg = self.state_bytes / n_blocks
+        # 3. period at the target utilization
+        target = self.min_publish_period
+        if cap:
+            target = max(target, self.fanout * msg / (self.utilization * cap))
+        # 4. backlog guard
+        period = st["period"] or target
+        if metrics.get("backlog_bytes", 0) > 2 * msg or d_coalesced > 0:
+            period = max(target, 2.0 * period)
+        else:
+            period = max(target, period / 2.0)
+        st["period"] = period
+        # 5. interval
+        rate = metrics.get("batch_rate", 0.0)
+        interval = self.initial_interval if not rate else math.ceil(period * rate)
+        interval = int(min(self.max_interval, max(self.min_interval, interval)))
+        return {"sync_interval": interval, "n_blocks": n_blocks}
+
+
 class _FitRecord:
-    def __init__(self, tasks: dict, policy: IntervalPolicy):
+    def __init__(self, tasks: dict, policy: IntervalPolicy, history_length: int):
         self.tasks = dict(tasks)  # task -> worker address (the topic's subscribers)
+        self.workers = dict(tasks)  # task -> worker address, kept for the history
         self.lost: dict = {}  # task -> worker address, for tasks whose worker left
         self.policy = policy
         self.decisions = {t: policy.decide(t, {}, {}) for t in tasks}
-        self.history: list = []
+        self.history: deque = deque(maxlen=history_length)  # bounded: memory flat in long fits
         self.stopped = False
         self.started = time.time()
 
@@ -77,15 +154,17 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics = dict(metrics or {})
         metrics["time"] = time.time() - rec.started
         metrics["task"] = task
+        metrics["worker"] = rec.workers.get(task)
         decision = rec.policy.decide(task, metrics, rec.decisions.get(task, {}))
         rec.decisions[task] = decision
-        metrics.update(decision)
+        metrics["next_sync_interval"] = decision["sync_interval"]
+        metrics["next_n_blocks"] = decision["n_blocks"]
         rec.history.append(metrics)
         return {"stop": False, "peers": rec.tasks, **decision}
 
     # ------------------------------------------------------------------ client calls
-    def register_fit(self, fit: str, tasks: dict, policy: IntervalPolicy) -> None:
-        self.fits[fit] = _FitRecord(tasks, policy)
+    def register_fit(self, fit: str, tasks: dict, policy: IntervalPolicy, history_length: int = 100_000) -> None:
+        self.fits[fit] = _FitRecord(tasks, policy, history_length)
 
     def stop_fit(self, fit: str) -> None:
         rec = self.fits.get(fit)
@@ -96,7 +175,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         rec = self.fits.pop(fit, None)
         if rec is None:
             return {"history": [], "lost": {}}
-        return {"history": rec.history, "lost": rec.lost}
+        return {"history": list(rec.history), "lost": rec.lost}
 
     def lost_tasks(self, fit: str) -> dict:
         rec = self.fits.get(fit)
@@ -107,8 +186,8 @@ def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:
     return dask_scheduler.plugins[PLUGIN_NAME]
 
 
-def register_fit(fit, tasks, policy, dask_scheduler=None):
-    _plugin(dask_scheduler).register_fit(fit, tasks, policy)
+def register_fit(fit, tasks, policy, history_length=100_000, dask_scheduler=None):
+    _plugin(dask_scheduler).register_fit(fit, tasks, policy, history_length)
 
 
 def stop_fit(fit, dask_scheduler=None):

@@ -101,6 +101,8 @@ class _PeerStream:
                         timeout=self.plugin.connect_timeout,
                     )
                 await self.comm.write(msg)
+                if self.plugin.throttle:  # testing: emulate a slow link inside the process
+                    await asyncio.sleep(max(0.0, nbytes / self.plugin.throttle - (time.monotonic() - t0)))
             except Exception as e:  # a lost peer must never break the sender: count and go on
                 logger.debug("dask-asgd: send to %s failed: %r", self.address, e)
                 self.comm = None
@@ -142,8 +144,9 @@ class PubSubWorkerPlugin(WorkerPlugin):
     idempotent = True
     name = PLUGIN_NAME
 
-    def __init__(self, connect_timeout: float = 10.0):
+    def __init__(self, connect_timeout: float = 10.0, throttle=None):
         self.connect_timeout = connect_timeout
+        self.throttle = throttle  # bytes/s this worker may send (testing; None: no limit)
 
     def setup(self, worker):
         self.worker = worker

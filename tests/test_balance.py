@@ -1,0 +1,140 @@
+"""The interval control law on synthetic metric streams, and on a real cluster with a throttled link."""
+
+import math
+
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+
+from dask_asgd import ASGDClassifier
+from dask_asgd.balance import AdaptivePolicy, FixedPolicy
+
+STATE = 8_000_000  # bytes: 10 classes x 100,000 features, float64
+
+
+class Link:
+    """A synthetic worker: publishes as the policy says, sends at ``rate`` bytes/s."""
+
+    def __init__(self, policy, task=0, batch_rate=1000.0):
+        self.policy, self.task, self.batch_rate = policy, task, batch_rate
+        self.m = {"bytes_sent": 0, "send_seconds": 0.0, "coalesced": 0, "backlog_bytes": 0,
+                  "batch_rate": batch_rate}
+        self.decision = policy.decide(task, {}, {})
+
+    def step(self, rate, dt=0.25):
+        """One report period: the publishes the interval asks for, over a link of ``rate`` B/s."""
+        msg = STATE / self.decision["n_blocks"]
+        wanted = dt * self.batch_rate / self.decision["sync_interval"]  # publishes this period
+        can = rate * dt / msg  # messages the link carries in dt
+        sent = min(wanted, can)
+        self.m["bytes_sent"] += int(sent * msg)
+        self.m["send_seconds"] += sent * msg / rate
+        self.m["coalesced"] += int(max(0.0, wanted - can))
+        self.m["backlog_bytes"] = msg if wanted > can else 0
+        self.decision = self.policy.decide(self.task, dict(self.m), self.decision)
+        return self.decision
+
+
+def _policy(**kw):
+    return AdaptivePolicy(STATE, **kw)
+
+
+def test_first_decision_is_the_initial_interval():
+    assert _policy(initial_interval=16).decide(0, {}, {}) == {"sync_interval": 16, "n_blocks": 1}
+
+
+def test_slowing_link_raises_the_interval():
+    link = Link(_policy())
+    for _ in range(20):
+        fast = link.step(rate=1e9)  # ~1 GB/s
+    for _ in range(20):
+        slow = link.step(rate=1.25e6)  # 10 Mbit/s
+    assert slow["sync_interval"] > 10 * fast["sync_interval"]
+
+
+def _bytes_per_second(d, batch_rate=1000.0):
+    return STATE / d["n_blocks"] * batch_rate / d["sync_interval"]
+
+
+def test_freed_link_raises_the_publish_rate_again():
+    link = Link(_policy())
+    for _ in range(20):
+        slow = link.step(rate=1.25e6)
+    for _ in range(40):
+        freed = link.step(rate=1.25e8)
+    # larger messages (fewer blocks), and far more bytes per second offered to the link
+    assert freed["n_blocks"] < slow["n_blocks"]
+    assert _bytes_per_second(freed) > 30 * _bytes_per_second(slow)
+    assert freed["sync_interval"] < slow["sync_interval"]
+
+
+def test_bounds_are_respected():
+    link = Link(_policy(min_interval=4, max_interval=512, max_blocks=8))
+    for rate in [1e10] * 10 + [1e3] * 30:
+        d = link.step(rate=rate)
+        assert 4 <= d["sync_interval"] <= 512
+        assert 1 <= d["n_blocks"] <= 8
+    assert d["sync_interval"] == 512 and d["n_blocks"] == 8
+
+
+def test_large_state_on_a_slow_link_is_split_in_blocks():
+    link = Link(_policy(max_message_seconds=0.05))
+    for _ in range(10):
+        d = link.step(rate=1.25e7)  # 100 Mbit/s: 8 MB takes 0.64 s
+    assert d["n_blocks"] == 16  # smallest power of two with 8 MB / k <= 0.05 s * 12.5 MB/s
+    for _ in range(10):
+        d = link.step(rate=1e10)
+    assert d["n_blocks"] == 1
+
+
+def test_utilization_target_is_met_in_steady_state():
+    # at steady state the law publishes fanout * msg / (u * C) apart
+    link = Link(_policy(utilization=0.5, min_publish_period=0.0), batch_rate=2000.0)
+    for _ in range(40):
+        d = link.step(rate=1.25e8)
+    msg = STATE / d["n_blocks"]
+    period = d["sync_interval"] / 2000.0
+    assert period == pytest.approx(msg / (0.5 * 1.25e8), rel=0.05)
+
+
+def test_backlog_doubles_the_period():
+    p = _policy(min_publish_period=0.0)
+    base = {"bytes_sent": 10_000_000, "send_seconds": 0.01, "coalesced": 0, "backlog_bytes": 0,
+            "batch_rate": 1000.0}
+    d1 = p.decide(0, base, {"n_blocks": 1})
+    grown = dict(base, bytes_sent=20_000_000, send_seconds=0.02, coalesced=5, backlog_bytes=STATE * 2)
+    d2 = p.decide(0, grown, d1)
+    assert d2["sync_interval"] >= 2 * d1["sync_interval"] - 1
+
+
+def test_fixed_policy_keeps_its_setting():
+    assert FixedPolicy(7, 2).decide(0, {"backlog_bytes": 1e12}, {}) == {"sync_interval": 7, "n_blocks": 2}
+
+
+def _fit_with_throttle(client, throttled, rate):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(6000, 2000, n_informative=20, n_classes=4, random_state=0)
+    est = ASGDClassifier(max_iter=100000, tol=None, max_time=3.0, random_state=0)
+    est.fit(X[:100], y[:100])  # registers the plugins on the cluster
+    if throttled is not None:
+        client.run(lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", rate),
+                   workers=[throttled])
+    est.fit(X, y)
+    return est.fit_report_.history
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_throttled_worker_gets_a_larger_interval():
+    # a real in-process cluster; one worker's sends limited to 200 kB/s inside the process
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        slow = sorted(client.scheduler_info()["workers"])[0]
+        h = _fit_with_throttle(client, slow, 200_000)
+        late = h[h["time"] > 1.5]
+        by_worker = late.groupby("worker")["sync_interval"].median()
+        fast = [w for w in by_worker.index if w != slow][0]
+        assert by_worker[slow] > 4 * by_worker[fast], by_worker
+        # the state (4 x 2001 x 8 bytes = 64 kB) is bigger than 0.05 s of 200 kB/s: split
+        assert late[late["worker"] == slow]["n_blocks"].max() > 1
+        assert {"time", "worker", "sync_interval", "message_fraction", "backlog_bytes"} <= set(h.columns)
