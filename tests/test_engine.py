@@ -212,3 +212,20 @@ def test_partial_fit_continues(thread_client):
     assert not np.allclose(first, clf.coef_)
     assert clf.t_ > 1000
     assert clf.score(X, y) > 0.6
+
+
+def test_interrupted_fit_leaves_nothing_behind(thread_client):
+    import _thread
+
+    X, y = _clf_data(n=20000)
+    ASGDClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)  # compiled, plugins registered
+    clf = ASGDClassifier(max_iter=100000, tol=None, random_state=0)
+    timer = threading.Timer(1.0, _thread.interrupt_main)  # Ctrl-C in a notebook, one second in
+    timer.start()
+    t0 = time.time()
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    assert time.time() - t0 < 10
+    states = _wait_clean(thread_client)
+    assert all(v["inboxes"] == 0 and v["long_running"] == 0 for v in states.values()), states
+    assert thread_client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.plugins["dask-asgd-balance"].fits)) == 0
