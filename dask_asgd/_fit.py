@@ -103,8 +103,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             with contextlib.suppress(Exception):
                 ended = client.run_on_scheduler(end_fit, fit_id)
             client.cancel(list(futures.values()))
-            for s in shards:
-                client.cancel([f for f in s.X + s.y + (s.sw or []) if hasattr(f, "key")])
+            # the data futures are only released (dropped with ``shards``), never cancelled: for
+            # dask input they are the user's persisted collection, which must outlive the fit
         return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0)
 
 

@@ -162,6 +162,15 @@ def test_dask_array_input_trains_where_partitions_live(thread_client):
     assert clf.score(dX, dy) > 0.6
 
 
+def test_fit_leaves_a_persisted_collection_usable(thread_client):
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=4000)
+    dX, dy = thread_client.persist([da.from_array(X, chunks=(1000, 20)), da.from_array(y, chunks=1000)])
+    for _ in range(2):  # a second fit needs the same futures
+        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
+    np.testing.assert_allclose(dX.sum().compute(), X.sum())
+
+
 def test_dask_dataframe_input_keeps_feature_names(thread_client):
     dd = pytest.importorskip("dask.dataframe")
     import pandas as pd
