@@ -35,11 +35,11 @@ def make_part(seed, rows=ROWS_PER_PART):
     W = truth.standard_normal((N_CLASSES, N_FEATURES)) * (truth.random((N_CLASSES, N_FEATURES)) < 0.2)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, N_FEATURES, size=(rows, NNZ))
-    vals = rng.standard_normal((rows, NNZ))
+    vals = rng.standard_normal((rows, NNZ)) / np.sqrt(NNZ)  # ||x|| about 1
     X = sp.csr_matrix((vals.ravel(), idx.ravel(), np.arange(0, rows * NNZ + 1, NNZ)), shape=(rows, N_FEATURES))
     X.sum_duplicates()
     scores = np.einsum("rkn,rn->rk", W[:, idx].transpose(1, 0, 2), vals)
-    y = np.argmax(scores + rng.standard_normal(scores.shape) * 2.0, axis=1)
+    y = np.argmax(scores + rng.standard_normal(scores.shape) * 0.5, axis=1)
     return X, y
 
 
@@ -67,7 +67,7 @@ def drive(args):
     out = []
     for setting in args.settings.split(","):
         si = None if setting == "none" else ("auto" if setting == "auto" else int(setting))
-        est = ASGDClassifier(loss="log_loss", alpha=1e-5, max_iter=10_000, tol=None, max_time=args.seconds,
+        est = ASGDClassifier(loss="log_loss", alpha=1e-4, max_iter=10_000, tol=None, max_time=args.seconds,
                              sync_interval=si, random_state=0)
         t0 = time.time()
         est.fit(X, y)
@@ -82,6 +82,11 @@ def drive(args):
             late = h[h["time"] > h["time"].max() / 2]
             row["interval_by_worker"] = late.groupby("worker")["sync_interval"].median().to_dict()
             row["blocks_by_worker"] = late.groupby("worker")["n_blocks"].median().to_dict()
+        if args.verbose:
+            print(rep.tasks.to_string(), file=sys.stderr)
+            cols = [c for c in ("time", "worker", "sync_interval", "n_blocks", "batch_rate", "sent", "bytes_sent",
+                                "send_seconds", "coalesced", "backlog_bytes", "received", "merged") if c in h]
+            print(h[cols].to_string(max_rows=30), file=sys.stderr)
         out.append(row)
     print(json.dumps(out))
 
@@ -92,6 +97,7 @@ def main():
     ap.add_argument("--settings", default="auto,1,16,256,none")
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--verbose", action="store_true", help="print each fit's task table and history")
     ap.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scheduler", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -109,10 +115,13 @@ def main():
                 lab.shape(f"w{i}", None if r == "unlimited" else r)
             lab.start_cluster()
             r = lab.run_driver([sys.executable, os.path.abspath(__file__), "--drive", "--scheduler", lab.scheduler,
-                                "--settings", args.settings, "--seconds", str(args.seconds)],
+                                "--settings", args.settings, "--seconds", str(args.seconds)]
+                               + (["--verbose"] if args.verbose else []),
                                timeout=600, check=False)
             if r.returncode != 0:
                 raise RuntimeError(f"the driver failed on link {link}:\n{r.stderr[-3000:]}")
+            if args.verbose:
+                print(r.stderr, file=sys.stderr)
             rows = json.loads(r.stdout.strip().splitlines()[-1])
         results[link] = rows
         print(f"## link {link}")

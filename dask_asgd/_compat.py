@@ -16,6 +16,16 @@ async def open_stream(address: str, connection_args: dict):
     return comm
 
 
+async def drain(comm) -> None:
+    """Wait until what was written to ``comm`` has left the process (into the kernel's socket
+    buffer).  distributed's TCP ``write`` only queues the frames in tornado's user-space buffer
+    and returns: without this, a slow link lets that buffer grow without bound and every write
+    looks instantaneous.  In-process comms have no stream: nothing to wait for."""
+    stream = getattr(comm, "stream", None)
+    if stream is not None:
+        await stream.write(b"")
+
+
 def wrap_array(a):
     """Mark an array for zero-copy serialization inside a message."""
     return to_serialize(a)

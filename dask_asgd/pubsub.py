@@ -101,6 +101,7 @@ class _PeerStream:
                         timeout=self.plugin.connect_timeout,
                     )
                 await self.comm.write(msg)
+                await _compat.drain(self.comm)  # backpressure: one message in the process at a time
                 if self.plugin.throttle:  # testing: emulate a slow link inside the process
                     await asyncio.sleep(max(0.0, nbytes / self.plugin.throttle - (time.monotonic() - t0)))
             except Exception as e:  # a lost peer must never break the sender: count and go on
