@@ -86,6 +86,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
         if policy is None:
             policy = default_policy(spec, X.dtype.itemsize)
+        if spec.auto_interval:  # the tasks start with the law's first decision
+            spec = replace(spec, n_blocks=int(policy.decide(-1, {}, {})["n_blocks"]))
         client.run_on_scheduler(register_fit, fit_id, tasks, policy, int(config.get("balance.history-length")))
         futures = {}
         t0 = time.monotonic()
@@ -123,6 +125,7 @@ def default_policy(spec: TrainSpec, itemsize: int):
         utilization=float(config.get("balance.utilization")),
         max_message_seconds=float(config.get("balance.max-message-seconds")),
         max_blocks=int(config.get("balance.max-blocks")),
+        initial_message_bytes=int(config.get("balance.initial-message-bytes")),
     )
 
 

@@ -495,8 +495,11 @@ def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks
         "bytes_sent": sends["bytes_sent"],
         "send_seconds": sends["send_seconds"],
         "coalesced": sends["coalesced"],
-        "backlog_bytes": sum(b for b, _ in backlog.values()),
-        "backlog_messages": sum(m for _, m in backlog.values()),
+        "backlog_bytes": sum(v[0] for v in backlog.values()),  # waiting or being written
+        "backlog_messages": sum(v[1] for v in backlog.values()),
+        # the slowest write in flight: how long so far, how big (a bound on the link's capacity)
+        "inflight_seconds": max((v[3] for v in backlog.values()), default=0.0),
+        "inflight_bytes": max((v[2] for v in backlog.values() if v[3]), default=0),
         "received": inbox.received,
         "overwritten": inbox.overwritten,
         "merged": trainer.merged,

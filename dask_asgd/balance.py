@@ -45,9 +45,12 @@ class AdaptivePolicy(IntervalPolicy):
 
     The control law, per task, at every report (every ``report-interval`` seconds):
 
+    0. Slow start: until the first report, messages carry ``initial_message_bytes`` at most.
     1. Link capacity ``C`` (bytes/s): the bytes the task's worker wrote to its peers divided by
        the time those writes took, since the previous report, smoothed (EWMA, weight 0.5).  An
-       idle link keeps its last estimate.
+       idle link keeps its last estimate.  A write still in flight bounds it from above
+       (its bytes / its seconds so far), so a link slower than thought is seen before the
+       write ends.
     2. Message size: the state is split into ``k`` rotating blocks, the smallest power of two with
        ``state_bytes / k <= C * max_message_seconds`` (a message never occupies the link longer
        than that), at most ``max_blocks``.
@@ -63,7 +66,8 @@ class AdaptivePolicy(IntervalPolicy):
 
     def __init__(self, state_bytes: int, fanout: int = 1, initial_interval: int = 16,
                  min_interval: int = 1, max_interval: int = 4096, min_publish_period: float = 0.005,
-                 utilization: float = 0.5, max_message_seconds: float = 0.05, max_blocks: int = 64):
+                 utilization: float = 0.5, max_message_seconds: float = 0.05, max_blocks: int = 64,
+                 initial_message_bytes: int = 1 << 20):
         self.state_bytes = max(1, int(state_bytes))
         self.fanout = max(1, int(fanout))
         self.initial_interval = int(initial_interval)
@@ -73,13 +77,17 @@ class AdaptivePolicy(IntervalPolicy):
         self.utilization = float(utilization)
         self.max_message_seconds = float(max_message_seconds)
         self.max_blocks = int(max_blocks)
+        self.initial_blocks = self._blocks_for(self.state_bytes / max(1, int(initial_message_bytes)))
         self._state: dict = {}  # task -> what the law remembers
 
+    def _blocks_for(self, need: float) -> int:
+        return 1 if need <= 1 else int(min(self.max_blocks, 2 ** math.ceil(math.log2(need))))
+
     def decide(self, task, metrics, current):
+        if not metrics:  # slow start: small messages until the link has been measured
+            return {"sync_interval": self.initial_interval, "n_blocks": self.initial_blocks}
         st = self._state.setdefault(task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None,
                                            "period": None})
-        if not metrics:
-            return {"sync_interval": self.initial_interval, "n_blocks": 1}
         # 1. capacity
         d_bytes = metrics.get("bytes_sent", 0) - st["bytes"]
         d_secs = metrics.get("send_seconds", 0.0) - st["seconds"]
@@ -90,11 +98,14 @@ class AdaptivePolicy(IntervalPolicy):
             c = d_bytes / d_secs
             st["capacity"] = c if st["capacity"] is None else 0.5 * st["capacity"] + 0.5 * c
         cap = st["capacity"]
+        # a write in flight for longer than the estimate allows bounds the capacity from above
+        busy, busy_bytes = metrics.get("inflight_seconds", 0.0), metrics.get("inflight_bytes", 0)
+        if busy > 0 and busy_bytes and (cap is None or busy_bytes / busy < cap):
+            cap = busy_bytes / busy
         # 2. message size
-        n_blocks = int(current.get("n_blocks", 1) or 1)
+        n_blocks = int(current.get("n_blocks", self.initial_blocks) or 1)
         if cap:
-            need = self.state_bytes / (cap * self.max_message_seconds)
-            n_blocks = 1 if need <= 1 else min(self.max_blocks, 2 ** math.ceil(math.log2(need)))
+            n_blocks = self._blocks_for(self.state_bytes / (cap * self.max_message_seconds))
         msg = self.state_bytes / n_blocks
         # 3. period at the target utilization
         target = self.min_publish_period

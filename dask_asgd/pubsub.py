@@ -69,6 +69,7 @@ class _PeerStream:
         self.pending: OrderedDict = OrderedDict()  # (fit, src, dest) -> (msg, nbytes)
         self.pending_bytes = 0
         self.inflight_bytes = 0
+        self.inflight_since = 0.0
         self.task = None
         self.closed = False
 
@@ -93,7 +94,7 @@ class _PeerStream:
             self.pending_bytes -= nbytes
             self.inflight_bytes = nbytes
             stats = self.plugin.fit_stats.get(key[:2])
-            t0 = time.monotonic()
+            t0 = self.inflight_since = time.monotonic()
             try:
                 if self.comm is None or self.comm.closed():
                     self.comm = await asyncio.wait_for(
@@ -219,11 +220,15 @@ class PubSubWorkerPlugin(WorkerPlugin):
         _compat.call_in_loop(self.worker, self._publish, fit, src, list(dests), lo, values, batches)
 
     def backlog(self) -> dict:
-        """Bytes and messages waiting per peer address (read from the task thread; a snapshot)."""
-        return {
-            a: (p.pending_bytes + p.inflight_bytes, len(p.pending) + (1 if p.inflight_bytes else 0))
-            for a, p in list(self.peers.items())
-        }
+        """Per peer address: bytes and messages waiting, and the bytes and seconds of the write in
+        flight (read from the task thread; a snapshot)."""
+        now = time.monotonic()
+        out = {}
+        for a, p in list(self.peers.items()):
+            inflight = p.inflight_bytes
+            out[a] = (p.pending_bytes + inflight, len(p.pending) + (1 if inflight else 0), inflight,
+                      (now - p.inflight_since) if inflight else 0.0)
+        return out
 
     def stats(self, fit: str, task: int) -> dict:
         """A snapshot of the send counters of one task."""

@@ -18,7 +18,7 @@ class Link:
     def __init__(self, policy, task=0, batch_rate=1000.0):
         self.policy, self.task, self.batch_rate = policy, task, batch_rate
         self.m = {"bytes_sent": 0, "send_seconds": 0.0, "coalesced": 0, "backlog_bytes": 0,
-                  "batch_rate": batch_rate}
+                  "inflight_seconds": 0.0, "inflight_bytes": 0, "batch_rate": batch_rate}
         self.decision = policy.decide(task, {}, {})
 
     def step(self, rate, dt=0.25):
@@ -39,8 +39,22 @@ def _policy(**kw):
     return AdaptivePolicy(STATE, **kw)
 
 
-def test_first_decision_is_the_initial_interval():
-    assert _policy(initial_interval=16).decide(0, {}, {}) == {"sync_interval": 16, "n_blocks": 1}
+def test_first_decision_is_a_slow_start():
+    # before any measurement: the initial interval, and messages of at most 1 MB
+    assert _policy(initial_interval=16).decide(0, {}, {}) == {"sync_interval": 16, "n_blocks": 8}
+    small = AdaptivePolicy(80_000, initial_interval=16)
+    assert small.decide(0, {}, {}) == {"sync_interval": 16, "n_blocks": 1}
+
+
+def test_a_write_stuck_in_flight_splits_the_state_before_it_ends():
+    p = _policy()
+    d = p.decide(0, {}, {})
+    # nothing has completed yet, but a 1 MB write has been on the wire for 0.5 s: <= 2 MB/s
+    m = {"bytes_sent": 0, "send_seconds": 0.0, "coalesced": 0, "backlog_bytes": 1_000_000,
+         "inflight_seconds": 0.5, "inflight_bytes": 1_000_000, "batch_rate": 1000.0}
+    d = p.decide(0, m, d)
+    assert d["n_blocks"] == 64  # 8 MB / (2 MB/s * 0.05 s) = 80 -> capped at max_blocks
+    assert d["sync_interval"] > 16
 
 
 def test_slowing_link_raises_the_interval():
