@@ -1,11 +1,11 @@
 """dask-asgd on real, shaped links: the scheduler and each worker in its own network namespace.
 
     sudo python benchmarks/bench_network.py [--links unlimited,100mbit,10mbit,10mbit/100mbit] \
-        [--settings auto,1,16,256,none] [--seconds 6] [--out benchmarks/results/network.json]
+        [--settings auto,1,16,256,none] [--seconds 1,2,4] [--out benchmarks/results/network.json]
 
 Needs root, iproute2 and tc (tbf). Each link condition shapes the workers' links (``A/B``: worker
 0 at A, worker 1 at B), starts a fresh scheduler and two single-thread workers, and runs one fit
-per setting for ``--seconds`` (max_time). The data are generated on the workers (a dask array of
+per setting and training budget (``--seconds``, passed as max_time). The data are generated on the workers (a dask array of
 sparse blocks: nothing crosses the shaped links but model states): 10 classes, 100,000 features,
 50 non-zeros a row, so a float64 state is 8 MB. Prints, per setting, the held-out log loss reached
 and, per worker, the median sync interval and message blocks the balancer chose.
@@ -75,16 +75,16 @@ def drive(args):
     X, y = client.persist([X, y])
     Xte, yte = make_part(7, rows=20_000)
     out = []
-    for setting in args.settings.split(","):
+    for setting, budget in [(s_, float(b)) for s_ in args.settings.split(",") for b in args.seconds.split(",")]:
         si = None if setting == "none" else ("auto" if setting == "auto" else int(setting))
-        est = ASGDClassifier(loss="log_loss", alpha=1e-4, max_iter=10_000, tol=None, max_time=args.seconds,
+        est = ASGDClassifier(loss="log_loss", alpha=1e-4, max_iter=10_000, tol=None, max_time=budget,
                              sync_interval=si, random_state=0)
         t0 = time.time()
         est.fit(X, y)
         wall = time.time() - t0
         loss = log_loss(yte, est.predict_proba(Xte), labels=est.classes_)
         rep = est.fit_report_
-        row = {"setting": setting, "fit_seconds": wall, "log_loss": loss,
+        row = {"setting": setting, "budget": budget, "fit_seconds": wall, "log_loss": loss,
                "sent": int(rep.tasks["sent"].sum()), "merged": int(rep.tasks["merged"].sum()),
                "rejected": int(rep.tasks["rejected"].sum()), "samples": int(rep.samples_seen)}
         h = rep.history
@@ -105,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--links", default="unlimited,100mbit,10mbit,10mbit/100mbit")
     ap.add_argument("--settings", default="auto,1,16,256,none")
-    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--seconds", default="1,2,4", help="training budgets (max_time) to try, comma-separated")
     ap.add_argument("--out", default=None)
     ap.add_argument("--verbose", action="store_true", help="print each fit's task table and history")
     ap.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
@@ -125,7 +125,7 @@ def main():
                 lab.shape(f"w{i}", None if r == "unlimited" else r)
             lab.start_cluster()
             r = lab.run_driver([sys.executable, os.path.abspath(__file__), "--drive", "--scheduler", lab.scheduler,
-                                "--settings", args.settings, "--seconds", str(args.seconds)]
+                                "--settings", args.settings, "--seconds", args.seconds]
                                + (["--verbose"] if args.verbose else []),
                                timeout=600, check=False)
             if r.returncode != 0:
@@ -141,7 +141,8 @@ def main():
                 extra = "  interval/blocks by worker: " + ", ".join(
                     f"{w.split('//')[-1]}: {row['interval_by_worker'][w]:.0f}/{row['blocks_by_worker'][w]:.0f}"
                     for w in sorted(row["interval_by_worker"]))
-            print(f"{row['setting']:>6}: held-out log loss {row['log_loss']:.4f}  samples {row['samples']:,}  "
+            print(f"{row['setting']:>6} {row['budget']:4.1f} s (fit {row['fit_seconds']:5.1f} s): "
+                  f"held-out log loss {row['log_loss']:.4f}  samples {row['samples']:,}  "
                   f"sent {row['sent']}  merged {row['merged']}  rejected {row['rejected']}{extra}", flush=True)
     if args.out:
         with open(args.out, "w") as f:
