@@ -70,6 +70,7 @@ class _PeerStream:
         self.pending_bytes = 0
         self.inflight_bytes = 0
         self.inflight_since = 0.0
+        self.inflight_key = None
         self.task = None
         self.closed = False
 
@@ -80,19 +81,31 @@ class _PeerStream:
             self.pending_bytes -= self.pending.pop(key)[1]
         self.pending[key] = (msg, nbytes)
         self.pending_bytes += nbytes
-        if self.task is None or self.task.done():
-            self.task = asyncio.ensure_future(self._drain())
+        self._restart()
         return replaced
 
     def drop(self, fit: str, src: int) -> None:
+        """Forget what task ``src`` of ``fit`` still has to send; abort its write in flight (on a
+        slow link an 8 MB state takes seconds, and would compete with the fit's final gather)."""
         for key in [k for k in self.pending if k[:2] == (fit, src)]:
             self.pending_bytes -= self.pending.pop(key)[1]
+        if self.inflight_key is not None and self.inflight_key[:2] == (fit, src) and self.task is not None:
+            if self.comm is not None:
+                self.comm.abort()  # a half-written message: the stream cannot be reused
+            self.comm = None
+            self.task.cancel()
+            self.task.add_done_callback(lambda _: self._restart())
+
+    def _restart(self):
+        if self.pending and not self.closed and (self.task is None or self.task.done()):
+            self.task = asyncio.ensure_future(self._drain())
 
     async def _drain(self):
         while self.pending and not self.closed:
             key, (msg, nbytes) = self.pending.popitem(last=False)
             self.pending_bytes -= nbytes
             self.inflight_bytes = nbytes
+            self.inflight_key = key
             stats = self.plugin.fit_stats.get(key[:2])
             t0 = self.inflight_since = time.monotonic()
             try:
@@ -117,6 +130,7 @@ class _PeerStream:
                     stats["send_seconds"] += time.monotonic() - t0
             finally:
                 self.inflight_bytes = 0
+                self.inflight_key = None
 
     async def close(self):
         self.closed = True

@@ -102,3 +102,24 @@ async def test_scheduler_registry_drops_a_removed_worker(c, s, a, b):
     ended = plugin.end_fit("fit-1")
     assert len(ended["history"]) == 2 and ended["lost"] == {1: b.address}
     assert plugin.report(fit="fit-1", task=0, metrics={}) == {"stop": True}
+
+
+@gen_cluster(client=True)
+async def test_unsubscribe_aborts_the_write_in_flight_and_the_stream_recovers(c, s, a, b):
+    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
+    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
+    pa.throttle = 1000  # bytes/s: a 80 kB state would hold the link for 80 s
+    pa._subscribe("fit-1", 0, Inbox(1))
+    pb._subscribe("fit-1", 1, Inbox(1))
+    pa._publish("fit-1", 0, [(1, b.address)], 0, np.ones(10_000), 1)
+    peer = pa.peers[b.address]
+    await _until(lambda: peer.inflight_bytes > 0)
+    pa._unsubscribe("fit-1", 0)  # the fit ends
+    await _until(lambda: peer.inflight_bytes == 0, timeout=5)
+    # the next fit on the same peers still gets through
+    pa.throttle = None
+    pa._subscribe("fit-2", 0, Inbox(1))
+    box = Inbox(1)
+    pb._subscribe("fit-2", 1, box)
+    pa._publish("fit-2", 0, [(1, b.address)], 0, np.arange(4.0), 1)
+    await _until(lambda: box.received == 1)
