@@ -93,6 +93,7 @@ def drive(args):
             row["interval_by_worker"] = late.groupby("worker")["sync_interval"].median().to_dict()
             row["blocks_by_worker"] = late.groupby("worker")["n_blocks"].median().to_dict()
         if args.verbose:
+            print(f"fit wall {wall:.2f} s, submit to gathered {rep.seconds:.2f} s", file=sys.stderr)
             print(rep.tasks.to_string(), file=sys.stderr)
             cols = [c for c in ("time", "worker", "sync_interval", "n_blocks", "batch_rate", "sent", "bytes_sent",
                                 "send_seconds", "coalesced", "backlog_bytes", "received", "merged") if c in h]

@@ -146,11 +146,11 @@ def _watch(client, fit_id, futures: dict, spec):
                 wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
         except Exception:  # timeout, or a future cancelled with its lost data: looked at below
             pass
+        finished = [i for i, f in pending.items() if f.status == "finished"]
+        if finished:  # one gather: the states travel from all workers at once
+            results.extend(client.gather([pending.pop(i) for i in finished]))
         for i, f in list(pending.items()):
-            if f.status == "finished":
-                results.append(f.result())
-                del pending[i]
-            elif f.status in ("error", "cancelled"):
+            if f.status in ("error", "cancelled"):
                 exc = f.exception() if f.status == "error" else None
                 if exc is not None and not _is_lost_worker_error(exc):
                     raise exc
