@@ -138,7 +138,7 @@ def _watch(client, fit_id, futures: dict, spec):
     from distributed import wait
 
     pending = dict(futures)
-    results, lost = [], {}
+    done, results, lost = {}, [], {}
     last_check = 0.0
     while pending:
         try:
@@ -146,9 +146,8 @@ def _watch(client, fit_id, futures: dict, spec):
                 wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
         except Exception:  # timeout, or a future cancelled with its lost data: looked at below
             pass
-        finished = [i for i, f in pending.items() if f.status == "finished"]
-        if finished:  # one gather: the states travel from all workers at once
-            results.extend(client.gather([pending.pop(i) for i in finished]))
+        for i in [i for i, f in pending.items() if f.status == "finished"]:
+            done[i] = pending.pop(i)  # gathered once all are done: the states travel in parallel
         for i, f in list(pending.items()):
             if f.status in ("error", "cancelled"):
                 exc = f.exception() if f.status == "error" else None
@@ -163,6 +162,11 @@ def _watch(client, fit_id, futures: dict, spec):
             for i in [i for i in pending if i in gone]:
                 lost[i] = spec.peers.get(i)
                 client.cancel([pending.pop(i)])
+    if done:
+        # a result lost with its worker after the task finished is skipped, and counted lost
+        results = client.gather(list(done.values()), errors="skip")
+        got = {r["task"] for r in results}
+        lost.update({i: spec.peers.get(i) for i in done if i not in got})
     return results, lost
 
 
