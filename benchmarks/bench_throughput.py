@@ -19,7 +19,6 @@ import statistics
 import time
 import warnings
 
-import numpy as np
 
 
 def main():

@@ -147,9 +147,6 @@ class ShardTrainer:
         else:
             self.ostart, self.ostop = self.gstart, self.gstop
 
-    def batches_left_in_epoch(self) -> int:
-        return self.n_batches - self.pos
-
     def put_slot(self, s: int, lo: int, values: np.ndarray) -> None:
         n = values.shape[0]
         self.slots[s, :n] = values

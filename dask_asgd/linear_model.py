@@ -19,6 +19,7 @@ from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
 from ._fit import average_states, run_fit, warn_lost
+from ._task import encode_labels
 from ._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -487,10 +488,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
             self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
                       class_weights=cw)
             return self
-        pos = np.searchsorted(classes, present)
-        pos = np.clip(pos, 0, len(classes) - 1)
-        if not np.array_equal(np.asarray(classes)[pos], present):
-            raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
+        pos = encode_labels(present, None, classes, None)[0].astype(np.intp)  # labels present -> codes
         y_codes = pos[codes]
         if cw is not None:
             w = np.asarray(cw, dtype=np.float64)[y_codes]

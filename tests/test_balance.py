@@ -1,8 +1,6 @@
 """The interval control law on synthetic metric streams, and on a real cluster with a throttled link."""
 
-import math
 
-import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 

@@ -3,12 +3,11 @@
 import os
 import threading
 import time
-import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from distributed import Client, default_client
+from distributed import Client
 from sklearn.datasets import make_classification, make_regression
 
 from dask_asgd import ASGDClassifier, ASGDRegressor
