@@ -154,6 +154,26 @@ class ShardTrainer:
         self.slot_len[s] = n
         self.slot_fresh[s] = 1
 
+    def warm_up(self) -> None:
+        """Compile the kernel for this shard's types (a call over no rows; changes nothing)."""
+        if not self.done:
+            self._kernel(0, 0)
+            self.stats[:] = 0.0
+
+    def _kernel(self, first_group: int, n_groups: int) -> None:
+        sp_ = self.spec
+        self.stats[:] = 0.0
+        K.sgd_chunk(
+            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw,
+            self.w, self.scale, self.q, self.u, self.t,
+            self.ostart, self.ostop, first_group, n_groups, self.gpb,
+            sp_.is_classifier, sp_.n_outputs, sp_.n_features,
+            sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
+            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
+            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
+            self.prev, self.acc, self.cnt, self.track_loss, self.stats,
+        )
+
     def run(self, n_batches: int) -> None:
         """Run up to ``n_batches`` mini-batches (never past the end of the epoch)."""
         if self.done:
@@ -161,18 +181,8 @@ class ShardTrainer:
         n_batches = int(min(n_batches, self.n_batches - self.pos))
         sp_ = self.spec
         st = self.stats
-        st[:] = 0.0
-        K.sgd_chunk(
-            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw,
-            self.w, self.scale, self.q, self.u, self.t,
-            self.ostart, self.ostop, self.pos * self.gpb,
-            min(n_batches * self.gpb, self.n_groups - self.pos * self.gpb), self.gpb,
-            sp_.is_classifier, sp_.n_outputs, sp_.n_features,
-            sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
-            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
-            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
-            self.prev, self.acc, self.cnt, self.track_loss, st,
-        )
+        first = self.pos * self.gpb
+        self._kernel(first, min(n_batches * self.gpb, self.n_groups - first))
         if st[4] != 0.0:
             raise FloatingPointError(
                 "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
@@ -376,14 +386,17 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     interval = int(spec.sync_interval) if exchange else 0
     n_blocks = max(1, int(spec.n_blocks))
     block = 0
-    inbox = plugin.subscribe(fit, task_id, spec.n_buffers)
     secede()
+    # compile (or load from numba's cache) before subscribing: compiling holds the GIL for
+    # seconds, and a task that cannot take messages yet should not be sent any
+    trainer.warm_up()
+    inbox = plugin.subscribe(fit, task_id, spec.n_buffers)
 
     per_batch = None  # measured seconds per mini-batch
     since_publish = 0
     report_future = None
     next_report = time.monotonic() + spec.report_interval
-    deadline = t_start + spec.max_time if spec.max_time else None
+    deadline = time.monotonic() + spec.max_time if spec.max_time else None  # training time
     stop_reason = ""
     ages: list = []
     try:

@@ -19,7 +19,10 @@ def _clf_data(n=4000, d=20, classes=3, seed=0):
 
 def test_process_cluster_exchanges_states(process_client):
     X, y = _clf_data(n=20000)
-    clf = ASGDClassifier(loss="log_loss", max_iter=30, tol=None, sync_interval=2, random_state=0).fit(X, y)
+    # a fixed training time (counted after each task's kernel is compiled): in a fresh process
+    # the compile takes seconds, and a fixed number of epochs could end before any message
+    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2,
+                         random_state=0).fit(X, y)
     t = clf.fit_report_.tasks
     assert len(t) == 2
     assert set(t["worker"]) == set(process_client.scheduler_info()["workers"])
