@@ -32,6 +32,16 @@ def test_process_cluster_exchanges_states(process_client):
     assert clf.score(X, y) > 0.7
 
 
+def test_auto_balancing_reports_live_on_a_process_cluster(process_client):
+    X, y = _clf_data(n=20000)
+    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, random_state=0).fit(X, y)
+    h = clf.fit_report_.history
+    assert set(h["worker"]) == set(process_client.scheduler_info()["workers"])
+    assert (h.groupby("worker").size() >= 3).all()  # reports while the fit runs, not only at the end
+    assert (h["sync_interval"] >= 1).all() and (h["message_fraction"] == 1.0).all()
+    assert clf.fit_report_.tasks["sent"].sum() > 0
+
+
 def test_no_exchange_mode_sends_nothing(thread_client):
     X, y = _clf_data()
     clf = ASGDClassifier(max_iter=5, tol=None, sync_interval=None, random_state=0).fit(X, y)
