@@ -28,13 +28,19 @@ def test_inbox_overwrite_is_counted():
     assert box.take() == []
 
 
+async def _pair(c, a, b, fit="fit-1", **kw):
+    """Plugins on both workers; task 0 of ``fit`` on a, task 1 on b; returns (pa, pb, b's inbox)."""
+    await c.register_plugin(PubSubWorkerPlugin(**kw), name=PLUGIN_NAME)
+    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
+    pa._subscribe(fit, 0, Inbox(1))
+    box = Inbox(1)
+    pb._subscribe(fit, 1, box)
+    return pa, pb, box
+
+
 @gen_cluster(client=True)
 async def test_publish_reaches_peer_and_coalesces(c, s, a, b):
-    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
-    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
-    pa._subscribe("fit-1", 0, Inbox(1))
-    box = Inbox(1)
-    pb._subscribe("fit-1", 1, box)
+    pa, pb, box = await _pair(c, a, b)
     # 50 publishes before the send path gets a turn: a newer state replaces the unsent one
     for i in range(50):
         pa._publish("fit-1", 0, [(1, b.address)], 0, np.full(4, float(i)), i)
@@ -64,11 +70,7 @@ async def test_two_fits_never_mix(c, s, a, b):
 
 @gen_cluster(client=True)
 async def test_bad_and_unknown_messages_do_not_kill_the_stream(c, s, a, b):
-    await c.register_plugin(PubSubWorkerPlugin(), name=PLUGIN_NAME)
-    pa, pb = a.plugins[PLUGIN_NAME], b.plugins[PLUGIN_NAME]
-    pa._subscribe("fit-1", 0, Inbox(1))
-    box = Inbox(1)
-    pb._subscribe("fit-1", 1, box)
+    pa, pb, box = await _pair(c, a, b)
     pa._publish("fit-1", 0, [(7, b.address)], 0, np.ones(3), 1)  # no task 7 on b: dropped
     peer = pa.peers[b.address]
     await _until(lambda: not peer.pending)
