@@ -66,9 +66,7 @@ class ShardTrainer:
             self.indices = np.zeros(1, dtype=np.int32)
             self.indptr = np.zeros(2, dtype=np.int32)
         else:
-            X = sp.csr_matrix(X)
-            if not X.has_sorted_indices:
-                X = X.sorted_indices()
+            X = sp.csr_matrix(X)  # no copy for CSR input; the kernel needs no sorted indices
             self.X = np.zeros((1, 1), dtype=dtype)
             self.data = X.data
             self.indices = X.indices
@@ -327,8 +325,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     y_parts = _flat_parts(y_parts)
     y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
     y = np.ravel(y)
-    for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows
-        assert_all_finite(X[a:b], input_name="X")
+    for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows (CSR: their values, no copy)
+        assert_all_finite(X.data[X.indptr[a]: X.indptr[b]] if sp.issparse(X) else X[a:b], input_name="X")
     sw = None
     if sw_parts is not None:
         sw_parts = _flat_parts(sw_parts)
