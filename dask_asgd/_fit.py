@@ -84,6 +84,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         tasks = {i: s.worker for i, s in enumerate(shards)}
         seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
         spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
+        if spec.auto_interval:
+            spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize))
         if policy is None:
             policy = default_policy(spec, X.dtype.itemsize)
         if spec.auto_interval:  # the tasks start with the law's first decision
@@ -110,18 +112,35 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0)
 
 
+def _state_bytes(spec: TrainSpec, itemsize: int) -> int:
+    return (spec.n_outputs * spec.n_features + spec.n_outputs) * itemsize
+
+
+def _fanout(spec: TrainSpec) -> int:
+    n_peers = max(1, len(spec.peers) - 1)
+    return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
+
+
+def publish_floor(spec: TrainSpec, itemsize: int) -> float:
+    """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor)
+    and the CPU cost of copying and merging a state of this size (sender and receivers touch it
+    a few times per message), capped at ``max-exchange-bytes-per-second`` per task."""
+    rate = float(config.get("balance.max-exchange-bytes-per-second"))
+    return max(float(config.get("balance.min-publish-period")),
+               _fanout(spec) * _state_bytes(spec, itemsize) / rate)
+
+
 def default_policy(spec: TrainSpec, itemsize: int):
     """The adaptive law for sync_interval="auto", settings from dask.config; else fixed."""
     if not spec.auto_interval:
         return FixedPolicy(spec.sync_interval, spec.n_blocks)
-    n_peers = max(1, len(spec.peers) - 1)
     return AdaptivePolicy(
-        state_bytes=(spec.n_outputs * spec.n_features + spec.n_outputs) * itemsize,
-        fanout=n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers),
+        state_bytes=_state_bytes(spec, itemsize),
+        fanout=_fanout(spec),
         initial_interval=spec.sync_interval,
         min_interval=int(config.get("balance.min-interval")),
         max_interval=int(config.get("balance.max-interval")),
-        min_publish_period=float(config.get("balance.min-publish-period")),
+        min_publish_period=spec.min_publish_period,
         utilization=float(config.get("balance.utilization")),
         max_message_seconds=float(config.get("balance.max-message-seconds")),
         max_blocks=int(config.get("balance.max-blocks")),

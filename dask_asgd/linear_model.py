@@ -162,7 +162,7 @@ class _BaseASGD(BaseEstimator):
             verbose=int(self.verbose),
             report_interval=float(config.get("report-interval")),
             chunk_seconds=float(config.get("chunk-seconds")),
-            min_publish_period=float(config.get("balance.min-publish-period")),
+            min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
             init_state=init_state,
             init_t=float(init_t),
         )
