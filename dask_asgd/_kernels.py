@@ -318,20 +318,6 @@ def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
 
 
 @_jit
-def decision_dense(X, w, n_out, n_features):
-    """Raw scores (n, K) of the flat state for dense rows (scale already applied)."""
-    n = X.shape[0]
-    out = np.empty((n, n_out))
-    for i in range(n):
-        for k in range(n_out):
-            s = w[n_out * n_features + k]
-            for j in range(n_features):
-                s += w[k * n_features + j] * X[i, j]
-            out[i, k] = s
-    return out
-
-
-@_jit
 def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
     """alpha * ((1 - l1_ratio) / 2 * ||coef||^2 + l1_ratio * ||coef||_1), as scikit-learn."""
     if penalty == 0:

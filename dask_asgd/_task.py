@@ -424,19 +424,11 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
             since_publish += ran
             if exchange and interval > 0 and since_publish >= interval:
                 since_publish = 0
-            if since_publish == 0 and ran and exchange and peers:
-                keys = list(peers)
-                k = len(keys) if spec.fanout <= 0 else min(spec.fanout, len(keys))
-                if k == 1:
-                    chosen = [int(rng.integers(len(keys)))]
-                elif k == len(keys):
-                    chosen = range(k)
-                else:
-                    chosen = rng.choice(len(keys), size=k, replace=False)
-                lo, values = trainer.block(block, n_blocks)
-                block = (block + 1) % n_blocks
-                plugin.publish(fit, task_id, [(keys[c], peers[keys[c]]) for c in chosen], lo, values,
-                               trainer.batches_done)
+                if peers:
+                    lo, values = trainer.block(block, n_blocks)
+                    block = (block + 1) % n_blocks
+                    plugin.publish(fit, task_id, _choose_peers(rng, peers, spec.fanout), lo, values,
+                                   trainer.batches_done)
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 stop_reason = "max_time"
@@ -464,6 +456,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
     finally:
+        if report_future is not None:  # nobody will read it: no "exception never retrieved"
+            report_future.cancel()
         sends = plugin.stats(fit, task_id)
         plugin.unsubscribe(fit, task_id)
     return {
@@ -486,6 +480,19 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "stop_reason": stop_reason or trainer.reason,
         "objective": list(trainer.history),
     }
+
+
+def _choose_peers(rng, peers: dict, fanout: int) -> list:
+    """``fanout`` random ``(task, address)`` pairs of ``peers`` (all of them when fanout <= 0)."""
+    keys = list(peers)
+    k = len(keys) if fanout <= 0 else min(fanout, len(keys))
+    if k == 1:
+        chosen = [int(rng.integers(len(keys)))]
+    elif k == len(keys):
+        chosen = range(k)
+    else:
+        chosen = rng.choice(len(keys), size=k, replace=False)
+    return [(keys[c], peers[keys[c]]) for c in chosen]
 
 
 def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks, ages) -> dict:

@@ -263,8 +263,9 @@ class _BaseASGD(BaseEstimator):
             coef = coef.reshape(n_outputs, d)
             inter = np.zeros(n_outputs) if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
             return np.concatenate([coef.ravel(), inter.ravel()]), 1.0
-        if getattr(self, "coef_", None) is not None and self.coef_.shape == (n_outputs, d):
-            return np.concatenate([self.coef_.ravel(), np.ravel(self.intercept_)]), getattr(self, "t_", 1.0)
+        coef = getattr(self, "coef_", None)  # (K, d), or (d,) for the regressor
+        if coef is not None and coef.size == n_outputs * d and np.size(self.intercept_) == n_outputs:
+            return np.concatenate([coef.ravel(), np.ravel(self.intercept_)]), getattr(self, "t_", 1.0)
         return None, 1.0
 
     # ------------------------------------------------------------------ prediction helpers
@@ -636,17 +637,6 @@ default='squared_error'
         self._run(X, y, sample_weight, 1, max_iter, tol, init_state, init_t)
         self.coef_ = self.coef_.ravel()
         return self
-
-    def _warm_state(self, n_outputs, coef_init, intercept_init):
-        if getattr(self, "coef_", None) is not None and np.ndim(self.coef_) == 1:
-            coef = self.coef_.reshape(1, -1)
-            saved = self.coef_
-            self.coef_ = coef
-            try:
-                return super()._warm_state(n_outputs, coef_init, intercept_init)
-            finally:
-                self.coef_ = saved
-        return super()._warm_state(n_outputs, coef_init, intercept_init)
 
     def predict(self, X):
         if is_dask_collection(X):
