@@ -3,12 +3,14 @@
 from . import config  # noqa: F401  (registers the dask-asgd config defaults)
 from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
 from .linear_model import ASGDClassifier, ASGDRegressor, FitReport
+from .monitor import Monitor
 from .pubsub import PubSubWorkerPlugin
 
 __all__ = [
     "ASGDClassifier",
     "ASGDRegressor",
     "FitReport",
+    "Monitor",
     "IntervalPolicy",
     "FixedPolicy",
     "AdaptivePolicy",

@@ -61,16 +61,18 @@ def _registered(dask_scheduler=None):
 
 
 class FitResult:
-    def __init__(self, results, lost, history, seconds):
+    def __init__(self, results, lost, history, seconds, started=None):
         self.results = results  # one dict per finished task
         self.lost = lost  # task -> worker address of the tasks lost with their worker
         self.history = history
         self.seconds = seconds
+        self.started = started  # wall-clock time (time.time()) the fit's placement began
 
 
 def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None, class_weights=None,
             policy=None) -> FitResult:
     """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged)."""
+    started = time.time()
     with get_client(n_workers) as client:
         ensure_plugins(client)
         slots = worker_slots(client, n_workers)
@@ -109,7 +111,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             client.cancel(list(futures.values()))
             # the data futures are only released (dropped with ``shards``), never cancelled: for
             # dask input they are the user's persisted collection, which must outlive the fit
-        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0)
+        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started)
 
 
 def _state_bytes(spec: TrainSpec, itemsize: int) -> int:

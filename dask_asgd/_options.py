@@ -87,3 +87,4 @@ class TrainSpec:
     init_t: float = 1.0
     seeds: dict = field(default_factory=dict)  # task_id -> int seed
     peers: dict = field(default_factory=dict)  # task_id -> worker address
+    monitor: object = None  # a dask_asgd.monitor.Monitor, or None

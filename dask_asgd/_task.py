@@ -397,7 +397,9 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     deadline = time.monotonic() + spec.max_time if spec.max_time else None  # training time
     stop_reason = ""
     ages: list = []
+    watch = _Watch(spec.monitor, trainer)
     try:
+        deadline = watch.call(deadline)
         while not trainer.done:
             if exchange:
                 now = time.monotonic()
@@ -430,6 +432,9 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     plugin.publish(fit, task_id, _choose_peers(rng, peers, spec.fanout), lo, values,
                                    trainer.batches_done)
             now = time.monotonic()
+            if watch.due(now):
+                deadline = watch.call(deadline)
+                now = time.monotonic()
             if deadline is not None and now >= deadline:
                 stop_reason = "max_time"
                 break
@@ -455,6 +460,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
+        watch.call(None)
     finally:
         if report_future is not None:  # nobody will read it: no "exception never retrieved"
             report_future.cancel()
@@ -479,7 +485,38 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "seconds": time.monotonic() - t_start,
         "stop_reason": stop_reason or trainer.reason,
         "objective": list(trainer.history),
+        "trace": watch.trace,
+        "monitor_seconds": watch.seconds,
     }
+
+
+class _Watch:
+    """Calls a fit's monitor (if any) on the task's model, every ``monitor.every`` seconds."""
+
+    def __init__(self, monitor, trainer):
+        self.monitor = monitor
+        self.trainer = trainer
+        self.trace: list = []  # (wall-clock time, samples seen, value)
+        self.seconds = 0.0
+        self.next = time.monotonic()
+
+    def due(self, now: float) -> bool:
+        return self.monitor is not None and now >= self.next
+
+    def call(self, deadline):
+        """Call the monitor now; returns ``deadline`` moved by the time the call took."""
+        if self.monitor is None:
+            return deadline
+        t0 = time.monotonic()
+        tr = self.trainer
+        k, d = tr.spec.n_outputs, tr.spec.n_features
+        state = tr.state()
+        value = self.monitor.fn(state[: k * d].reshape(k, d), state[k * d:])
+        self.trace.append((time.time(), int(tr.samples_done), value))
+        took = time.monotonic() - t0
+        self.seconds += took
+        self.next = time.monotonic() + self.monitor.every
+        return None if deadline is None else deadline + took
 
 
 def _choose_peers(rng, peers: dict, fanout: int) -> list:

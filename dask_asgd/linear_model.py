@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +22,7 @@ from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
 from ._fit import average_states, run_fit, warn_lost
 from ._task import encode_labels
+from .monitor import as_monitor
 from ._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -48,20 +51,33 @@ class FitReport:
         Task -> worker address of the tasks lost with their worker.
     seconds : float
         Wall time of the training (placement excluded).
+    trace : pandas.DataFrame
+        What a fit's ``monitor`` returned (:mod:`dask_asgd.monitor`): ``time`` (seconds since
+        the fit began placing its data), ``task``, ``worker``, ``samples`` (the task's samples
+        seen so far) and ``value``. Empty without a monitor.
+    started : float
+        Wall-clock time (``time.time()``) the fit began placing its data.
     """
 
     _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
-                "overwritten", "bytes_sent", "seconds", "n_iter", "stop_reason"]
+                "overwritten", "bytes_sent", "seconds", "n_iter", "stop_reason", "monitor_seconds"]
 
-    def __init__(self, results, history, lost, seconds):
+    def __init__(self, results, history, lost, seconds, started=None):
         rows = sorted(results, key=lambda r: r["task"])
-        self.tasks = pd.DataFrame([{c: r[c] for c in self._COLUMNS} for r in rows],
+        self.tasks = pd.DataFrame([{c: r.get(c, 0.0) for c in self._COLUMNS} for r in rows],
                                   index=pd.Index([r["task"] for r in rows], name="task"),
                                   columns=self._COLUMNS)
         self.history = pd.DataFrame(history)
         self.lost = dict(lost)
         self.seconds = float(seconds)
+        self.started = started
         self.samples_seen = int(sum(r["samples_seen"] for r in rows))
+        t0 = started if started is not None else 0.0
+        self.trace = pd.DataFrame(
+            [{"time": tm - t0, "task": r["task"], "worker": r["worker"], "samples": n, "value": v}
+             for r in rows for tm, n, v in r.get("trace", ())],
+            columns=["time", "task", "worker", "samples", "value"],
+        )
 
     @property
     def samples_per_second(self) -> float:
@@ -107,6 +123,15 @@ class _BaseASGD(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ checks
+    @contextlib.contextmanager
+    def _monitoring(self, monitor):
+        """The fit's monitor, for the fit's duration only (it is not a parameter)."""
+        self._monitor = as_monitor(monitor)
+        try:
+            yield
+        finally:
+            del self._monitor
+
     def _start_fit(self):
         """Validate the parameters; forget the previous fit unless warm_start."""
         self._validate_params()
@@ -229,6 +254,7 @@ class _BaseASGD(BaseEstimator):
              classes=None, class_weights=None):
         random_state = check_random_state(self.random_state)
         spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, init_state, init_t)
+        spec = replace(spec, monitor=getattr(self, "_monitor", None))
         res = run_fit(
             X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
             classes=classes, class_weights=class_weights,
@@ -246,7 +272,7 @@ class _BaseASGD(BaseEstimator):
         self.intercept_ = state[n_outputs * d:].copy()
         self.n_iter_ = int(max(r["n_iter"] for r in res.results))
         self.t_ = float(max(r["t"] for r in res.results))
-        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds)
+        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
         if self.verbose:
             print(self.fit_report_)
         if tol is not None and max_iter > 1 and any(r["stop_reason"] == "max_iter" for r in res.results):
@@ -423,14 +449,23 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         self.n_workers = n_workers
         self.max_time = max_time
 
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit on all workers; returns self."""
-        self._start_fit()
-        return self._fit_classifier(X, y, sample_weight, None, self.max_iter, self.tol, True,
-                                    coef_init, intercept_init)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, monitor=None):
+        """Fit on all workers; returns self.
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        ``monitor``: a :class:`dask_asgd.Monitor` (or a callable ``fn(coef, intercept)``) that
+        every task calls on its model while it trains; the values are in ``fit_report_.trace``.
+        """
+        with self._monitoring(monitor):
+            self._start_fit()
+            return self._fit_classifier(X, y, sample_weight, None, self.max_iter, self.tol, True,
+                                        coef_init, intercept_init)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, monitor=None):
         """One pass over the data; ``classes`` is required on the first call."""
+        with self._monitoring(monitor):
+            return self._partial_fit(X, y, classes, sample_weight)
+
+    def _partial_fit(self, X, y, classes, sample_weight):
         first = not hasattr(self, "classes_")
         if first:
             self._validate_params()
@@ -618,16 +653,21 @@ default='squared_error'
         self.n_workers = n_workers
         self.max_time = max_time
 
-    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        self._start_fit()
-        return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init, intercept_init)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, monitor=None):
+        """Fit on all workers; returns self (``monitor``: as ASGDClassifier.fit)."""
+        with self._monitoring(monitor):
+            self._start_fit()
+            return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init,
+                                       intercept_init)
 
-    def partial_fit(self, X, y, sample_weight=None):
-        first = not hasattr(self, "coef_")
-        if first:
-            self._validate_params()
-            self._check_options()
-        return self._fit_regressor(X, y, sample_weight, 1, None, first, None, None)
+    def partial_fit(self, X, y, sample_weight=None, monitor=None):
+        """One pass over the data."""
+        with self._monitoring(monitor):
+            first = not hasattr(self, "coef_")
+            if first:
+                self._validate_params()
+                self._check_options()
+            return self._fit_regressor(X, y, sample_weight, 1, None, first, None, None)
 
     def _fit_regressor(self, X, y, sample_weight, max_iter, tol, reset, coef_init, intercept_init):
         X, y, sample_weight = self._validate_input(X, y, sample_weight, reset)

@@ -1,0 +1,82 @@
+"""Watch a fit while it runs: a function of each task's model, called on the workers.
+
+>>> mon = Monitor(lambda coef, intercept: float(np.abs(coef).sum()), every=0.5)   # doctest: +SKIP
+>>> est.fit(X, y, monitor=mon)                                                    # doctest: +SKIP
+>>> est.fit_report_.trace                                                         # doctest: +SKIP
+
+Every training task calls ``fn(coef, intercept)`` with its own current model (``coef`` of shape
+``(n_outputs, n_features)``, ``intercept`` of shape ``(n_outputs,)``, copies it may keep) when
+it starts training, every ``every`` seconds of training, and when it stops. What ``fn`` returns
+is collected with the time and the task's sample count in ``fit_report_.trace``. The calls run in
+the task's thread, between mini-batches; their time is not counted against ``max_time`` and is
+reported per task as ``monitor_seconds``. ``fn`` travels to the workers (pickled with
+cloudpickle), so it may close over small data such as a held-out set; it should return something
+small, since the values travel back to the client with the final states.
+
+Because the model is linear, the decision values of the final (averaged) model are the average
+of the tasks' decision values, weighted by their ``n_samples``: a monitor that returns
+``X_val @ coef.T + intercept`` lets one compute the held-out score the averaged model would have
+had at any moment of the fit (:func:`averaged_trace`).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+
+
+class Monitor:
+    """A function of the model, called by every training task every ``every`` seconds."""
+
+    def __init__(self, fn, every: float = 0.5):
+        if not callable(fn):
+            raise TypeError(f"Monitor needs a callable fn(coef, intercept); got {type(fn).__name__}")
+        if not isinstance(every, numbers.Real) or not every > 0:
+            raise ValueError(f"Monitor's every must be a positive number of seconds; got {every!r}")
+        self.fn = fn
+        self.every = float(every)
+
+    def __repr__(self):
+        return f"Monitor({getattr(self.fn, '__name__', self.fn)!r}, every={self.every})"
+
+
+def as_monitor(monitor) -> Monitor | None:
+    """``None``, a :class:`Monitor`, or a bare callable (called every 0.5 s)."""
+    if monitor is None or isinstance(monitor, Monitor):
+        return monitor
+    if callable(monitor):
+        return Monitor(monitor)
+    raise TypeError(f"monitor must be a Monitor, a callable or None; got {type(monitor).__name__}")
+
+
+def averaged_trace(trace: pd.DataFrame, weights: pd.Series | None = None, times=None):
+    """Combine per-task monitor values into the averaged model's, over time.
+
+    ``trace``: ``fit_report_.trace`` of a monitor that returns arrays linear in the model (such
+    as decision values). ``weights``: per task (default: equal; pass
+    ``fit_report_.tasks["n_samples"]`` for the weights of the final average). Returns a list of
+    ``(time, value)``: at each time (default: every time a task reported), the weighted mean of
+    each task's latest value, from the first time every task has reported one.
+    """
+    if trace.empty:
+        return []
+    tasks = sorted(trace["task"].unique())
+    w = {t: 1.0 for t in tasks} if weights is None else {t: float(weights.loc[t]) for t in tasks}
+    total = sum(w.values())
+    by_task = {t: g.sort_values("time") for t, g in trace.groupby("task")}
+    start = max(g["time"].iloc[0] for g in by_task.values())
+    if times is None:
+        times = np.unique(trace["time"].to_numpy())
+    out = []
+    for tm in times:
+        if tm < start:
+            continue
+        acc = None
+        for t, g in by_task.items():
+            k = int(np.searchsorted(g["time"].to_numpy(), tm, side="right")) - 1
+            v = np.asarray(g["value"].iloc[k], dtype=np.float64) * (w[t] / total)
+            acc = v if acc is None else acc + v
+        out.append((float(tm), acc))
+    return out
