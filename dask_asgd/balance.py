@@ -163,7 +163,9 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         if rec is None or rec.stopped:
             return {"stop": True}
         metrics = dict(metrics or {})
-        metrics["time"] = time.time() - rec.started
+        now = time.time()
+        metrics["time"] = now - rec.started  # seconds since the fit registered with the plugin
+        metrics["clock"] = now  # the scheduler's wall clock (to line reports up with other records)
         metrics["task"] = task
         metrics["worker"] = rec.workers.get(task)
         decision = rec.policy.decide(task, metrics, rec.decisions.get(task, {}))
