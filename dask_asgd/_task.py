@@ -398,6 +398,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     stop_reason = ""
     ages: list = []
     watch = _Watch(spec.monitor, trainer)
+    waiting = False  # a publish is due, but the send path to every peer is busy
+    deferred = 0  # checks that found it busy
     try:
         deadline = watch.call(deadline)
         while not trainer.done:
@@ -412,7 +414,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 # "auto" never publishes more often than every min_publish_period seconds: below
                 # that, the Python work per message costs more training than the exchange gives
                 interval = max(interval, int(math.ceil(spec.min_publish_period / max(per_batch, 1e-9))))
-            n = min(cap, max(1, interval - since_publish)) if exchange and interval > 0 else cap
+            n = min(cap, max(1, interval - since_publish)) if exchange and interval > 0 and not waiting else cap
             before = trainer.batches_done
             t0 = time.perf_counter()
             try:
@@ -425,12 +427,21 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 per_batch = dt if per_batch is None else 0.8 * per_batch + 0.2 * dt
             since_publish += ran
             if exchange and interval > 0 and since_publish >= interval:
-                since_publish = 0
-                if peers:
-                    lo, values = trainer.block(block, n_blocks)
-                    block = (block + 1) % n_blocks
-                    plugin.publish(fit, task_id, _choose_peers(rng, peers, spec.fanout), lo, values,
-                                   trainer.batches_done)
+                # only to peers whose send path is free: a state published while the previous one
+                # is still queued or on the wire would only replace it unsent, and copying a big
+                # state every few mini-batches costs training time; so wait (a chunk at a time)
+                # and publish the freshest state once the path is free
+                free = {k: a for k, a in peers.items() if not plugin.busy(fit, task_id, k)}
+                waiting = bool(peers) and not free
+                if waiting:
+                    deferred += 1
+                else:
+                    since_publish = 0
+                    if free:
+                        lo, values = trainer.block(block, n_blocks)
+                        block = (block + 1) % n_blocks
+                        plugin.publish(fit, task_id, _choose_peers(rng, free, spec.fanout), lo, values,
+                                       trainer.batches_done)
             now = time.monotonic()
             if watch.due(now):
                 deadline = watch.call(deadline)
@@ -481,6 +492,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "rejected": trainer.rejected,
         "overwritten": inbox.overwritten,
         "coalesced": sends["coalesced"],
+        "deferred": deferred,
         "bytes_sent": sends["bytes_sent"],
         "seconds": time.monotonic() - t_start,
         "stop_reason": stop_reason or trainer.reason,

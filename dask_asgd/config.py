@@ -14,5 +14,14 @@ with open(_fn) as f:
 dask.config.update_defaults(defaults)
 
 
+def _default(key: str):
+    value = defaults["dask-asgd"]
+    for part in key.split("."):
+        value = value[part]
+    return value
+
+
 def get(key: str):
-    return dask.config.get(f"dask-asgd.{key}")
+    """``dask-asgd.<key>`` from dask.config; our default when the namespace is not there (a
+    configuration reset by other code, as dask's own test clusters do, drops it)."""
+    return dask.config.get(f"dask-asgd.{key}", default=_default(key))

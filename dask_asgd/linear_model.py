@@ -43,7 +43,9 @@ class FitReport:
     tasks : pandas.DataFrame
         One row per training task: ``worker``, ``n_samples``, ``n_batches``, ``sent``,
         ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
-        ``bytes_sent``, ``seconds``, and ``n_iter`` and ``stop_reason``.
+        ``bytes_sent``, ``deferred`` (publishes put off while the previous state to every peer was
+        still queued or on the wire), ``seconds``, ``n_iter``, ``stop_reason`` and
+        ``monitor_seconds``.
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
@@ -60,7 +62,7 @@ class FitReport:
     """
 
     _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
-                "overwritten", "bytes_sent", "seconds", "n_iter", "stop_reason", "monitor_seconds"]
+                "overwritten", "bytes_sent", "deferred", "seconds", "n_iter", "stop_reason", "monitor_seconds"]
 
     def __init__(self, results, history, lost, seconds, started=None):
         rows = sorted(results, key=lambda r: r["task"])

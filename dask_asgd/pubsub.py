@@ -89,6 +89,7 @@ class _PeerStream:
         slow link an 8 MB state takes seconds, and would compete with the fit's final gather)."""
         for key in [k for k in self.pending if k[:2] == (fit, src)]:
             self.pending_bytes -= self.pending.pop(key)[1]
+            self.plugin._queued.discard(key)
         if self.inflight_key is not None and self.inflight_key[:2] == (fit, src) and self.task is not None:
             if self.comm is not None:
                 self.comm.abort()  # a half-written message: the stream cannot be reused
@@ -131,9 +132,13 @@ class _PeerStream:
             finally:
                 self.inflight_bytes = 0
                 self.inflight_key = None
+                if key not in self.pending:  # nothing newer queued behind it: the path is free
+                    self.plugin._queued.discard(key)
 
     async def close(self):
         self.closed = True
+        for key in self.pending:
+            self.plugin._queued.discard(key)
         self.pending.clear()
         self.pending_bytes = 0
         if self.comm is not None and not self.comm.closed():
@@ -169,6 +174,7 @@ class PubSubWorkerPlugin(WorkerPlugin):
         self.inboxes: dict = {}  # (fit, task) -> Inbox
         self.peers: dict = {}  # address -> _PeerStream
         self.fit_stats: dict = {}  # (fit, task) -> counters of that task's sends
+        self._queued: set = set()  # (fit, src, dest) with a state queued or in flight
         _compat.register_stream_handler(worker, STATE_OP, self._handle_state)
 
     async def teardown(self, worker):
@@ -190,11 +196,14 @@ class PubSubWorkerPlugin(WorkerPlugin):
 
     def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
         stats = self.fit_stats.get((fit, src))
-        if stats is None:
-            return
         own = self.worker.address
+        if stats is None:
+            for task, _ in dests:
+                self._queued.discard((fit, src, task))
+            return
         for task, address in dests:
             if address == own:
+                self._queued.discard((fit, src, task))
                 box = self.inboxes.get((fit, task))
                 if box is not None:
                     box.put(src, lo, values.copy(), batches)
@@ -219,6 +228,8 @@ class PubSubWorkerPlugin(WorkerPlugin):
         self.fit_stats.pop((fit, task), None)
         for peer in self.peers.values():
             peer.drop(fit, task)
+        for key in [k for k in list(self._queued) if k[:2] == (fit, task)]:
+            self._queued.discard(key)
 
     # ------------------------------------------------------------------ methods for the task thread
     def subscribe(self, fit: str, task: int, n_slots: int) -> Inbox:
@@ -231,7 +242,14 @@ class PubSubWorkerPlugin(WorkerPlugin):
 
     def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
         """Send ``values`` (a private copy: it is serialized later on the event loop)."""
+        for task, _ in dests:
+            self._queued.add((fit, src, task))
         _compat.call_in_loop(self.worker, self._publish, fit, src, list(dests), lo, values, batches)
+
+    def busy(self, fit: str, src: int, dest: int) -> bool:
+        """Whether a state from ``src`` to ``dest`` is still queued or being written: a new one
+        published now would only replace it unsent (the task waits instead of copying)."""
+        return (fit, src, dest) in self._queued
 
     def backlog(self) -> dict:
         """Per peer address: bytes and messages waiting, and the bytes and seconds of the write in

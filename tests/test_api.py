@@ -120,3 +120,17 @@ def test_warm_start_starts_from_previous_coef():
     # a second epoch from the first one's weights goes further than one epoch from zero
     assert np.linalg.norm(reg.coef_) > np.linalg.norm(first)
     assert np.linalg.norm(reg.coef_) > np.linalg.norm(cold.coef_)
+
+
+def test_settings_survive_a_reset_of_dask_config():
+    # other code (dask's own test clusters, a notebook's dask.config.refresh) may drop our namespace
+    import dask
+
+    from dask_asgd import config
+
+    saved = dask.config.config.pop("dask-asgd")
+    try:
+        assert config.get("report-interval") == 0.25
+        assert config.get("balance.max-blocks") == 64
+    finally:
+        dask.config.config["dask-asgd"] = saved

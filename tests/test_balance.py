@@ -150,3 +150,24 @@ def test_throttled_worker_gets_a_larger_interval():
         # the state (4 x 2001 x 8 bytes = 64 kB) is bigger than 0.05 s of 200 kB/s: split
         assert late[late["worker"] == slow]["n_blocks"].max() > 1
         assert {"time", "worker", "sync_interval", "message_fraction", "backlog_bytes"} <= set(h.columns)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_busy_send_path_defers_the_publish_instead_of_copying():
+    # both workers' sends limited to 100 kB/s in the process; a 64 kB state every mini-batch
+    # (sync_interval=1) would be replaced unsent thousands of times: the tasks wait instead
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(6000, 2000, n_informative=20, n_classes=4, random_state=0)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        ASGDClassifier(max_iter=1).fit(X[:100], y[:100])  # registers the plugins
+        client.run(lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", 100_000))
+        est = ASGDClassifier(max_iter=100000, tol=None, max_time=1.5, sync_interval=1, random_state=0).fit(X, y)
+        t = est.fit_report_.tasks
+        assert (t["deferred"] > 50).all(), t
+        assert (t["sent"] >= 1).all() and (t["received"] >= 1).all(), t
+        # about 1.5 s x 100 kB/s / 64 kB per task: the link's worth, not one per mini-batch
+        assert (t["sent"] <= 6).all() and (t["n_batches"] > 20 * t["sent"]).all(), t
+        stats = client.run(lambda dask_worker: len(dask_worker.plugins["dask-asgd-pubsub"]._queued))
+        assert set(stats.values()) == {0}  # nothing left marked busy after the fit

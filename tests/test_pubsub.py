@@ -125,3 +125,22 @@ async def test_unsubscribe_aborts_the_write_in_flight_and_the_stream_recovers(c,
     pb._subscribe("fit-2", 1, box)
     pa._publish("fit-2", 0, [(1, b.address)], 0, np.arange(4.0), 1)
     await _until(lambda: box.received == 1)
+
+
+@gen_cluster(client=True)
+async def test_busy_while_a_state_is_queued_or_on_the_wire(c, s, a, b):
+    # 10 kB/s: a 16 kB state stays on the (emulated) wire for about 1.6 s
+    pa, pb, box = await _pair(c, a, b, throttle=10_000)
+    assert not pa.busy("fit-1", 0, 1)
+    pa.publish("fit-1", 0, [(1, b.address)], 0, np.zeros(2000), 1)
+    assert pa.busy("fit-1", 0, 1)  # from the task thread's side, at once
+    await _until(lambda: box.received == 1)
+    assert pa.busy("fit-1", 0, 1)  # delivered, but the write (with its emulated link time) goes on
+    await _until(lambda: not pa.busy("fit-1", 0, 1))
+    assert not pa.busy("fit-1", 1, 0) and not pb.busy("fit-1", 1, 0)  # other directions never were
+    # a state to a task of another fit, or to one that left, does not stay busy
+    pa.publish("fit-gone", 0, [(1, b.address)], 0, np.zeros(2000), 1)
+    await _until(lambda: not pa.busy("fit-gone", 0, 1))
+    pa.publish("fit-1", 0, [(1, b.address)], 0, np.zeros(2000), 2)
+    pa._unsubscribe("fit-1", 0)
+    assert not pa.busy("fit-1", 0, 1)
