@@ -2,7 +2,7 @@
 
     sudo python benchmarks/bench_network.py                    # everything (about 30 minutes)
     sudo python benchmarks/bench_network.py --links unlimited,10mbit --settings auto,none,16 --budget 10
-    python benchmarks/bench_network.py --report benchmarks/results/network.json   # tables and plots again
+    python benchmarks/bench_network.py --report docs/network-results.json   # tables and plots again
 
 Needs root, iproute2 and tc (tbf); writes ``--out`` (raw JSON), ``docs/network-results.md`` and
 ``docs/img/network-*.png``. For each link condition (``A/B``: worker 0's link at A, worker 1's
@@ -312,7 +312,7 @@ def main():
     ap.add_argument("--every", type=float, default=0.5, help="seconds between monitor snapshots")
     ap.add_argument("--repeats", type=int, default=1, help="fits per setting (median time to target)")
     ap.add_argument("--target", type=float, default=TARGET)
-    ap.add_argument("--out", default="benchmarks/results/network.json")
+    ap.add_argument("--out", default="docs/network-results.json")
     ap.add_argument("--md", default="docs/network-results.md")
     ap.add_argument("--img", default="docs/img")
     ap.add_argument("--report", default=None, help="only redo the tables and plots from this JSON")
