@@ -38,6 +38,9 @@ def get_client(n_workers=None):
     with LocalCluster(
         n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None,
         silence_logs=40,
+        # no dashboard; the scheduler's HTTP server (which distributed starts anyway) on a free
+        # loopback port, not 8787: a notebook's own cluster there would get a warning per fit
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
     ) as cluster, Client(cluster, set_as_default=False) as client:
         yield client
 

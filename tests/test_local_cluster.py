@@ -33,3 +33,25 @@ def test_temporary_cluster_is_closed_after_fit():
     while threading.active_count() > before and time.time() < deadline:
         time.sleep(0.1)
     assert threading.active_count() <= before
+
+
+def test_temporary_cluster_leaves_port_8787_alone():
+    # a notebook's own cluster usually holds 8787; the fit's temporary cluster must neither warn
+    # about it nor take it
+    import socket
+    import warnings
+
+    X, y = _clf_data(n=1000)
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("127.0.0.1", 8787))
+            holder.listen(1)
+        except OSError:
+            pass  # already taken by someone else: the same situation for the fit
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            ASGDClassifier(max_iter=1, tol=None, n_workers=2, random_state=0).fit(X, y)
+        assert not [w for w in seen if "already in use" in str(w.message)], [str(w.message) for w in seen]
+    finally:
+        holder.close()
