@@ -125,8 +125,8 @@ class ShardTrainer:
         g = GROUP_ROWS
         starts, stops = [], []
         for a, b in self.ranges:
-            st = np.arange(a + offset, b, g, dtype=np.int64) if offset else np.arange(a, b, g, dtype=np.int64)
-            if offset and a + offset > a:
+            st = np.arange(a + offset, b, g, dtype=np.int64)
+            if offset:  # the short first group
                 st = np.concatenate([[a], st])
             starts.append(st)
             stops.append(np.append(st[1:], b) if len(st) else st)

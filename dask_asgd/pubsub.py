@@ -89,7 +89,6 @@ class _PeerStream:
         slow link an 8 MB state takes seconds, and would compete with the fit's final gather)."""
         for key in [k for k in self.pending if k[:2] == (fit, src)]:
             self.pending_bytes -= self.pending.pop(key)[1]
-            self.plugin._queued.discard(key)
         if self.inflight_key is not None and self.inflight_key[:2] == (fit, src) and self.task is not None:
             if self.comm is not None:
                 self.comm.abort()  # a half-written message: the stream cannot be reused
