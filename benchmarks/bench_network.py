@@ -94,22 +94,15 @@ def collect(label, dask_worker=None):
 # ---------------------------------------------------------------------- the driver (next to the scheduler)
 def curve_of(snaps: dict, weights: dict, t0: float, y):
     """(time since fit(), held-out loss) of the averaged model, from every worker's snapshots."""
-    import numpy as np
+    import pandas as pd
 
-    series = {w: s for w, s in snaps.items() if s and w in weights}
-    if not series:
+    from dask_asgd.monitor import averaged_trace
+
+    rows = [{"time": t - t0, "task": w, "value": m} for w, s in snaps.items() if w in weights for t, m, _ in s]
+    if not rows:
         return []
-    total = sum(weights[w] for w in series)
-    start = max(s[0][0] for s in series.values())
-    times = sorted({t for s in series.values() for t, _, _ in s if t >= start})
-    out = []
-    for tm in times:
-        acc = 0.0
-        for w, s in series.items():
-            k = max(i for i, (t, _, _) in enumerate(s) if t <= tm)
-            acc = acc + s[k][1].astype(np.float64) * (weights[w] / total)
-        out.append((tm - t0, ovr_log_loss(acc, y)))
-    return out
+    trace = pd.DataFrame(rows)
+    return [(t, ovr_log_loss(m, y)) for t, m in averaged_trace(trace, pd.Series(weights))]
 
 
 def drive(args):

@@ -65,8 +65,11 @@ def averaged_trace(trace: pd.DataFrame, weights: pd.Series | None = None, times=
     tasks = sorted(trace["task"].unique())
     w = {t: 1.0 for t in tasks} if weights is None else {t: float(weights.loc[t]) for t in tasks}
     total = sum(w.values())
-    by_task = {t: g.sort_values("time") for t, g in trace.groupby("task")}
-    start = max(g["time"].iloc[0] for g in by_task.values())
+    series = {}  # task -> (its report times, its values), in time order
+    for t, g in trace.groupby("task"):
+        g = g.sort_values("time")
+        series[t] = (g["time"].to_numpy(), list(g["value"]))
+    start = max(times_[0] for times_, _ in series.values())
     if times is None:
         times = np.unique(trace["time"].to_numpy())
     out = []
@@ -74,9 +77,9 @@ def averaged_trace(trace: pd.DataFrame, weights: pd.Series | None = None, times=
         if tm < start:
             continue
         acc = None
-        for t, g in by_task.items():
-            k = int(np.searchsorted(g["time"].to_numpy(), tm, side="right")) - 1
-            v = np.asarray(g["value"].iloc[k], dtype=np.float64) * (w[t] / total)
+        for t, (times_, values) in series.items():
+            k = int(np.searchsorted(times_, tm, side="right")) - 1
+            v = np.asarray(values[k], dtype=np.float64) * (w[t] / total)
             acc = v if acc is None else acc + v
         out.append((float(tm), acc))
     return out
