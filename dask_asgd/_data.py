@@ -31,11 +31,31 @@ def is_dask_collection(x) -> bool:
         return False
 
 
-def worker_slots(client, n_tasks=None) -> list:
-    """One entry per worker thread (the address repeated), capped to ``n_tasks``."""
-    info = client.scheduler_info(n_workers=-1)["workers"]
+def worker_slots(client, n_tasks=None, timeout: float | None = None) -> list:
+    """One entry per worker thread (the address repeated), capped to ``n_tasks``.
+
+    The worker list is asked of the scheduler (``Client.nthreads``), not read from the client's
+    cached identity, which can hold no workers.  A cluster with no worker yet (a dask-jobqueue
+    cluster whose jobs are still queued) is waited for, at most ``timeout`` seconds
+    (``dask-asgd.wait-for-workers``), then a clear error.
+    """
+    nthreads = client.nthreads()
+    if not nthreads:
+        from . import config
+
+        timeout = float(config.get("wait-for-workers")) if timeout is None else float(timeout)
+        try:
+            if timeout <= 0:  # distributed reads 0 as "no deadline": never wait unbounded
+                raise TimeoutError
+            client.wait_for_workers(1, timeout=timeout)
+        except TimeoutError:
+            raise RuntimeError(
+                f"The Dask cluster has no workers: none joined within {timeout:g} s "
+                "(dask-asgd.wait-for-workers). Start or scale the cluster before fit."
+            ) from None
+        nthreads = client.nthreads()
     slots = []
-    per_worker = sorted(((addr, w.get("nthreads", 1)) for addr, w in info.items()))
+    per_worker = sorted(nthreads.items())
     # interleave, so that a cap spreads the tasks over workers before filling threads
     depth = max((n for _, n in per_worker), default=0)
     for r in range(depth):
