@@ -20,6 +20,7 @@ class Shard:
     sw: list | None
     n_samples: int
     ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
+    rows: object = None  # or its rows (random order) of a shared whole array, gathered by the task
 
 
 def is_dask_collection(x) -> bool:
@@ -70,32 +71,44 @@ def worker_slots(client, n_tasks=None, timeout: float | None = None) -> list:
 def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classifier: bool) -> list:
     """Split rows into ``len(slots)`` shards and place each on its worker.
 
-    With ``shuffle``, a shard is a random set of row blocks, and rows visibly ordered by their
-    target are first shuffled once (``needs_row_shuffle``).  On an in-process cluster the whole arrays are shared by reference
-    and a shard is just its row ranges: nothing is copied.  A cluster of processes gets each
-    shard's rows (views, serialized once).
+    With ``shuffle``, a shard is a random set of row blocks.  On an in-process cluster the whole
+    arrays are shared by reference and a shard is just its row ranges: nothing is copied.  A
+    cluster of processes gets each shard's rows (views, serialized once).
+
+    Rows visibly ordered by their target (``needs_row_shuffle``) need a real shuffle: on an
+    in-process cluster each shard is a random set of rows that its task gathers, in parallel with
+    the other tasks (``Shard.rows``); for a cluster of processes the client shuffles once (a copy)
+    before the block-wise split.
     """
     from ._task import needs_row_shuffle
 
     n = X.shape[0]
     P = max(1, min(len(slots), n))
-    if shuffle and needs_row_shuffle(y, is_classifier):
-        # rows ordered by target: one physical shuffle (a copy) before the block-wise split
-        perm = rng.permutation(n)
-        X, y = X[perm], y[perm]
-        sw = None if sw is None else sw[perm]
-    if shuffle:
-        B = int(np.clip(n // (P * 16), 1, 4096))
-        order = rng.permutation(-(-n // B))
-        cuts = np.linspace(0, len(order), P + 1).astype(int)
-        ranges = [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
-                  for i in range(P)]
-    else:
-        bounds = np.linspace(0, n, P + 1).astype(int)
-        ranges = [[(int(bounds[i]), int(bounds[i + 1]))] for i in range(P)]
-    sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
-    shared = {}
     in_process = all(str(a).startswith("inproc://") for a in slots)
+    ordered = shuffle and needs_row_shuffle(y, is_classifier)
+    rows = None
+    if ordered and in_process:
+        perm = rng.permutation(n)
+        cuts = np.linspace(0, n, P + 1).astype(int)
+        rows = [perm[cuts[i]: cuts[i + 1]] for i in range(P)]
+        ranges = [None] * P
+        sizes = [len(r) for r in rows]
+    else:
+        if ordered:  # one physical shuffle (a copy) before the block-wise split
+            perm = rng.permutation(n)
+            X, y = X[perm], y[perm]
+            sw = None if sw is None else sw[perm]
+        if shuffle:
+            B = int(np.clip(n // (P * 16), 1, 4096))
+            order = rng.permutation(-(-n // B))
+            cuts = np.linspace(0, len(order), P + 1).astype(int)
+            ranges = [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
+                      for i in range(P)]
+        else:
+            bounds = np.linspace(0, n, P + 1).astype(int)
+            ranges = [[(int(bounds[i]), int(bounds[i + 1]))] for i in range(P)]
+        sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
+    shared = {}
     shards = []
     for i in range(P):
         rs, addr = ranges[i], slots[i]
@@ -104,7 +117,8 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
                 shared[addr] = client.scatter([X, y] + ([sw] if sw is not None else []), workers=[addr],
                                               hash=False)
             futs = shared[addr]
-            shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i], rs))
+            shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i], rs,
+                                None if rows is None else rows[i]))
             continue
         parts = [tuple(X[a:b] for a, b in rs), tuple(y[a:b] for a, b in rs)]
         if sw is not None:

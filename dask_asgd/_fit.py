@@ -101,7 +101,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         try:
             for i, s in enumerate(shards):
                 futures[i] = client.submit(
-                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges,
+                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges, s.rows,
                     key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
                 )
             results, lost = _watch(client, fit_id, futures, spec)

@@ -328,3 +328,35 @@ def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
         sq += w[j] * w[j]
         ab += abs(w[j])
     return alpha * ((1.0 - l1_ratio) * 0.5 * sq + l1_ratio * ab)
+
+
+@_jit
+def gather_dense_rows(X, rows, out):
+    """``out[i] = X[rows[i]]`` (a task's shard of a shared array, in a random row order)."""
+    d = X.shape[1]
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for j in range(d):
+            out[i, j] = X[r, j]
+
+
+@_jit
+def csr_row_lengths(indptr, rows, out_indptr):
+    """``out_indptr`` of the CSR rows ``rows``; returns their number of stored values."""
+    out_indptr[0] = 0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        out_indptr[i + 1] = out_indptr[i] + indptr[r + 1] - indptr[r]
+    return out_indptr[rows.shape[0]]
+
+
+@_jit
+def gather_csr_rows(data, indices, indptr, rows, out_data, out_indices, out_indptr):
+    """Copy the CSR rows ``rows`` into ``out_*`` (``out_indptr`` from ``csr_row_lengths``)."""
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        a = indptr[r]
+        o = out_indptr[i]
+        for k in range(indptr[r + 1] - a):
+            out_data[o + k] = data[a + k]
+            out_indices[o + k] = indices[a + k]

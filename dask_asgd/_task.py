@@ -303,6 +303,22 @@ def _concat(parts):
     return np.concatenate(parts)
 
 
+def gather_rows(X, rows):
+    """``X[rows]`` (dense or CSR) by a nogil kernel: the tasks of a fit gather at once."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+        indptr = np.empty(len(rows) + 1, dtype=X.indptr.dtype)
+        nnz = K.csr_row_lengths(X.indptr, rows, indptr)
+        data = np.empty(nnz, dtype=X.dtype)
+        indices = np.empty(nnz, dtype=X.indices.dtype)
+        K.gather_csr_rows(X.data, X.indices, X.indptr, rows, data, indices, indptr)
+        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), X.shape[1]))
+    X = np.asarray(X)
+    out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
+    K.gather_dense_rows(X, rows, out)
+    return out
+
+
 def _flat_parts(parts):
     """Blocks of a shard: a list of arrays, or of tuples of arrays (in-memory input)."""
     out = []
@@ -315,16 +331,20 @@ def _flat_parts(parts):
 
 
 def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier, checked=False,
-                  rng=None, ranges=None):
+                  rng=None, ranges=None, rows=None):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
-    ordered by their target are shuffled once (a copy)."""
+    ordered by their target are shuffled once (a copy).  With ``rows``, the shard is those rows
+    of the blocks, gathered in that order (a copy, made by the task, in parallel with the others)."""
     from sklearn.utils import assert_all_finite
 
     X = _concat(_flat_parts(X_parts))
     y_parts = _flat_parts(y_parts)
     y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
     y = np.ravel(y)
+    if rows is not None:
+        rows = np.asarray(rows, dtype=np.int64)
+        X, y = gather_rows(X, rows), y[rows]
     for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows (CSR: their values, no copy)
         assert_all_finite(X.data[X.indptr[a]: X.indptr[b]] if sp.issparse(X) else X[a:b], input_name="X")
     sw = None
@@ -332,6 +352,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
         sw_parts = _flat_parts(sw_parts)
         sw = sw_parts[0] if len(sw_parts) == 1 else np.concatenate([np.ravel(p) for p in sw_parts])
         sw = np.asarray(sw, dtype=np.float64).ravel()
+        if rows is not None:
+            sw = sw[rows]
     if is_classifier and classes is not None:
         y, sw = encode_labels(y, sw, classes, class_weights)
     elif not checked:
@@ -357,10 +379,11 @@ def encode_labels(y, sw, classes, class_weights):
 
 
 def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=None,
-                class_weights=None, checked=False, ranges=None):
+                class_weights=None, checked=False, ranges=None, rows=None):
     """The long-running training task of one shard (runs seceded on its worker).
 
-    ``ranges``: the shard's rows in the (single, shared) arrays of an in-process cluster.
+    ``ranges`` (row ranges) or ``rows`` (row indices, to gather): the shard's rows in the
+    (single, shared) arrays of an in-process cluster.
     """
     from distributed import get_worker, secede
 
@@ -370,9 +393,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
 
     t_start = time.monotonic()
     worker = get_worker()
-    shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if spec.shuffle and ranges is None else None
+    own_rows = ranges is None and rows is None
+    shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if spec.shuffle and own_rows else None
     X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier, checked,
-                             shuffle_rng, ranges)
+                             shuffle_rng, ranges, rows)
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw

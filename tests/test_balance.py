@@ -141,7 +141,7 @@ def test_throttled_worker_gets_a_larger_interval():
     # a real in-process cluster; one worker's sends limited to 200 kB/s inside the process
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
-        slow = sorted(client.scheduler_info()["workers"])[0]
+        slow = sorted(client.nthreads())[0]
         h = _fit_with_throttle(client, slow, 200_000)
         late = h[h["time"] > 1.5]
         by_worker = late.groupby("worker")["sync_interval"].median()

@@ -132,7 +132,7 @@ def test_killed_worker_does_not_hang_fit():
                 silence_logs=50) as client:
         X, y = _clf_data(n=40000)
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
-        victim = sorted(client.scheduler_info()["workers"])[0]
+        victim = sorted(client.nthreads())[0]
 
         pid = client.run(os.getpid, workers=[victim])[victim]
 
@@ -250,3 +250,22 @@ def test_interrupted_fit_leaves_nothing_behind(thread_client):
     states = _wait_clean(thread_client)
     assert all(v["inboxes"] == 0 and v["long_running"] == 0 for v in states.values()), states
     assert thread_client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.plugins["dask-asgd-balance"].fits)) == 0
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
+    # Rows sorted by class (a common layout) would give each task one class; on an in-process
+    # cluster the tasks gather a random set of rows each, in parallel, instead of a client copy.
+    X, y = _clf_data(n=6000, classes=2)
+    order = np.argsort(y, kind="stable")
+    Xs, ys = X[order], y[order]
+    if sparse:
+        Xs = sp.csr_matrix(Xs)
+    sorted_clf = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=0).fit(Xs, ys)
+    plain_clf = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=0).fit(X, y)
+    assert sorted_clf.fit_report_.tasks["n_samples"].sum() == len(X)
+    assert sorted_clf.score(X, y) > plain_clf.score(X, y) - 0.03
+    # without the shuffle, each task would train on one class: the average is near chance
+    unshuffled = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, shuffle=False,
+                                random_state=0).fit(Xs, ys)
+    assert unshuffled.score(X, y) < sorted_clf.score(X, y) - 0.05

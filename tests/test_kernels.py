@@ -718,3 +718,25 @@ def test_l1_zeroes_irrelevant_coefficients(fmt):
     # nor does the L2 penalty alone
     l2 = _train(Xf, y, np.ones(n), make_spec(penalty_name="l2", **common)).state()[:d]
     assert np.count_nonzero(l2[2:]) == d - 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_gather_rows_equals_fancy_indexing(dtype, sparse):
+    from dask_asgd._task import gather_rows
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 13)).astype(dtype)
+    X[X < 0.8] = 0.0  # rows of different lengths, some empty
+    if sparse:
+        X = sp.csr_matrix(X)
+    rows = rng.permutation(500)[:321]
+    got = gather_rows(X, rows)
+    want = X[rows]
+    assert got.dtype == dtype and got.shape == want.shape
+    if sparse:
+        assert sp.issparse(got)
+        np.testing.assert_array_equal(got.toarray(), want.toarray())
+        np.testing.assert_array_equal(got.indptr, want.indptr)
+    else:
+        np.testing.assert_array_equal(got, want)
