@@ -166,7 +166,7 @@ def sgd_chunk(
     loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
     lr, eta0, power_t, opt_init,
     slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
-    track_loss, stats,
+    track_loss, stats, pairwise, slot_reply, evidence_units,
 ):
     """Run per-sample SGD over ``n_groups`` row groups, in place on ``w``.
 
@@ -174,7 +174,11 @@ def sgd_chunk(
     the epoch's random order is the order of the groups).  Before the first group, the state is
     saved; after ``merge_after`` groups (the first mini-batch), every fresh receive slot is
     tested with the Parzen window (``||w_half - s||^2 < ||w - s||^2``, or accepted when
-    ``parzen`` is false) and the accepted ones are averaged into the state.
+    ``parzen`` is false) and the accepted ones are averaged into the state.  With ``pairwise``,
+    each accepted slot then holds what the state gained from it (``slot_reply[s]`` set): its
+    sender subtracts that, and the sum of the two states is unchanged (docs/design.md).  With
+    ``evidence_units``, slots and shares hold coefficients times ``t0 + t`` (the 'optimal'
+    schedule's normalization at the moment of the merge), intercepts as they are.
 
     ``stats`` accumulates: [0] loss sum (when ``track_loss``), [1] samples, [2] merged, [3] rejected,
     [4] non-finite flag.  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
@@ -260,7 +264,9 @@ def sgd_chunk(
             stats[1] += 1.0
         if merging and gi == min(merge_after, n_groups) - 1:
             _materialize(w, n_coef, scale)
-            _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats)
+            ev = (opt_init - 1.0 + t[0]) if evidence_units else 1.0
+            _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
+                          pairwise, slot_reply, ev, n_coef)
     # divergence check, once per call
     for k in range(K):
         if not math.isfinite(b[k]):
@@ -275,12 +281,17 @@ def sgd_chunk(
 
 
 @_jit
-def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats):
+def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
+                  pairwise, slot_reply, ev=1.0, n_coef=0):
     """Merge the fresh slots whose state the local step moved toward (Parzen-window test).
 
     ``w`` is the state after the local step (``w_half``), ``prev`` the state before it. A slot
     holds ``slot_len[s]`` values for ``w[slot_lo[s]:slot_lo[s] + slot_len[s]]``.  The merged
-    state is the plain average of ``w_half`` and the accepted slots, element by element.
+    state is the plain average of ``w_half`` and the accepted slots, element by element.  With
+    ``pairwise``, an accepted slot is overwritten with its share of the change,
+    ``(slot - w_half) / (1 + n)`` (``n`` slots accepted for that element), and marked in
+    ``slot_reply``: the shares add up to the change of the state.  ``ev`` != 1: the slots'
+    first ``n_coef`` state elements arrive multiplied by ``ev``, and shares leave so.
     """
     any_acc = False
     for s in range(slot_fresh.shape[0]):
@@ -288,6 +299,9 @@ def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
             continue
         lo = slot_lo[s]
         n = slot_len[s]
+        if ev != 1.0:
+            for j in range(min(n, n_coef - lo)):
+                slots[s, j] /= ev
         accept = True
         if parzen:
             d_half = 0.0
@@ -308,9 +322,19 @@ def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
                 acc[lo + j] += slots[s, j]
                 cnt[lo + j] += 1
             stats[2] += 1.0
+            if pairwise:
+                slot_reply[s] = 1
         else:
             stats[3] += 1.0
         slot_fresh[s] = 0
+    if any_acc and pairwise:
+        for s in range(slot_reply.shape[0]):
+            if slot_reply[s]:
+                lo = slot_lo[s]
+                for j in range(slot_len[s]):
+                    slots[s, j] = (slots[s, j] - w[lo + j]) / (1.0 + cnt[lo + j])
+                    if lo + j < n_coef:
+                        slots[s, j] *= ev
     if any_acc:
         for j in range(w.shape[0]):
             if cnt[j] > 0:

@@ -88,3 +88,5 @@ class TrainSpec:
     seeds: dict = field(default_factory=dict)  # task_id -> int seed
     peers: dict = field(default_factory=dict)  # task_id -> worker address
     monitor: object = None  # a dask_asgd.monitor.Monitor, or None
+    pairwise: bool = False  # merge="pairwise": the receiver returns each sender's share of its gain
+    settle_timeout: float = 10.0  # merge="pairwise": longest wait for the shares after training

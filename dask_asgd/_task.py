@@ -109,6 +109,8 @@ class ShardTrainer:
         self.slot_lo = np.zeros(nb, dtype=np.int64)
         self.slot_len = np.zeros(nb, dtype=np.int64)
         self.slot_fresh = np.zeros(nb, dtype=np.int8)
+        self.slot_reply = np.zeros(nb, dtype=np.int8)  # merge="pairwise": share to return
+        self.slot_src = np.full(nb, -1, dtype=np.int64)  # the task each slot's state came from
         self.prev = np.zeros(size, dtype=dtype)
         self.acc = np.zeros(size, dtype=dtype)
         self.cnt = np.zeros(size, dtype=np.int32)
@@ -145,12 +147,61 @@ class ShardTrainer:
         else:
             self.ostart, self.ostop = self.gstart, self.gstop
 
-    def put_slot(self, s: int, lo: int, values: np.ndarray) -> None:
+    @property
+    def evidence_units(self) -> bool:
+        return bool(self.spec.pairwise and self.spec.learning_rate == 1)
+
+    def evidence(self) -> float:
+        """merge="pairwise" with the 'optimal' schedule: the factor between this task's
+        coefficients and the sum of its samples' updates.  The schedule and the L2 shrink make
+        coefficients ~ (sum of updates) / (t0 + t): a task that has seen more samples holds
+        smaller numbers for the same evidence.  States and shares travel multiplied by it (in
+        units of evidence) and are divided by the receiver's own; 1 for the other schedules."""
+        if self.evidence_units:
+            return self.opt_init - 1.0 + self.t[0]
+        return 1.0
+
+    def _coefs(self, lo: int, n: int) -> int:
+        """How many of the ``n`` values from ``lo`` are coefficients (the rest: intercepts,
+        which the L2 shrink does not touch)."""
+        return max(0, min(lo + n, self.n_coef) - lo)
+
+    def to_shared(self, lo: int, values: np.ndarray) -> np.ndarray:
+        """A block of this state (or a share) as it travels: coefficients times ``evidence()``."""
+        f = self.evidence()
+        if f != 1.0:
+            values[: self._coefs(lo, values.shape[0])] *= f
+        return values
+
+    def put_slot(self, s: int, lo: int, values: np.ndarray, src: int = -1) -> None:
+        """A received block (as it travelled: ``to_shared``; the kernel converts it when it
+        merges) into receive slot ``s``."""
         n = values.shape[0]
         self.slots[s, :n] = values
         self.slot_lo[s] = lo
         self.slot_len[s] = n
         self.slot_fresh[s] = 1
+        self.slot_src[s] = src
+
+    def take_replies(self) -> list:
+        """merge="pairwise": ``[(src, lo, share)]`` of the slots merged since the last call, the
+        part of this state's change each sender must subtract (copies)."""
+        out = []
+        for s in np.flatnonzero(self.slot_reply):
+            n = int(self.slot_len[s])
+            lo = int(self.slot_lo[s])
+            out.append((int(self.slot_src[s]), lo, self.slots[s, :n].copy()))  # as they travel
+            self.slot_reply[s] = 0
+        return out
+
+    def subtract(self, lo: int, values: np.ndarray) -> None:
+        """Subtract a share (as it travelled: ``to_shared``) from ``w[lo:lo + len(values)]``."""
+        n = values.shape[0]
+        c = self._coefs(lo, n)
+        if c:
+            self.w[lo:lo + c] -= values[:c] / (self.scale[0] * self.evidence())
+        if c < n:
+            self.w[lo + c:lo + n] -= values[c:]
 
     def warm_up(self) -> None:
         """Compile the kernel for this shard's types (a call over no rows; changes nothing)."""
@@ -169,7 +220,8 @@ class ShardTrainer:
             sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
             sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
             self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
-            self.prev, self.acc, self.cnt, self.track_loss, self.stats,
+            self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
+            self.evidence_units,
         )
 
     def run(self, n_batches: int) -> None:
@@ -388,7 +440,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     from distributed import get_worker, secede
 
     from . import _compat
-    from .balance import REPORT_OP
+    from .balance import FINISH_OP, REPORT_OP
     from .pubsub import PLUGIN_NAME
 
     t_start = time.monotonic()
@@ -424,15 +476,20 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     watch = _Watch(spec.monitor, trainer)
     waiting = False  # a publish is due, but the send path to every peer is busy
     deferred = 0  # checks that found it busy
+    owed: dict = {}  # merge="pairwise": (task, lo, n) -> share of a merge not yet sent back
+    settle_seconds = 0.0
     try:
         deadline = watch.call(deadline)
         while not trainer.done:
             if exchange:
                 now = time.monotonic()
-                for slot, lo, values, _sent, arrived in inbox.take():
-                    trainer.put_slot(slot, lo, values)
+                for slot, lo, values, _sent, arrived, src in inbox.take():
+                    trainer.put_slot(slot, lo, values, src)
                     if per_batch:  # how old the state is when the kernel merges it, in mini-batches
                         ages.append((now - arrived) / per_batch)
+                if spec.pairwise:  # what peers gained from our states: ours to give up
+                    for _src, lo, share in inbox.take_replies():
+                        trainer.subtract(lo, share)
             cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
             if exchange and spec.auto_interval and per_batch is not None:
                 # "auto" never publishes more often than every min_publish_period seconds: below
@@ -446,6 +503,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
             except FloatingPointError as e:
                 raise ValueError(str(e)) from None
             ran = trainer.batches_done - before
+            if spec.pairwise:
+                _return_shares(trainer, plugin, fit, task_id, peers, owed)
             if ran:
                 dt = (time.perf_counter() - t0) / ran
                 per_batch = dt if per_batch is None else 0.8 * per_batch + 0.2 * dt
@@ -463,6 +522,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     since_publish = 0
                     if free:
                         lo, values = trainer.block(block, n_blocks)
+                        values = trainer.to_shared(lo, values)
                         block = (block + 1) % n_blocks
                         plugin.publish(fit, task_id, _choose_peers(rng, free, spec.fanout), lo, values,
                                        trainer.batches_done)
@@ -495,6 +555,9 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
+        if spec.pairwise and exchange and stop_reason != "stopped":
+            settle_seconds = _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, spec.settle_timeout,
+                                     FINISH_OP)
         watch.call(None)
     finally:
         if report_future is not None:  # nobody will read it: no "exception never retrieved"
@@ -516,6 +579,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "rejected": trainer.rejected,
         "overwritten": inbox.overwritten,
         "coalesced": sends["coalesced"],
+        "replied": sends.get("replies", 0),
+        "settle_seconds": settle_seconds,
         "deferred": deferred,
         "bytes_sent": sends["bytes_sent"],
         "seconds": time.monotonic() - t_start,
@@ -524,6 +589,64 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "trace": watch.trace,
         "monitor_seconds": watch.seconds,
     }
+
+
+def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, finish_op) -> float:
+    """merge="pairwise", after training: keep the books of the exchange balanced before leaving.
+
+    Until every task of the fit has finished (or was lost) and every share written to this task
+    has arrived, subtract the shares that arrive and write the ones still owed; merge nothing
+    more.  A share that a late merge of another task owes this one would otherwise be lost, and
+    the states' sum (the model) would keep that task's gain twice.  Bounded by ``timeout``
+    seconds; returns the seconds spent."""
+    from . import _compat
+
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    future = None
+    while time.monotonic() < deadline:
+        for _src, lo, share in inbox.take_replies():
+            trainer.subtract(lo, share)
+        _return_shares(trainer, plugin, fit, task_id, peers, owed)
+        flushed = not owed and not plugin.replies_pending(fit, task_id)
+        if future is None and flushed:
+            shares = plugin.stats(fit, task_id)["replies_to"]
+            future = _compat.run_in_loop(
+                worker, _compat.scheduler_call(worker, finish_op, fit=fit, task=task_id, shares=shares))
+        elif future is not None and future.done():
+            try:
+                answer = future.result()
+            except Exception:
+                break
+            future = None
+            if answer.get("stop"):
+                break
+            expected = answer.get("expected", {})
+            arrived = all(inbox.replies_from.get(int(src), 0) >= n for src, n in expected.items())
+            if answer.get("all_finished") and arrived:
+                for _src, lo, share in inbox.take_replies():
+                    trainer.subtract(lo, share)
+                break
+        time.sleep(0.002)
+    if future is not None:
+        future.cancel()
+    return time.monotonic() - t0
+
+
+def _return_shares(trainer, plugin, fit, task_id, peers, owed) -> None:
+    """merge="pairwise": send each sender the share of this task's last merge that came from its
+    state.  A share whose send path is busy waits and adds up with later ones (none is dropped);
+    shares owed to a task that left the fit are forgotten."""
+    for src, lo, share in trainer.take_replies():
+        key = (src, lo, share.shape[0])
+        owed[key] = share if key not in owed else owed[key] + share
+    for key in list(owed):
+        dest, lo, _ = key
+        if dest not in peers:
+            del owed[key]
+        elif not plugin.busy(fit, task_id, dest, lo, reply=True):
+            plugin.publish(fit, task_id, [(dest, peers[dest])], lo, owed.pop(key), trainer.batches_done,
+                           reply=True)
 
 
 class _Watch:
@@ -583,6 +706,7 @@ def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks
         "bytes_sent": sends["bytes_sent"],
         "send_seconds": sends["send_seconds"],
         "coalesced": sends["coalesced"],
+        "replied": sends.get("replies", 0),
         "backlog_bytes": sum(v[0] for v in backlog.values()),  # waiting or being written
         "backlog_messages": sum(v[1] for v in backlog.values()),
         # the slowest write in flight: how long so far, how big (a bound on the link's capacity)

@@ -19,6 +19,7 @@ from . import _compat
 
 PLUGIN_NAME = "dask-asgd-balance"
 REPORT_OP = "dask_asgd_report"
+FINISH_OP = "dask_asgd_finish"  # merge="pairwise": a task has trained and returned every share
 
 
 class IntervalPolicy(abc.ABC):
@@ -135,6 +136,7 @@ class _FitRecord:
         self.history: deque = deque(maxlen=history_length)  # bounded: memory flat in long fits
         self.stopped = False
         self.started = time.time()
+        self.finished: dict = {}  # task -> {dest task: shares written to it} (merge="pairwise")
 
 
 class BalanceSchedulerPlugin(SchedulerPlugin):
@@ -149,6 +151,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
     async def start(self, scheduler):
         self.scheduler = scheduler
         _compat.register_scheduler_handler(scheduler, REPORT_OP, self.report)
+        _compat.register_scheduler_handler(scheduler, FINISH_OP, self.finish)
 
     # ------------------------------------------------------------------ scheduler events
     def remove_worker(self, scheduler, worker, **kwargs):
@@ -174,6 +177,18 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics["next_n_blocks"] = decision["n_blocks"]
         rec.history.append(metrics)
         return {"stop": False, "peers": rec.tasks, **decision}
+
+    def finish(self, fit=None, task=None, shares=None):
+        """merge="pairwise": ``task`` has stopped training and every share it owes is written
+        (``shares``: how many it wrote to each task).  Answers whether every task of the fit has
+        finished or was lost, and how many shares were written to ``task`` (it waits for them)."""
+        rec = self.fits.get(fit)
+        if rec is None or rec.stopped:
+            return {"stop": True}
+        rec.finished[task] = {int(k): int(v) for k, v in (shares or {}).items()}
+        done = all(t in rec.finished or t in rec.lost for t in rec.workers)
+        expected = {src: sent.get(task, 0) for src, sent in rec.finished.items() if src != task}
+        return {"stop": False, "all_finished": done, "expected": expected}
 
     # ------------------------------------------------------------------ client calls
     def register_fit(self, fit: str, tasks: dict, policy: IntervalPolicy, history_length: int = 100_000) -> None:

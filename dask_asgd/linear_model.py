@@ -44,7 +44,9 @@ class FitReport:
         One row per training task: ``worker``, ``n_samples``, ``n_batches``, ``sent``,
         ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
         ``bytes_sent``, ``deferred`` (publishes put off while the previous state to every peer was
-        still queued or on the wire), ``seconds``, ``n_iter``, ``stop_reason`` and
+        still queued or on the wire), ``replied`` (``merge="pairwise"``: shares sent back),
+        ``seconds``, ``settle_seconds`` (``merge="pairwise"``: after training, waiting for the
+        other tasks' last shares), ``n_iter``, ``stop_reason`` and
         ``monitor_seconds``.
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
@@ -62,7 +64,8 @@ class FitReport:
     """
 
     _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
-                "overwritten", "bytes_sent", "deferred", "seconds", "n_iter", "stop_reason", "monitor_seconds"]
+                "overwritten", "bytes_sent", "deferred", "replied", "seconds", "settle_seconds", "n_iter",
+                "stop_reason", "monitor_seconds"]
 
     def __init__(self, results, history, lost, seconds, started=None):
         rows = sorted(results, key=lambda r: r["task"])
@@ -120,6 +123,7 @@ class _BaseASGD(BaseEstimator):
         "fanout": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
         "n_buffers": [Interval(Integral, 1, None, closed="left")],
         "parzen": ["boolean"],
+        "merge": [StrOptions({"average", "pairwise"})],
         "n_workers": [Interval(Integral, 1, None, closed="left"), None],
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
     }
@@ -185,6 +189,8 @@ class _BaseASGD(BaseEstimator):
             fanout=0 if self.fanout == "all" else int(self.fanout),
             n_buffers=int(self.n_buffers),
             parzen=bool(self.parzen),
+            pairwise=self.merge == "pairwise",
+            settle_timeout=float(config.get("settle-timeout")),
             max_time=None if self.max_time is None else float(self.max_time),
             verbose=int(self.verbose),
             report_interval=float(config.get("report-interval")),
@@ -371,6 +377,16 @@ _SHARED_DOC = """
         Receive slots per task; a newer state overwrites an unread older one.
     parzen : bool, default=True
         Merge a received state only when the local step moves toward it.
+    merge : {"pairwise", "average"}, default="pairwise"
+        How a task merges an accepted state. "average": its state becomes the average of its
+        own and the received ones (the paper's merge). "pairwise": the same average, and the
+        receiver sends each sender back the share of the change that came from its state, which
+        the sender subtracts: the sum of the tasks' states (what the final model averages) is
+        kept, so no sample's update ends up counting more than another's. With the 'optimal'
+        schedule, states travel in units of evidence (times t0 + t), so tasks that have seen
+        different numbers of samples merge like quantities. One more message per merge; on
+        data-limited sparse problems "average" loses held-out accuracy that "pairwise" keeps
+        (docs/design.md).
     n_workers : int or None, default=None
         Training tasks; default: one per worker thread of the cluster (or per core).
     max_time : float or None, default=None
@@ -423,7 +439,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
                  learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
                  batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
-                 n_workers=None, max_time=None):
+                 merge="pairwise", n_workers=None, max_time=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -448,6 +464,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         self.fanout = fanout
         self.n_buffers = n_buffers
         self.parzen = parzen
+        self.merge = merge
         self.n_workers = n_workers
         self.max_time = max_time
 
@@ -628,7 +645,7 @@ default='squared_error'
                  random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
                  batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
-                 n_workers=None, max_time=None):
+                 merge="pairwise", n_workers=None, max_time=None):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -652,6 +669,7 @@ default='squared_error'
         self.fanout = fanout
         self.n_buffers = n_buffers
         self.parzen = parzen
+        self.merge = merge
         self.n_workers = n_workers
         self.max_time = max_time
 

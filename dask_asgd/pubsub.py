@@ -41,18 +41,38 @@ class Inbox:
         self.received = 0
         self.overwritten = 0
         self.bytes_received = 0
+        self._replies: dict = {}  # (src, lo, n) -> summed share (merge="pairwise"), never dropped
+        self.replies_from: dict = {}  # src -> shares received from it
+
+    def put_reply(self, src: int, lo: int, values: np.ndarray) -> None:
+        """merge="pairwise": a receiver's share of what it gained from our state, to subtract.
+        Shares for the same block add up (none may be lost: the two states' sum is kept)."""
+        key = (src, lo, values.shape[0])
+        with self._lock:
+            old = self._replies.get(key)
+            self._replies[key] = values.copy() if old is None else old + values
+            self.bytes_received += values.nbytes
+            self.replies_from[src] = self.replies_from.get(src, 0) + 1
+
+    def take_replies(self) -> list:
+        """``[(src, lo, values)]`` of the shares received since the last call."""
+        with self._lock:
+            out = [(k[0], k[1], v) for k, v in self._replies.items()]
+            self._replies = {}
+        return out
 
     def put(self, src: int, lo: int, values: np.ndarray, sent_batches: int) -> None:
         s = src % self.n_slots
         with self._lock:
             if self._slots[s] is not None:
                 self.overwritten += 1
-            self._slots[s] = (lo, values, sent_batches, time.monotonic())
+            self._slots[s] = (lo, values, sent_batches, time.monotonic(), src)
             self.received += 1
             self.bytes_received += values.nbytes
 
     def take(self) -> list:
-        """The unread slots as ``[(slot, lo, values, sent_batches, arrival_time)]``; marks them read."""
+        """The unread slots as ``[(slot, lo, values, sent_batches, arrival_time, src)]``; marks them
+        read."""
         with self._lock:
             out = [(s,) + v for s, v in enumerate(self._slots) if v is not None]
             self._slots = [None] * self.n_slots
@@ -66,7 +86,7 @@ class _PeerStream:
         self.plugin = plugin
         self.address = address
         self.comm = None
-        self.pending: OrderedDict = OrderedDict()  # (fit, src, dest) -> (msg, nbytes)
+        self.pending: OrderedDict = OrderedDict()  # (fit, src, dest, tag) -> (msg, nbytes)
         self.pending_bytes = 0
         self.inflight_bytes = 0
         self.inflight_since = 0.0
@@ -128,6 +148,8 @@ class _PeerStream:
                     stats["sent"] += 1
                     stats["bytes_sent"] += nbytes
                     stats["send_seconds"] += time.monotonic() - t0
+                    if key[3] != "s":  # a pairwise share, written
+                        stats["replies_to"][key[2]] = stats["replies_to"].get(key[2], 0) + 1
             finally:
                 self.inflight_bytes = 0
                 self.inflight_key = None
@@ -155,7 +177,13 @@ def _new_fit_stats() -> dict:
         "send_seconds": 0.0,  # time spent in those writes (throughput = bytes / seconds)
         "coalesced": 0,  # unsent states replaced by a newer one (backpressure at work)
         "send_failures": 0,  # writes that failed (peer gone); the message is dropped
+        "replies": 0,  # merge="pairwise": shares returned to senders
+        "replies_to": {},  # dest task -> shares written to it
     }
+
+
+def _tag(lo: int, reply: bool):
+    return ("r", int(lo)) if reply else "s"
 
 
 class PubSubWorkerPlugin(WorkerPlugin):
@@ -173,7 +201,9 @@ class PubSubWorkerPlugin(WorkerPlugin):
         self.inboxes: dict = {}  # (fit, task) -> Inbox
         self.peers: dict = {}  # address -> _PeerStream
         self.fit_stats: dict = {}  # (fit, task) -> counters of that task's sends
-        self._queued: set = set()  # (fit, src, dest) with a state queued or in flight
+        # (fit, src, dest, tag) with a message queued or in flight; tag "s" for a state,
+        # ("r", lo) for a pairwise share of block lo
+        self._queued: set = set()
         _compat.register_stream_handler(worker, STATE_OP, self._handle_state)
 
     async def teardown(self, worker):
@@ -183,29 +213,40 @@ class PubSubWorkerPlugin(WorkerPlugin):
         self.inboxes.clear()
 
     # ------------------------------------------------------------------ handlers (event loop)
-    def _handle_state(self, fit=None, dest=None, src=None, lo=0, data=None, batches=0, **_):
+    def _handle_state(self, fit=None, dest=None, src=None, lo=0, data=None, batches=0, reply=False, **_):
         try:
             box = self.inboxes.get((fit, dest))
             if box is None or data is None:
                 return
             values = data.data if hasattr(data, "data") and not isinstance(data, np.ndarray) else data
-            box.put(int(src), int(lo), np.asarray(values), int(batches))
+            if reply:
+                box.put_reply(int(src), int(lo), np.asarray(values))
+            else:
+                box.put(int(src), int(lo), np.asarray(values), int(batches))
         except Exception:  # a raising handler would close the stream for good
             logger.exception("dask-asgd: bad state message dropped")
 
-    def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
+    def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int,
+                 reply: bool = False):
         stats = self.fit_stats.get((fit, src))
         own = self.worker.address
+        tag = _tag(lo, reply)
         if stats is None:
             for task, _ in dests:
-                self._queued.discard((fit, src, task))
+                self._queued.discard((fit, src, task, tag))
             return
+        if reply:
+            stats["replies"] += len(dests)
         for task, address in dests:
             if address == own:
-                self._queued.discard((fit, src, task))
+                self._queued.discard((fit, src, task, tag))
                 box = self.inboxes.get((fit, task))
                 if box is not None:
-                    box.put(src, lo, values.copy(), batches)
+                    if reply:
+                        box.put_reply(src, lo, values)
+                        stats["replies_to"][task] = stats["replies_to"].get(task, 0) + 1
+                    else:
+                        box.put(src, lo, values.copy(), batches)
                     stats["sent"] += 1
                 continue
             peer = self.peers.get(address)
@@ -213,9 +254,9 @@ class PubSubWorkerPlugin(WorkerPlugin):
                 peer = self.peers[address] = _PeerStream(self, address)
             msg = {
                 "op": STATE_OP, "fit": fit, "dest": task, "src": src, "lo": lo,
-                "batches": batches, "data": _compat.wrap_array(values),
+                "batches": batches, "data": _compat.wrap_array(values), "reply": reply,
             }
-            if peer.push((fit, src, task), msg, values.nbytes):
+            if peer.push((fit, src, task, tag), msg, values.nbytes):
                 stats["coalesced"] += 1
 
     def _subscribe(self, fit: str, task: int, inbox: Inbox):
@@ -239,16 +280,24 @@ class PubSubWorkerPlugin(WorkerPlugin):
     def unsubscribe(self, fit: str, task: int) -> None:
         _compat.call_in_loop(self.worker, self._unsubscribe, fit, task)
 
-    def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int):
-        """Send ``values`` (a private copy: it is serialized later on the event loop)."""
+    def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int,
+                reply: bool = False):
+        """Send ``values`` (a private copy: it is serialized later on the event loop); with
+        ``reply``, a pairwise share of block ``lo`` instead of a state."""
+        tag = _tag(lo, reply)
         for task, _ in dests:
-            self._queued.add((fit, src, task))
-        _compat.call_in_loop(self.worker, self._publish, fit, src, list(dests), lo, values, batches)
+            self._queued.add((fit, src, task, tag))
+        _compat.call_in_loop(self.worker, self._publish, fit, src, list(dests), lo, values, batches, reply)
 
-    def busy(self, fit: str, src: int, dest: int) -> bool:
-        """Whether a state from ``src`` to ``dest`` is still queued or being written: a new one
-        published now would only replace it unsent (the task waits instead of copying)."""
-        return (fit, src, dest) in self._queued
+    def busy(self, fit: str, src: int, dest: int, lo: int = 0, reply: bool = False) -> bool:
+        """Whether a state (or the share of block ``lo``) from ``src`` to ``dest`` is still queued
+        or being written: a new one published now would only replace it unsent (the task waits
+        instead of copying; a share waits and grows)."""
+        return (fit, src, dest, _tag(lo, reply)) in self._queued
+
+    def replies_pending(self, fit: str, src: int) -> bool:
+        """Whether a pairwise share from ``src`` is still queued or being written."""
+        return any(k[:2] == (fit, src) and k[3] != "s" for k in list(self._queued))
 
     def backlog(self) -> dict:
         """Per peer address: bytes and messages waiting, and the bytes and seconds of the write in
@@ -263,4 +312,6 @@ class PubSubWorkerPlugin(WorkerPlugin):
 
     def stats(self, fit: str, task: int) -> dict:
         """A snapshot of the send counters of one task."""
-        return dict(self.fit_stats.get((fit, task)) or _new_fit_stats())
+        st = dict(self.fit_stats.get((fit, task)) or _new_fit_stats())
+        st["replies_to"] = dict(st["replies_to"])
+        return st

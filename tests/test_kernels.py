@@ -533,7 +533,7 @@ def test_sgd_merge_rejected_slot_leaves_sgd_alone():
 
 
 # ----------------------------------------------------------------------------- Parzen merge
-def _merge(w, prev, slots, lo, ln, fresh, parzen, acc=None, cnt=None):
+def _merge(w, prev, slots, lo, ln, fresh, parzen, acc=None, cnt=None, pairwise=False, reply=None):
     w = np.array(w, dtype=np.float64)
     prev = np.array(prev, dtype=np.float64)
     slots = np.array(slots, dtype=np.float64)
@@ -543,7 +543,8 @@ def _merge(w, prev, slots, lo, ln, fresh, parzen, acc=None, cnt=None):
     acc = np.full(w.shape, 123.0) if acc is None else acc  # stale garbage must not leak in
     cnt = np.full(w.shape, 7, dtype=np.int32) if cnt is None else cnt
     stats = np.zeros(5)
-    K._parzen_merge(w, prev, slots, lo, ln, fresh, parzen, acc, cnt, stats)
+    reply = np.zeros(len(fresh), dtype=np.int8) if reply is None else reply
+    K._parzen_merge(w, prev, slots, lo, ln, fresh, parzen, acc, cnt, stats, pairwise, reply)
     return w, fresh, stats
 
 
@@ -740,3 +741,80 @@ def test_gather_rows_equals_fancy_indexing(dtype, sparse):
         np.testing.assert_array_equal(got.indptr, want.indptr)
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def test_pairwise_merge_returns_each_senders_share_of_the_change():
+    # two slots, the second one covering half of the state (a block); the shares of the change
+    # are left in the slots and sum, element by element, to the change of the state
+    w0 = np.array([1.0, 1.0, 1.0, 1.0])
+    slots = np.array([[3.0, 3.0, 3.0, 3.0], [5.0, 7.0, 0.0, 0.0]])
+    lo, ln = np.array([0, 2], dtype=np.int64), np.array([4, 2], dtype=np.int64)
+    fresh = np.array([1, 1], dtype=np.int8)
+    reply = np.zeros(2, dtype=np.int8)
+    w = w0.copy()
+    stats = np.zeros(5)
+    K._parzen_merge(w, np.zeros(4), slots, lo, ln, fresh, False, np.zeros(4), np.zeros(4, np.int32), stats,
+                    True, reply)
+    np.testing.assert_allclose(w, [2.0, 2.0, 3.0, 11.0 / 3.0])  # (1 + 3) / 2 and (1 + 3 + s) / 3
+    assert reply.tolist() == [1, 1]
+    np.testing.assert_allclose(slots[0], [1.0, 1.0, 2.0 / 3.0, 2.0 / 3.0])
+    np.testing.assert_allclose(slots[1, :2], [4.0 / 3.0, 2.0])
+    gained = np.zeros(4)
+    gained += slots[0]
+    gained[2:] += slots[1, :2]
+    np.testing.assert_allclose(gained, w - w0)  # receiver's gain = what its senders give back
+
+
+def test_pairwise_merge_rejected_slot_gets_no_reply():
+    w, fresh, st = _merge([1.0, 1.0], [0.0, 0.0], [[-1.0, -1.0]], [0], [2], [1], True, pairwise=True)
+    reply = np.zeros(1, dtype=np.int8)
+    w2, _, _ = _merge([1.0, 1.0], [0.0, 0.0], [[-1.0, -1.0]], [0], [2], [1], True, pairwise=True, reply=reply)
+    assert reply.tolist() == [0] and st[3] == 1.0
+    np.testing.assert_array_equal(w2, [1.0, 1.0])
+
+
+def test_pairwise_share_conserves_evidence_between_tasks_at_different_times():
+    """Task A (3 mini-batches in) sends its state to task B (1 mini-batch in); B merges it at the
+    end of its next mini-batch and returns A's share; A subtracts it.  In units of evidence
+    (coefficients times t0 + t, the 'optimal' schedule) B gains exactly what A gives up."""
+    import copy
+
+    X, y, sw = _data("binary", n=300)
+    d = X.shape[1]
+    spec = make_spec(n_features=d, loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1, batch_size=10,
+                     parzen=False, pairwise=True, shuffle=True)
+    A = ShardTrainer(X, y, sw, spec, 0, 1)
+    B = ShardTrainer(X, y, sw, spec, 1, 1)
+    A.run(3)
+    B.run(1)
+    assert A.t[0] > B.t[0]
+    lo, values = A.block(0, 1)
+    c_A = A.evidence()
+    assert c_A == A.opt_init - 1.0 + A.t[0]
+    sent = A.to_shared(lo, values.copy())
+    np.testing.assert_allclose(sent[:d], A.state()[:d] * c_A)  # coefficients in evidence units
+    np.testing.assert_allclose(sent[d:], A.state()[d:])  # intercepts as they are
+    plain = copy.deepcopy(B)
+    B.put_slot(0, lo, sent, src=0)
+    B.run(1)  # one mini-batch: the merge is the last thing it does
+    plain.run(1)
+    c_B = B.evidence()  # at the merge
+    gain = B.state() - plain.state()
+    received = np.concatenate([A.state()[:d] * c_A / c_B, A.state()[d:]])
+    np.testing.assert_allclose(B.state(), (plain.state() + received) / 2, rtol=1e-10, atol=1e-12)
+    [(src, r_lo, share)] = B.take_replies()
+    assert (src, r_lo) == (0, lo) and B.take_replies() == []
+    before = A.state()
+    A.subtract(r_lo, share)
+    given = before - A.state()
+    np.testing.assert_allclose(gain[:d] * c_B, given[:d] * c_A, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gain[d:], given[d:], rtol=1e-9, atol=1e-12)
+
+
+def test_evidence_units_only_with_the_optimal_schedule_and_pairwise():
+    X, y, sw = _data("binary", n=100)
+    for lr, pairwise, expect_one in [(1, False, True), (0, True, True), (2, True, True), (1, True, False)]:
+        spec = make_spec(n_features=X.shape[1], learning_rate=lr, eta0=0.01, pairwise=pairwise)
+        tr = ShardTrainer(X, y, sw, spec, 0, 1)
+        tr.run(2)
+        assert (tr.evidence() == 1.0) == expect_one

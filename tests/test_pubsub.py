@@ -46,7 +46,8 @@ async def test_publish_reaches_peer_and_coalesces(c, s, a, b):
         pa._publish("fit-1", 0, [(1, b.address)], 0, np.full(4, float(i)), i)
     assert sum(len(p.pending) for p in pa.peers.values()) == 1
     await _until(lambda: box.received >= 1)
-    [(slot, lo, values, sent, _)] = box.take()
+    [(slot, lo, values, sent, _, src)] = box.take()
+    assert src == 0
     np.testing.assert_array_equal(values, np.full(4, 49.0))
     assert sent == 49
     stats = pa.stats("fit-1", 0)
