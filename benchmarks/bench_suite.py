@@ -118,6 +118,7 @@ METHODS = {
     "asgd-2-fixed64": ("dask-asgd, 2 workers, interval 64", "asgd"),
     "asgd-2-none": ("dask-asgd, 2 workers, no exchange", "asgd"),
     "asgd-2-auto-noparzen": ("dask-asgd, 2 workers, auto, Parzen off", "asgd"),
+    "asgd-2-auto-average": ("dask-asgd, 2 workers, auto, average merge", "asgd"),
 }
 ASGD_SETTINGS = {
     "asgd-1": dict(n_workers=1, sync_interval="auto", parzen=True),
@@ -125,6 +126,7 @@ ASGD_SETTINGS = {
     "asgd-2-fixed64": dict(n_workers=2, sync_interval=64, parzen=True),
     "asgd-2-none": dict(n_workers=2, sync_interval=None, parzen=True),
     "asgd-2-auto-noparzen": dict(n_workers=2, sync_interval="auto", parzen=False),
+    "asgd-2-auto-average": dict(n_workers=2, sync_interval="auto", parzen=True, merge="average"),
 }
 MIB = 2**20
 
@@ -993,6 +995,7 @@ def write_markdown(report, args):
         for other, name in (("asgd-2-none", "exchange: auto / no exchange"),
                             ("asgd-2-fixed64", "exchange: auto / fixed interval 64"),
                             ("asgd-2-auto-noparzen", "Parzen test: on / off (auto)"),
+                            ("asgd-2-auto-average", "merge: pairwise / average (auto)"),
                             ("asgd-1", "2 workers (auto) / 1 worker")):
             if a2 and other in runs:
                 line = ratio_line(name + ", time to target", a2, runs[other])

@@ -90,3 +90,4 @@ class TrainSpec:
     monitor: object = None  # a dask_asgd.monitor.Monitor, or None
     pairwise: bool = False  # merge="pairwise": the receiver returns each sender's share of its gain
     settle_timeout: float = 10.0  # merge="pairwise": longest wait for the shares after training
+    evidence_units: bool = True  # merge="pairwise", 'optimal' schedule: states travel times t0 + t

@@ -149,7 +149,7 @@ class ShardTrainer:
 
     @property
     def evidence_units(self) -> bool:
-        return bool(self.spec.pairwise and self.spec.learning_rate == 1)
+        return bool(self.spec.pairwise and self.spec.evidence_units and self.spec.learning_rate == 1)
 
     def evidence(self) -> float:
         """merge="pairwise" with the 'optimal' schedule: the factor between this task's
@@ -579,7 +579,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "rejected": trainer.rejected,
         "overwritten": inbox.overwritten,
         "coalesced": sends["coalesced"],
-        "replied": sends.get("replies", 0),
+        "replied": sum(sends["replies_to"].values()),
+        "shares_received": sum(inbox.replies_from.values()),
         "settle_seconds": settle_seconds,
         "deferred": deferred,
         "bytes_sent": sends["bytes_sent"],
@@ -706,7 +707,7 @@ def _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks
         "bytes_sent": sends["bytes_sent"],
         "send_seconds": sends["send_seconds"],
         "coalesced": sends["coalesced"],
-        "replied": sends.get("replies", 0),
+        "replied": sum(sends["replies_to"].values()),
         "backlog_bytes": sum(v[0] for v in backlog.values()),  # waiting or being written
         "backlog_messages": sum(v[1] for v in backlog.values()),
         # the slowest write in flight: how long so far, how big (a bound on the link's capacity)

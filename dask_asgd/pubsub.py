@@ -252,11 +252,15 @@ class PubSubWorkerPlugin(WorkerPlugin):
             peer = self.peers.get(address)
             if peer is None or peer.closed:
                 peer = self.peers[address] = _PeerStream(self, address)
+            key = (fit, src, task, tag)
+            vals = values
+            if reply and key in peer.pending:  # an unsent share of the same block: add up, never drop
+                vals = peer.pending[key][0]["data"].data + values
             msg = {
                 "op": STATE_OP, "fit": fit, "dest": task, "src": src, "lo": lo,
-                "batches": batches, "data": _compat.wrap_array(values), "reply": reply,
+                "batches": batches, "data": _compat.wrap_array(vals), "reply": reply,
             }
-            if peer.push((fit, src, task, tag), msg, values.nbytes):
+            if peer.push(key, msg, vals.nbytes) and not reply:
                 stats["coalesced"] += 1
 
     def _subscribe(self, fit: str, task: int, inbox: Inbox):

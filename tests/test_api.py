@@ -134,3 +134,19 @@ def test_settings_survive_a_reset_of_dask_config():
         assert config.get("balance.max-blocks") == 64
     finally:
         dask.config.config["dask-asgd"] = saved
+
+
+def test_merge_auto_is_pairwise_for_sparse_input_only():
+    import dask.array as da
+    import scipy.sparse as sp
+
+    X = np.random.default_rng(0).random((20, 4))
+    auto = ASGDClassifier()
+    assert auto.merge == "auto"
+    assert auto._pairwise(sp.csr_matrix(X)) and not auto._pairwise(X)
+    assert auto._pairwise(da.from_array(X, chunks=10).map_blocks(sp.csr_matrix))
+    assert not auto._pairwise(da.from_array(X, chunks=10))
+    assert ASGDClassifier(merge="pairwise")._pairwise(X)
+    assert not ASGDClassifier(merge="average")._pairwise(sp.csr_matrix(X))
+    with pytest.raises(ValueError, match="merge"):
+        ASGDClassifier(merge="sum").fit(X, np.arange(20) % 2)

@@ -32,6 +32,24 @@ def test_process_cluster_exchanges_states(process_client):
     assert clf.score(X, y) > 0.7
 
 
+def test_pairwise_merge_books_balance_on_a_process_cluster(process_client):
+    # every share a receiver sent back reached its sender before the tasks left (the settle step)
+    X, y = _clf_data(n=20000)
+    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2,
+                         merge="pairwise", random_state=0).fit(X, y)
+    t = clf.fit_report_.tasks
+    assert t["merged"].sum() > 0
+    # one share per merged state; shares owed while the path back was busy travel summed
+    assert 0 < t["replied"].sum() <= t["merged"].sum()
+    assert t["shares_received"].sum() == t["replied"].sum()
+    assert (t["settle_seconds"] < 5).all()
+    avg = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.0, sync_interval=2,
+                         merge="average", random_state=0).fit(X, y)
+    r = avg.fit_report_.tasks
+    assert r["merged"].sum() > 0 and r["replied"].sum() == 0 and r["shares_received"].sum() == 0
+    assert (r["settle_seconds"] == 0).all()
+
+
 def test_auto_balancing_reports_live_on_a_process_cluster(process_client):
     X, y = _clf_data(n=20000)
     clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, random_state=0).fit(X, y)

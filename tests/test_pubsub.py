@@ -145,3 +145,27 @@ async def test_busy_while_a_state_is_queued_or_on_the_wire(c, s, a, b):
     pa.publish("fit-1", 0, [(1, b.address)], 0, np.zeros(2000), 2)
     pa._unsubscribe("fit-1", 0)
     assert not pa.busy("fit-1", 0, 1)
+
+
+@gen_cluster(client=True)
+async def test_pairwise_shares_add_up_and_never_replace_a_state(c, s, a, b):
+    pa, pb, box = await _pair(c, a, b)
+    pa._publish("fit-1", 0, [(1, b.address)], 2, np.full(3, 7.0), 5)  # a state of block 2
+    pa._publish("fit-1", 0, [(1, b.address)], 2, np.full(3, 1.0), 5, True)  # shares of block 2
+    pa._publish("fit-1", 0, [(1, b.address)], 2, np.full(3, 0.5), 5, True)
+    # both shares were queued before the send path ran: they travel as one message, summed
+    await _until(lambda: box.replies_from.get(0, 0) >= 1 and box.received >= 1)
+    [(src, lo, share)] = box.take_replies()
+    assert (src, lo) == (0, 2)
+    np.testing.assert_array_equal(share, np.full(3, 1.5))  # summed, none lost
+    assert box.take_replies() == []
+    [(_, lo, values, *_)] = box.take()
+    np.testing.assert_array_equal(values, np.full(3, 7.0))  # the state is kept apart
+    await _until(lambda: not pa.replies_pending("fit-1", 0))
+    stats = pa.stats("fit-1", 0)
+    assert stats["replies"] == 2 and stats["replies_to"] == {1: 1} and stats["coalesced"] == 0
+    assert box.replies_from == {0: 1}  # what the sender wrote is what the receiver counts
+    # the share's send path is its own: a queued share does not make the state path busy
+    pa.publish("fit-1", 0, [(1, b.address)], 0, np.zeros(3), 6, True)
+    assert pa.busy("fit-1", 0, 1, 0, reply=True) and not pa.busy("fit-1", 0, 1)
+    await _until(lambda: not pa.busy("fit-1", 0, 1, 0, reply=True))
