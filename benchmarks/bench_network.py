@@ -292,8 +292,9 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
     axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(os.path.join(img_dir, "network-interval.png"), dpi=110)
-    lines += ["", "![loss against time](img/network-loss.png)", "",
-              "![auto's interval against time](img/network-interval.png)", ""]
+    rel = os.path.relpath(img_dir, os.path.dirname(os.path.abspath(md_path)))  # links relative to the report
+    lines += ["", f"![loss against time]({rel}/network-loss.png)", "",
+              f"![auto's interval against time]({rel}/network-interval.png)", ""]
     with open(md_path, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
