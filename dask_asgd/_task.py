@@ -605,12 +605,14 @@ def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, 
     t0 = time.monotonic()
     deadline = t0 + timeout
     future = None
+    next_ask = t0  # the scheduler is asked at once, then at most every 5 ms
     while time.monotonic() < deadline:
         for _src, lo, share in inbox.take_replies():
             trainer.subtract(lo, share)
         _return_shares(trainer, plugin, fit, task_id, peers, owed)
         flushed = not owed and not plugin.replies_pending(fit, task_id)
-        if future is None and flushed:
+        if future is None and flushed and time.monotonic() >= next_ask:
+            next_ask = time.monotonic() + 0.005
             shares = plugin.stats(fit, task_id)["replies_to"]
             future = _compat.run_in_loop(
                 worker, _compat.scheduler_call(worker, finish_op, fit=fit, task=task_id, shares=shares))
