@@ -98,15 +98,7 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
             perm = rng.permutation(n)
             X, y = X[perm], y[perm]
             sw = None if sw is None else sw[perm]
-        if shuffle:
-            B = int(np.clip(n // (P * 16), 1, 4096))
-            order = rng.permutation(-(-n // B))
-            cuts = np.linspace(0, len(order), P + 1).astype(int)
-            ranges = [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
-                      for i in range(P)]
-        else:
-            bounds = np.linspace(0, n, P + 1).astype(int)
-            ranges = [[(int(bounds[i]), int(bounds[i + 1]))] for i in range(P)]
+        ranges = _block_ranges(n, P, rng if shuffle else None)
         sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
     shared = {}
     shards = []
@@ -126,6 +118,19 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
         futs = client.scatter(parts, workers=[addr], hash=False)
         shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i]))
     return shards
+
+
+def _block_ranges(n: int, P: int, rng=None) -> list:
+    """``P`` shards of ``n`` rows as lists of [a, b) ranges: with ``rng``, random sets of blocks
+    of up to 4096 rows (about 16 a shard); without, ``P`` contiguous ranges."""
+    if rng is None:
+        bounds = np.linspace(0, n, P + 1).astype(int)
+        return [[(int(bounds[i]), int(bounds[i + 1]))] for i in range(P)]
+    B = int(np.clip(n // (P * 16), 1, 4096))
+    order = rng.permutation(-(-n // B))
+    cuts = np.linspace(0, len(order), P + 1).astype(int)
+    return [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
+            for i in range(P)]
 
 
 def _merge_ranges(ranges):
