@@ -488,8 +488,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     if per_batch:  # how old the state is when the kernel merges it, in mini-batches
                         ages.append((now - arrived) / per_batch)
                 if spec.pairwise:  # what peers gained from our states: ours to give up
-                    for _src, lo, share in inbox.take_replies():
-                        trainer.subtract(lo, share)
+                    _apply_shares(trainer, inbox)
             cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
             if exchange and spec.auto_interval and per_batch is not None:
                 # "auto" never publishes more often than every min_publish_period seconds: below
@@ -607,8 +606,7 @@ def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, 
     future = None
     next_ask = t0  # the scheduler is asked at once, then at most every 5 ms
     while time.monotonic() < deadline:
-        for _src, lo, share in inbox.take_replies():
-            trainer.subtract(lo, share)
+        _apply_shares(trainer, inbox)
         _return_shares(trainer, plugin, fit, task_id, peers, owed)
         flushed = not owed and not plugin.replies_pending(fit, task_id)
         if future is None and flushed and time.monotonic() >= next_ask:
@@ -627,13 +625,18 @@ def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, 
             expected = answer.get("expected", {})
             arrived = all(inbox.replies_from.get(int(src), 0) >= n for src, n in expected.items())
             if answer.get("all_finished") and arrived:
-                for _src, lo, share in inbox.take_replies():
-                    trainer.subtract(lo, share)
+                _apply_shares(trainer, inbox)
                 break
         time.sleep(0.002)
     if future is not None:
         future.cancel()
     return time.monotonic() - t0
+
+
+def _apply_shares(trainer, inbox) -> None:
+    """merge="pairwise": subtract the shares of our states that receivers sent back."""
+    for _src, lo, share in inbox.take_replies():
+        trainer.subtract(lo, share)
 
 
 def _return_shares(trainer, plugin, fit, task_id, peers, owed) -> None:

@@ -149,7 +149,7 @@ class _PeerStream:
                     stats["bytes_sent"] += nbytes
                     stats["send_seconds"] += time.monotonic() - t0
                     if key[3] != "s":  # a pairwise share, written
-                        stats["replies_to"][key[2]] = stats["replies_to"].get(key[2], 0) + 1
+                        _count_share(stats, key[2])
             finally:
                 self.inflight_bytes = 0
                 self.inflight_key = None
@@ -180,6 +180,10 @@ def _new_fit_stats() -> dict:
         "replies": 0,  # merge="pairwise": shares returned to senders
         "replies_to": {},  # dest task -> shares written to it
     }
+
+
+def _count_share(stats: dict, dest: int) -> None:
+    stats["replies_to"][dest] = stats["replies_to"].get(dest, 0) + 1
 
 
 def _tag(lo: int, reply: bool):
@@ -244,7 +248,7 @@ class PubSubWorkerPlugin(WorkerPlugin):
                 if box is not None:
                     if reply:
                         box.put_reply(src, lo, values)
-                        stats["replies_to"][task] = stats["replies_to"].get(task, 0) + 1
+                        _count_share(stats, task)
                     else:
                         box.put(src, lo, values.copy(), batches)
                     stats["sent"] += 1
