@@ -111,7 +111,11 @@ def learning_rate_at(code, eta0, power_t, alpha, optimal_init, t):
     """The step size for sample number ``t`` (1-based), as scikit-learn's schedules."""
     if code == 1:  # optimal
         return 1.0 / (alpha * (optimal_init + t - 1.0))
-    if code == 2:  # invscaling
+    if code == 2:  # invscaling; square roots for the common exponents (a pow costs ~20 ns a sample)
+        if power_t == 0.25:
+            return eta0 / math.sqrt(math.sqrt(t))
+        if power_t == 0.5:
+            return eta0 / math.sqrt(t)
         return eta0 / math.pow(t, power_t)
     return eta0  # constant, adaptive (adaptive is divided by 5 from Python between epochs)
 

@@ -220,6 +220,8 @@ def test_learning_rate_schedules(t):
     assert K.learning_rate_at(1, eta0, power_t, alpha, oi, t) == pytest.approx(1.0 / (alpha * (oi + t - 1.0)), rel=1e-14)
     assert K.learning_rate_at(2, eta0, power_t, alpha, oi, t) == pytest.approx(eta0 / t ** power_t, rel=1e-14)
     assert K.learning_rate_at(2, eta0, 0.5, alpha, oi, t) == pytest.approx(eta0 / math.sqrt(t), rel=1e-14)
+    for pt in (0.25, 0.5, 0.3):  # the square-root paths and the general one
+        assert K.learning_rate_at(2, eta0, pt, alpha, oi, t) == pytest.approx(eta0 / t ** pt, rel=1e-14)
 
 
 @pytest.mark.parametrize("code", range(9))
