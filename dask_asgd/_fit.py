@@ -34,8 +34,12 @@ def get_client(n_workers=None):
         return
     import os
 
+    import dask
+
     n = int(n_workers) if n_workers else (os.cpu_count() or 1)
-    with LocalCluster(
+    # no statistical profiler in the workers: it samples every thread every 10 ms under the GIL
+    # (16 workers in one process: 1,600 samplings a second), and nobody can look at its profiles
+    with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
         n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None,
         silence_logs=40,
         # no dashboard; the scheduler's HTTP server (which distributed starts anyway) on a free
@@ -127,12 +131,27 @@ def _fanout(spec: TrainSpec) -> int:
 
 
 def publish_floor(spec: TrainSpec, itemsize: int) -> float:
-    """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor)
-    and the CPU cost of copying and merging a state of this size (sender and receivers touch it
-    a few times per message), capped at ``max-exchange-bytes-per-second`` per task."""
+    """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor,
+    and a budget of messages per second for each worker process, whose one interpreter lock and
+    event loop its tasks share) and the CPU cost of copying and merging a state of this size
+    (sender and receivers touch it a few times per message), capped at
+    ``max-exchange-bytes-per-second`` per task."""
     rate = float(config.get("balance.max-exchange-bytes-per-second"))
+    per_process = float(config.get("balance.max-messages-per-second-per-process"))
     return max(float(config.get("balance.min-publish-period")),
+               tasks_per_process(spec.peers) / per_process,
                _fanout(spec) * _state_bytes(spec, itemsize) / rate)
+
+
+def tasks_per_process(peers: dict) -> int:
+    """The most training tasks of one fit that share a worker process: the tasks of one worker,
+    and every worker of an in-process cluster (``inproc://host/pid/n``: one pid, one process)."""
+    counts: dict = {}
+    for addr in peers.values():
+        addr = str(addr)
+        key = addr.rsplit("/", 1)[0] if addr.startswith("inproc://") else addr
+        counts[key] = counts.get(key, 0) + 1
+    return max(counts.values(), default=1)
 
 
 def default_policy(spec: TrainSpec, itemsize: int):

@@ -171,3 +171,27 @@ def test_a_busy_send_path_defers_the_publish_instead_of_copying():
         assert (t["sent"] <= 6).all() and (t["n_batches"] > 20 * t["sent"]).all(), t
         stats = client.run(lambda dask_worker: len(dask_worker.plugins["dask-asgd-pubsub"]._queued))
         assert set(stats.values()) == {0}  # nothing left marked busy after the fit
+
+
+def test_publish_floor_shares_each_process_message_budget():
+    """The tasks of one worker process (one interpreter lock, one event loop) share a budget of
+    messages per second: 16 in-process tasks publish 8x less often than 2, tasks in their own
+    processes keep the fixed floor."""
+    import dask
+
+    from dask_asgd._fit import publish_floor, tasks_per_process
+    from tests.test_kernels import make_spec
+
+    inproc = {i: f"inproc://192.0.2.2/4242/{2 * i}" for i in range(16)}
+    tcp = {i: f"tcp://10.0.0.{i}:4000" for i in range(16)}
+    assert tasks_per_process(inproc) == 16
+    assert tasks_per_process(tcp) == 1
+    assert tasks_per_process({0: "tcp://a:1", 1: "tcp://a:1", 2: "tcp://b:1"}) == 2  # two threads of a worker
+    with dask.config.set({"dask-asgd.balance.min-publish-period": 0.005,
+                          "dask-asgd.balance.max-messages-per-second-per-process": 400}):
+        two = publish_floor(make_spec(peers=dict(list(inproc.items())[:2])), 8)
+        many = publish_floor(make_spec(peers=inproc), 8)
+        apart = publish_floor(make_spec(peers=tcp), 8)
+    assert two == pytest.approx(0.005)
+    assert many == pytest.approx(16 / 400)
+    assert apart == pytest.approx(0.005)
