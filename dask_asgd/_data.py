@@ -88,9 +88,7 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
     ordered = shuffle and needs_row_shuffle(y, is_classifier)
     rows = None
     if ordered and in_process:
-        perm = rng.permutation(n)
-        cuts = np.linspace(0, n, P + 1).astype(int)
-        rows = [perm[cuts[i]: cuts[i + 1]] for i in range(P)]
+        rows = _random_row_sets(n, P, rng)
         ranges = [None] * P
         sizes = [len(r) for r in rows]
     else:
@@ -118,6 +116,16 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
         futs = client.scatter(parts, workers=[addr], hash=False)
         shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i]))
     return shards
+
+
+def _random_row_sets(n: int, P: int, rng) -> list:
+    """``P`` random sets of rows (sizes as equal as they can be), each in ascending order: a task
+    reads its rows in order and places them at random (``_task.shuffle_rows``)."""
+    owner = np.empty(n, dtype=np.int16 if P < 2**15 else np.int64)
+    owner[rng.permutation(n)] = np.repeat(np.arange(P), np.diff(np.linspace(0, n, P + 1).astype(int)))
+    order = np.argsort(owner, kind="stable")  # a radix sort for small integers
+    cuts = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=P))])
+    return [order[cuts[i]: cuts[i + 1]] for i in range(P)]
 
 
 def _block_ranges(n: int, P: int, rng=None) -> list:

@@ -355,19 +355,29 @@ def _concat(parts):
     return np.concatenate(parts)
 
 
-def gather_rows(X, rows):
-    """``X[rows]`` (dense or CSR) by a nogil kernel: the tasks of a fit gather at once."""
+def shuffle_rows(X, rows, pos):
+    """Rows ``rows`` of ``X`` (dense or CSR; ``rows`` ascending) with row ``rows[j]`` at
+    ``pos[j]`` (a permutation): ``X[rows]`` in a random order, by nogil kernels that read in order
+    and write at random, so that the tasks of a fit make their shards at once."""
+    m = len(rows)
     if sp.issparse(X):
         X = sp.csr_matrix(X)
-        indptr = np.empty(len(rows) + 1, dtype=X.indptr.dtype)
-        nnz = K.csr_row_lengths(X.indptr, rows, indptr)
+        indptr = np.empty(m + 1, dtype=X.indptr.dtype)
+        nnz = K.csr_lengths_at(X.indptr, rows, pos, indptr)
         data = np.empty(nnz, dtype=X.dtype)
         indices = np.empty(nnz, dtype=X.indices.dtype)
-        K.gather_csr_rows(X.data, X.indices, X.indptr, rows, data, indices, indptr)
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), X.shape[1]))
+        K.scatter_csr_rows(X.data, X.indices, X.indptr, rows, pos, data, indices, indptr)
+        return sp.csr_matrix((data, indices, indptr), shape=(m, X.shape[1]))
     X = np.asarray(X)
-    out = np.empty((len(rows), X.shape[1]), dtype=X.dtype)
-    K.gather_dense_rows(X, rows, out)
+    out = np.empty((m, X.shape[1]), dtype=X.dtype)
+    K.scatter_dense_rows(X, rows, pos, out)
+    return out
+
+
+def _in_order(v, rows, pos):
+    """``v[rows]`` placed as ``shuffle_rows`` places the rows of X."""
+    out = np.empty(len(rows), dtype=v.dtype)
+    out[pos] = v[rows]
     return out
 
 
@@ -386,32 +396,37 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
                   rng=None, ranges=None, rows=None):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
-    ordered by their target are shuffled once (a copy).  With ``rows``, the shard is those rows
-    of the blocks, gathered in that order (a copy, made by the task, in parallel with the others)."""
+    ordered by their target are shuffled once (a copy).  With ``rows`` (ascending), the shard is
+    those rows of the blocks in an order drawn from ``rng`` (a copy, made by the task, in
+    parallel with the others)."""
     from sklearn.utils import assert_all_finite
 
     X = _concat(_flat_parts(X_parts))
     y_parts = _flat_parts(y_parts)
     y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
     y = np.ravel(y)
-    if rows is not None:
+    pos = None
+    if rows is not None:  # ascending; placed in a random order (``rng``)
         rows = np.asarray(rows, dtype=np.int64)
-        X, y = gather_rows(X, rows), y[rows]
+        pos = rng.permutation(len(rows))
+        X, y = shuffle_rows(X, rows, pos), _in_order(y, rows, pos)
     for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows (CSR: their values, no copy)
-        assert_all_finite(X.data[X.indptr[a]: X.indptr[b]] if sp.issparse(X) else X[a:b], input_name="X")
+        values = X.data[X.indptr[a]: X.indptr[b]] if sp.issparse(X) else X[a:b]
+        if not K.sum_is_finite(values.reshape(-1)):  # NaN, inf, or a sum that overflows
+            assert_all_finite(values, input_name="X")  # scikit-learn's error, or none
     sw = None
     if sw_parts is not None:
         sw_parts = _flat_parts(sw_parts)
         sw = sw_parts[0] if len(sw_parts) == 1 else np.concatenate([np.ravel(p) for p in sw_parts])
         sw = np.asarray(sw, dtype=np.float64).ravel()
         if rows is not None:
-            sw = sw[rows]
+            sw = _in_order(sw, rows, pos)
     if is_classifier and classes is not None:
         y, sw = encode_labels(y, sw, classes, class_weights)
     elif not checked:
         y = np.asarray(y, dtype=np.float64)
         assert_all_finite(y, input_name="y")
-    if rng is not None and needs_row_shuffle(y, is_classifier):
+    if rng is not None and rows is None and needs_row_shuffle(y, is_classifier):
         perm = rng.permutation(X.shape[0])
         X, y, sw = X[perm], y[perm], (None if sw is None else sw[perm])
     return X, y, sw
@@ -446,7 +461,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     t_start = time.monotonic()
     worker = get_worker()
     own_rows = ranges is None and rows is None
-    shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if spec.shuffle and own_rows else None
+    # rows ordered by their target: shuffled once (own rows), or given as this task's rows to
+    # place in a random order (``rows``, in-process clusters)
+    shuffled = (spec.shuffle and own_rows) or rows is not None
+    shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if shuffled else None
     X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier, checked,
                              shuffle_rng, ranges, rows)
     del X_parts, y_parts, sw_parts

@@ -725,17 +725,18 @@ def test_l1_zeroes_irrelevant_coefficients(fmt):
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sparse", [False, True])
-def test_gather_rows_equals_fancy_indexing(dtype, sparse):
-    from dask_asgd._task import gather_rows
+def test_shuffle_rows_equals_fancy_indexing(dtype, sparse):
+    from dask_asgd._task import shuffle_rows
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 13)).astype(dtype)
     X[X < 0.8] = 0.0  # rows of different lengths, some empty
     if sparse:
         X = sp.csr_matrix(X)
-    rows = rng.permutation(500)[:321]
-    got = gather_rows(X, rows)
-    want = X[rows]
+    rows = np.sort(rng.permutation(500)[:321])
+    pos = rng.permutation(321)
+    got = shuffle_rows(X, rows, pos)
+    want = X[rows[np.argsort(pos)]]  # row rows[j] at place pos[j]
     assert got.dtype == dtype and got.shape == want.shape
     if sparse:
         assert sp.issparse(got)
@@ -743,6 +744,20 @@ def test_gather_rows_equals_fancy_indexing(dtype, sparse):
         np.testing.assert_array_equal(got.indptr, want.indptr)
     else:
         np.testing.assert_array_equal(got, want)
+
+
+def test_random_row_sets_partition_the_rows():
+    from dask_asgd._data import _random_row_sets
+
+    rng = np.random.default_rng(1)
+    for n, P in [(1000, 3), (7, 7), (10, 4)]:
+        sets = _random_row_sets(n, P, rng)
+        assert len(sets) == P
+        assert sorted(len(s) for s in sets) == sorted(np.diff(np.linspace(0, n, P + 1).astype(int)))
+        assert all((np.diff(s) > 0).all() for s in sets)  # ascending
+        np.testing.assert_array_equal(np.sort(np.concatenate(sets)), np.arange(n))
+    # random: the first set of 1000 rows is not the first rows
+    assert not np.array_equal(_random_row_sets(1000, 2, rng)[0], np.arange(500))
 
 
 def test_pairwise_merge_returns_each_senders_share_of_the_change():
