@@ -55,3 +55,24 @@ def test_temporary_cluster_leaves_port_8787_alone():
         assert not [w for w in seen if "already in use" in str(w.message)], [str(w.message) for w in seen]
     finally:
         holder.close()
+
+
+def test_temporary_cluster_runs_without_the_worker_profiler():
+    # distributed's profiler samples every thread every 10 ms under the GIL; the fit's own
+    # cluster has nobody to show its profiles to (docs/design.md)
+    import dask
+
+    from dask_asgd.monitor import Monitor
+
+    def profiler_on(coef, intercept):
+        from distributed import get_worker
+
+        return "profile" in get_worker().periodic_callbacks
+
+    X, y = _clf_data(n=1000)
+    assert dask.config.get("distributed.worker.profile.enabled")  # distributed's default stays on
+    clf = ASGDClassifier(max_iter=2, tol=None, n_workers=2, random_state=0)
+    clf.fit(X, y, monitor=Monitor(profiler_on, every=10.0))
+    assert len(clf.fit_report_.trace) > 0
+    assert not clf.fit_report_.trace["value"].any()
+    assert dask.config.get("distributed.worker.profile.enabled")  # the setting was only lent
