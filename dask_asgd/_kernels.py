@@ -359,6 +359,35 @@ def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
 
 
 @_jit
+def int_label_counts(y, lo, counts):
+    """``counts[v - lo]``: how many times each integer label ``v`` occurs (one pass, no sort)."""
+    for i in range(y.shape[0]):
+        counts[y[i] - lo] += 1
+
+
+@_jit
+def int_label_codes(y, lo, lut, out):
+    """``out[i] = lut[y[i] - lo]`` as float64: integer labels to class codes in one pass."""
+    for i in range(y.shape[0]):
+        out[i] = lut[y[i] - lo]
+
+
+@_jit
+def code_neighbours(codes, counts):
+    """For float class codes: how many rows have the same code as the row before (returned),
+    and the count of each code (into ``counts``); one pass."""
+    same = 0
+    prev = -1.0
+    for i in range(codes.shape[0]):
+        c = codes[i]
+        counts[int(c)] += 1
+        if c == prev:
+            same += 1
+        prev = c
+    return same
+
+
+@_jit
 def sum_is_finite(v):
     """Whether the sum of ``v`` (1-D) is finite: true for finite values unless the sum overflows.
     A fast first test of a task's rows for NaN / inf that releases the GIL (numpy's sum, which

@@ -334,8 +334,8 @@ def needs_row_shuffle(y, is_classifier) -> bool:
     if n < 3:
         return False
     if is_classifier:  # y holds float class codes
-        same = float(np.mean(y[1:] == y[:-1]))
-        counts = np.bincount(y.astype(np.intp))
+        counts = np.zeros(int(y.max()) + 1, dtype=np.int64)
+        same = K.code_neighbours(np.ascontiguousarray(y, dtype=np.float64), counts) / (n - 1)
         chance = float(np.sum((counts / n) ** 2))
         sigma = math.sqrt(max(chance * (1 - chance), 1e-12) / n)
         return same - chance > max(0.05, 6 * sigma)

@@ -18,6 +18,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils import assert_all_finite as _assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
@@ -34,6 +35,26 @@ from ._options import (
     effective_l1_ratio,
     loss_param,
 )
+
+
+def _label_codes(y):
+    """``(codes, present, counts)``: each row's index among the sorted labels present (float64),
+    those labels, and their counts.  Integer labels of a moderate range take two nogil passes
+    (a count and a lookup); other labels a hash-based factorization."""
+    if y.dtype.kind in "iu" and len(y):
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo < 1 << 20:
+            counts = np.zeros(hi - lo + 1, dtype=np.int64)
+            K.int_label_counts(y, lo, counts)
+            seen = np.flatnonzero(counts)
+            lut = np.zeros(hi - lo + 1, dtype=np.float64)
+            lut[seen] = np.arange(len(seen))
+            codes = np.empty(len(y), dtype=np.float64)
+            K.int_label_codes(y, lo, lut, codes)
+            return codes, (seen + lo).astype(y.dtype), counts[seen]
+    codes, present = pd.factorize(y, sort=True)
+    present = np.asarray(present, dtype=y.dtype)
+    return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present))
 
 
 class FitReport:
@@ -524,10 +545,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         else:
             if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
                 check_classification_targets(y)
-            # hash-based, one pass: the sorted labels present and each row's code among them
-            codes, present = pd.factorize(y, sort=True)
-            present = np.asarray(present, dtype=y.dtype)
-            counts = np.bincount(codes, minlength=len(present))
+            codes, present, counts = _label_codes(y)
         if classes is None:
             classes = present
         else:
@@ -556,12 +574,13 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
             self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
                       class_weights=cw)
             return self
-        pos = encode_labels(present, None, classes, None)[0].astype(np.intp)  # labels present -> codes
-        y_codes = pos[codes]
+        pos = encode_labels(present, None, classes, None)[0]  # labels present -> class codes
+        if not np.array_equal(pos, np.arange(len(pos))):  # classes= holds labels not present
+            codes = pos[codes.astype(np.intp)]
         if cw is not None:
-            w = np.asarray(cw, dtype=np.float64)[y_codes]
+            w = np.asarray(cw, dtype=np.float64)[codes.astype(np.intp)]
             sample_weight = w if sample_weight is None else sample_weight * w
-        self._run(X, y_codes.astype(np.float64), sample_weight, n_out, max_iter, tol, init_state, init_t)
+        self._run(X, codes, sample_weight, n_out, max_iter, tol, init_state, init_t)
         return self
 
     def decision_function(self, X):

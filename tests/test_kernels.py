@@ -835,3 +835,30 @@ def test_evidence_units_only_with_the_optimal_schedule_and_pairwise():
         tr = ShardTrainer(X, y, sw, spec, 0, 1)
         tr.run(2)
         assert (tr.evidence() == 1.0) == expect_one
+
+
+def test_label_codes_equal_a_sorted_factorization():
+    import pandas as pd
+
+    from dask_asgd.linear_model import _label_codes
+
+    rng = np.random.default_rng(0)
+    cases = [rng.integers(0, 2, 10_000), rng.integers(-5, 7, 1000) * 3, np.array([5, 5, 9]),
+             rng.integers(0, 10, 1000).astype(np.uint8), np.array(["b", "a", "b"]),
+             rng.integers(0, 2**40, 100),  # a range too wide for the counting path
+             np.array([True, False, True])]
+    for y in cases:
+        codes, present, counts = _label_codes(y)
+        want_codes, want_present = pd.factorize(y, sort=True)
+        assert codes.dtype == np.float64
+        np.testing.assert_array_equal(codes, want_codes)
+        np.testing.assert_array_equal(present, want_present)
+        assert present.dtype == y.dtype
+        np.testing.assert_array_equal(counts, np.bincount(want_codes))
+
+
+def test_code_neighbours_counts_repeats_and_classes():
+    codes = np.array([0.0, 0.0, 1.0, 2.0, 2.0, 2.0, 0.0])
+    counts = np.zeros(3, dtype=np.int64)
+    assert K.code_neighbours(codes, counts) == 3
+    np.testing.assert_array_equal(counts, [3, 1, 3])
