@@ -161,6 +161,9 @@ def _materialize(w, n_coef, scale):
         scale[0] = 1.0
 
 
+_EXP_BITS = np.int64(0x7FF0000000000000)  # a float64 whose exponent bits are all set is NaN or inf
+
+
 @_jit
 def sgd_chunk(
     dense, X, data, indices, indptr, y, sw, has_sw,
@@ -170,7 +173,7 @@ def sgd_chunk(
     loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
     lr, eta0, power_t, opt_init,
     slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
-    track_loss, stats, pairwise, slot_reply, evidence_units,
+    track_loss, stats, pairwise, slot_reply, evidence_units, check_input,
 ):
     """Run per-sample SGD over ``n_groups`` row groups, in place on ``w``.
 
@@ -185,7 +188,10 @@ def sgd_chunk(
     schedule's normalization at the moment of the merge), intercepts as they are.
 
     ``stats`` accumulates: [0] loss sum (when ``track_loss``), [1] samples, [2] merged, [3] rejected,
-    [4] non-finite flag.  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
+    [4] non-finite flag.  With ``check_input`` (a task's first epoch, which visits every row), a
+    non-finite prediction sets the flag and ends the call at once: NaN or inf in a row always
+    makes its prediction non-finite (0 * inf is NaN), and the caller then tells bad input from
+    divergence by checking the rows (no separate pass over the data before training).  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
     sample counter, carried between calls.
     """
     K = n_out
@@ -197,6 +203,8 @@ def sgd_chunk(
     l2 = (1.0 - l1_ratio) * alpha if (penalty == 1 or penalty == 3) else 0.0
     use_l1 = penalty == 2 or penalty == 3
     n_slots = slot_fresh.shape[0]
+    pbuf = np.empty(1)
+    pbits = pbuf.view(np.int64)
     merging = False
     for s in range(n_slots):
         if slot_fresh[s]:
@@ -231,6 +239,13 @@ def sgd_chunk(
                     for jj in range(indptr[i], indptr[i + 1]):
                         acc_p += W[k, indices[jj]] * data[jj]
                 p = acc_p * sc + b[k]
+                if check_input:
+                    # the exponent bits: a float comparison (math.isfinite) is folded away under
+                    # this kernel's fast-math flags taken together (measured: NaN passed)
+                    pbuf[0] = p
+                    if (pbits[0] & _EXP_BITS) == _EXP_BITS:
+                        stats[4] = 1.0
+                        return
                 if zero:
                     W[k, :] = 0.0
                 yk = _target(is_clf, K, yi, k)

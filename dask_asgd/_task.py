@@ -57,6 +57,7 @@ class ShardTrainer:
             ranges = keep[::-1]
             idx = np.concatenate(val_rows)
             self.X_val, self.y_val = X[idx], y[idx]
+            check_finite(self.X_val.data if sp.issparse(self.X_val) else self.X_val)  # never trained on
             self.sw_val = np.ones(len(idx)) if sw is None else sw[idx]
         self.dense = not sp.issparse(X)
         dtype = X.dtype
@@ -87,6 +88,7 @@ class ShardTrainer:
         self.u = np.zeros(1)
         self.t = np.array([float(spec.init_t)])
         self.stats = np.zeros(5)
+        self.check_input = True  # until the first epoch has visited every row
         # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
         self.track_loss = bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping)
         self.eta0 = spec.eta0
@@ -221,7 +223,7 @@ class ShardTrainer:
             sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
             self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
             self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
-            self.evidence_units,
+            self.evidence_units, self.check_input,
         )
 
     def run(self, n_batches: int) -> None:
@@ -234,6 +236,8 @@ class ShardTrainer:
         first = self.pos * self.gpb
         self._kernel(first, min(n_batches * self.gpb, self.n_groups - first))
         if st[4] != 0.0:
+            if self.check_input:  # NaN / inf in the rows (scikit-learn's error), else divergence
+                self.assert_input_finite()
             raise FloatingPointError(
                 "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
                 "with StandardScaler or MinMaxScaler might help. The learning rate "
@@ -250,9 +254,18 @@ class ShardTrainer:
         if self.pos >= self.n_batches:
             self._end_epoch()
 
+    def assert_input_finite(self) -> None:
+        """scikit-learn's error if this shard's training rows hold NaN or inf.  The first epoch
+        checks every row as it trains on it (``check_input``); this pass is for the case where it
+        found something, or stopped early (``max_time``)."""
+        for a, b in self.ranges:
+            values = self.data[self.indptr[a]: self.indptr[b]] if not self.dense else self.X[a:b]
+            check_finite(values)
+
     def _end_epoch(self):
         sp_ = self.spec
         self.epoch += 1
+        self.check_input = False  # every row has been visited
         w = self.state()
         pen = K.penalty_value(w, self.n_coef, sp_.penalty, sp_.alpha, sp_.l1_ratio)
         # per one-vs-rest problem, as scikit-learn's tol applies to each binary problem's objective
@@ -347,6 +360,16 @@ def needs_row_shuffle(y, is_classifier) -> bool:
     return r1 > max(0.1, 6 / math.sqrt(n))
 
 
+def check_finite(values) -> None:
+    """scikit-learn's error for NaN / inf in ``values`` (X's values). A nogil sum first (numpy's,
+    which scikit-learn's check uses, holds the GIL); only a sum that is not finite (NaN, inf, or
+    finite values that overflow) runs scikit-learn's check."""
+    from sklearn.utils import assert_all_finite
+
+    if not K.sum_is_finite(np.ascontiguousarray(values).reshape(-1)):
+        assert_all_finite(values, input_name="X")
+
+
 def _concat(parts):
     if len(parts) == 1:
         return parts[0]
@@ -410,10 +433,7 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
         rows = np.asarray(rows, dtype=np.int64)
         pos = rng.permutation(len(rows))
         X, y = shuffle_rows(X, rows, pos), _in_order(y, rows, pos)
-    for a, b in ranges or [(0, X.shape[0])]:  # only this task's rows (CSR: their values, no copy)
-        values = X.data[X.indptr[a]: X.indptr[b]] if sp.issparse(X) else X[a:b]
-        if not K.sum_is_finite(values.reshape(-1)):  # NaN, inf, or a sum that overflows
-            assert_all_finite(values, input_name="X")  # scikit-learn's error, or none
+    # X is checked for NaN / inf by the training itself (``ShardTrainer.check_input``)
     sw = None
     if sw_parts is not None:
         sw_parts = _flat_parts(sw_parts)
@@ -572,6 +592,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
+        if stop_reason == "max_time" and trainer.check_input:  # rows the first epoch never reached
+            trainer.assert_input_finite()
         if spec.pairwise and exchange and stop_reason != "stopped":
             settle_seconds = _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, spec.settle_timeout,
                                      FINISH_OP)

@@ -222,6 +222,47 @@ def test_dask_input_with_nan_raises_sklearn_error(thread_client):
         ASGDClassifier(max_iter=2, random_state=0).fit(da.from_array(X, chunks=500), da.from_array(y, chunks=500))
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("bad, match", [(np.nan, "Input X contains NaN"), (np.inf, "Input X contains infinity")])
+@pytest.mark.parametrize("loss", ["hinge", "log_loss"])
+def test_nan_or_inf_in_any_row_is_found_by_the_first_epoch(thread_client, sparse, bad, match, loss):
+    # the first epoch checks each row as it trains on it (no pass before training); with hinge a
+    # NaN prediction has a zero gradient, so the check must not rely on the update going bad
+    X, y = _clf_data(n=6000)
+    X[4321, 7] = bad
+    if sparse:
+        X = sp.csr_matrix(X)
+    with pytest.raises(ValueError, match=match):
+        ASGDClassifier(loss=loss, max_iter=3, tol=None, random_state=0).fit(X, y)
+
+
+def test_nan_in_held_out_rows_or_rows_never_reached_is_found(thread_client):
+    X, y = _clf_data(n=6000)
+    X[-1, 2] = np.nan  # the last rows of a shard are early stopping's held-out rows
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDClassifier(early_stopping=True, max_iter=3, random_state=0, shuffle=False).fit(X, y)
+    # stopped by max_time before the first epoch reached every row: the rest are checked then
+    Xb, yb = _clf_data(n=300_000, d=50)
+    Xb[-5, 0] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDClassifier(max_iter=1, tol=None, max_time=0.001, random_state=0).fit(Xb, yb)
+
+
+def test_shard_trainer_checks_the_rows_it_has_not_reached():
+    from dask_asgd._task import ShardTrainer
+
+    X, y = _clf_data(n=5000, classes=2)
+    X[-1, 0] = np.nan
+    spec = ASGDClassifier(shuffle=False, batch_size=128)._spec(1, X.shape[1], True, 1, None, None, 1.0)
+    tr = ShardTrainer(X, y.astype(np.float64), None, spec, 0)
+    tr.run(1)  # the first 128 rows: fine
+    assert tr.check_input and not tr.done
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        tr.assert_input_finite()
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        tr.run(10_000)  # reaches the row
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_dtypes_and_sparse_kept(thread_client, dtype, sparse):
