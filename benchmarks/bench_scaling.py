@@ -57,12 +57,17 @@ def _block_rows(rows):
     return [base + (1 if i < rows % N_BLOCKS else 0) for i in range(N_BLOCKS)]
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_scaling_arguments(ap):
+    """The arguments this script shares with probe_thread_scaling.py."""
     ap.add_argument("--tasks", default="1,2,4,8,16")
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_scaling_arguments(ap)
     ap.add_argument("--clusters", default="threads,processes")
     ap.add_argument("--sync", default="auto", help="sync_interval settings, e.g. auto,none,64")
     ap.add_argument("--config", action="append", default=[],

@@ -15,24 +15,21 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import threading
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_scaling import add_scaling_arguments, make_block  # noqa: E402
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tasks", default="1,2,4,8,16")
-    ap.add_argument("--rows", type=int, default=2_000_000)
-    ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=3)
+    add_scaling_arguments(ap)
     args = ap.parse_args()
-
-    import sys
-
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from bench_scaling import make_block
 
     from dask_asgd import ASGDClassifier
     from dask_asgd._task import ShardTrainer

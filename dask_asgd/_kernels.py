@@ -450,7 +450,9 @@ def sum_is_finite(v):
     s = 0.0
     for i in range(v.shape[0]):
         s += v[i]
-    return math.isfinite(s)
+    buf = np.empty(1)
+    buf[0] = s
+    return (buf.view(np.int64)[0] & _EXP_BITS) != _EXP_BITS  # not math.isfinite: see sgd_chunk
 
 
 @_jit

@@ -862,3 +862,19 @@ def test_code_neighbours_counts_repeats_and_classes():
     counts = np.zeros(3, dtype=np.int64)
     assert K.code_neighbours(codes, counts) == 3
     np.testing.assert_array_equal(counts, [3, 1, 3])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sum_is_finite_finds_nan_and_inf(dtype):
+    # the kernels' fast-math flags together folded a math.isfinite away once (docs/design.md)
+    rng = np.random.default_rng(0)
+    v = rng.standard_normal(10_001).astype(dtype)
+    assert K.sum_is_finite(v)
+    for bad in (np.nan, np.inf, -np.inf):
+        w = v.copy()
+        w[5_000] = bad
+        assert not K.sum_is_finite(w), bad
+    big = np.full(4, np.finfo(dtype).max, dtype=dtype)
+    # the sum runs in float64: float32 values never overflow it; float64 ones can, and then the
+    # exact check decides (finite values: no error)
+    assert K.sum_is_finite(big) == (dtype == np.float32)
