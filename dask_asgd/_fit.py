@@ -220,9 +220,10 @@ def _is_lost_worker_error(exc) -> bool:
     return isinstance(exc, KilledWorker) or name in ("FutureCancelledError", "CancelledError", "CommClosedError")
 
 
-def average_states(results) -> np.ndarray:
-    """The final model: the plain average of the tasks' final states, weighted by shard size."""
-    states = np.stack([r["state"] for r in results])
+def average_states(results, key: str = "state") -> np.ndarray:
+    """The final model: the plain average of the tasks' final states (``key``), weighted by
+    shard size."""
+    states = np.stack([r[key] for r in results])
     weights = np.array([max(r["n_samples"], 1) for r in results], dtype=np.float64)
     return (states * (weights / weights.sum())[:, None]).sum(axis=0).astype(states.dtype)
 

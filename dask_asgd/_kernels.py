@@ -182,7 +182,23 @@ def _l1_clip(W, q, scale, k, j, u):
 
 
 @_jit
-def _materialize(w, n_coef, scale):
+def _fold_average(w, n_coef, avg, ab):
+    """Averaged SGD keeps its average of the coefficients as ``(avg + A * w) / B`` (``ab = [A,
+    B]``, the stored scaled ``w``: O(non-zeros) per sample, as scikit-learn's WeightVector);
+    this writes it out in ``avg`` (A = 0, B = 1), before anything changes ``w`` other than an
+    SGD step (a new scale, a merge, a share subtracted)."""
+    A = ab[0]
+    B = ab[1]
+    if A != 0.0 or B != 1.0:
+        for j in range(n_coef):
+            avg[j] = (avg[j] + A * w[j]) / B
+        ab[0] = 0.0
+        ab[1] = 1.0
+
+
+@_jit
+def _materialize(w, n_coef, scale, avg, ab):
+    _fold_average(w, n_coef, avg, ab)
     s = scale[0]
     if s != 1.0:
         for j in range(n_coef):
@@ -203,6 +219,7 @@ def sgd_chunk(
     lr, eta0, power_t, opt_init,
     slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
     track_loss, stats, pairwise, slot_reply, evidence_units, check_input,
+    average, avg, ab,
 ):
     """Run per-sample SGD over ``n_groups`` row groups, in place on ``w``.
 
@@ -221,7 +238,9 @@ def sgd_chunk(
     non-finite prediction sets the flag and ends the call at once: NaN or inf in a row always
     makes its prediction non-finite (0 * inf is NaN), and the caller then tells bad input from
     divergence by checking the rows (no separate pass over the data before training).  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
-    sample counter, carried between calls.
+    sample counter, carried between calls.  With ``average`` > 0 (scikit-learn's ``average=``:
+    averaged SGD from sample ``average`` on), ``avg`` (the shape of ``w``) and ``ab`` carry the
+    average of the iterates (``_fold_average``), carried between calls like ``scale``.
     """
     K = n_out
     d = n_features
@@ -234,12 +253,14 @@ def sgd_chunk(
     n_slots = slot_fresh.shape[0]
     pbuf = np.empty(1)
     pbits = pbuf.view(np.int64)
+    averaging = average > 0
+    AW = avg[:n_coef].reshape((K, d))
     merging = False
     for s in range(n_slots):
         if slot_fresh[s]:
             merging = True
     if merging:
-        _materialize(w, n_coef, scale)
+        _materialize(w, n_coef, scale, avg, ab)
         prev[:] = w
     line = max(1, 64 // X.itemsize)  # values per cache line
     for gi in range(n_groups):
@@ -265,6 +286,7 @@ def sgd_chunk(
                     # eta * alpha too large: the shrink sets the coefficients to zero
                     # (each row after its prediction, as scikit-learn)
                     zero = True
+                    _fold_average(w, n_coef, avg, ab)  # the average keeps the old coefficients
                     scale[0] = 1.0
                 else:
                     scale[0] = sc * f
@@ -298,16 +320,34 @@ def sgd_chunk(
                 upd = -eta * g * wi
                 if upd != 0.0:
                     c = upd / nsc
+                    ca = -c * ab[0]  # the average's share of the step (0 before averaging starts)
                     if dense:
                         for j in range(d):
                             W[k, j] += c * X[i, j]
+                        if ca != 0.0:
+                            for j in range(d):
+                                AW[k, j] += ca * X[i, j]
                     else:
                         for jj in range(indptr[i], indptr[i + 1]):
                             W[k, indices[jj]] += c * data[jj]
+                        if ca != 0.0:
+                            for jj in range(indptr[i], indptr[i + 1]):
+                                AW[k, indices[jj]] += ca * data[jj]
                     if fit_intercept:
                         b[k] += upd * intercept_decay
+            if averaging:
+                # scikit-learn's order: after the step, before the L1 clip; the update of avg
+                # happened with W's above (c * A); A and B take this sample's weight 1 / m
+                m = t[0] - average + 1.0
+                if m >= 1.0:
+                    mu = 1.0 / m
+                    if m > 1.0:
+                        ab[1] /= 1.0 - mu
+                    ab[0] += mu * ab[1] * nsc
+                    for k in range(K):
+                        avg[n_coef + k] += (b[k] - avg[n_coef + k]) * mu
             if nsc < 1e-9:
-                _materialize(w, n_coef, scale)
+                _materialize(w, n_coef, scale, avg, ab)
                 nsc = 1.0
             if use_l1:
                 u[0] += l1_ratio * eta * alpha
@@ -321,7 +361,7 @@ def sgd_chunk(
             t[0] += 1.0
             stats[1] += 1.0
         if merging and gi == min(merge_after, n_groups) - 1:
-            _materialize(w, n_coef, scale)
+            _materialize(w, n_coef, scale, avg, ab)
             ev = (opt_init - 1.0 + t[0]) if evidence_units else 1.0
             _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
                           pairwise, slot_reply, ev, n_coef)

@@ -91,3 +91,5 @@ class TrainSpec:
     pairwise: bool = False  # merge="pairwise": the receiver returns each sender's share of its gain
     settle_timeout: float = 10.0  # merge="pairwise": longest wait for the shares after training
     evidence_units: bool = True  # merge="pairwise", 'optimal' schedule: states travel times t0 + t
+    average: int = 0  # averaged SGD from this sample on (scikit-learn's average=; 0: off)
+    init_avg: object = None  # flat initial average (warm start of an averaged fit) or None

@@ -84,6 +84,11 @@ class ShardTrainer:
         else:
             self.w = np.zeros(size, dtype=dtype)
         self.scale = np.ones(1)
+        # averaged SGD (spec.average > 0): the average of the iterates, the shape of w
+        self.avg = np.zeros(size, dtype=dtype)
+        if spec.average and spec.init_avg is not None:
+            self.avg[:] = np.asarray(spec.init_avg, dtype=dtype).ravel()
+        self.ab = np.array([0.0, 1.0])
         self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (2, 3) else np.zeros((1, 1), dtype=dtype)
         self.u = np.zeros(1)
         self.t = np.array([float(spec.init_t)])
@@ -200,6 +205,7 @@ class ShardTrainer:
         """Subtract a share (as it travelled: ``to_shared``) from ``w[lo:lo + len(values)]``."""
         n = values.shape[0]
         c = self._coefs(lo, n)
+        self._fold_average()
         if c:
             self.w[lo:lo + c] -= values[:c] / (self.scale[0] * self.evidence())
         if c < n:
@@ -223,7 +229,7 @@ class ShardTrainer:
             sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
             self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
             self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
-            self.evidence_units, self.check_input,
+            self.evidence_units, self.check_input, int(sp_.average), self.avg, self.ab,
         )
 
     def run(self, n_batches: int) -> None:
@@ -279,7 +285,7 @@ class ShardTrainer:
         self._new_epoch_order()
         if sp_.tol is not None:
             if sp_.early_stopping:
-                score = self.validation_score(w)
+                score = self.validation_score(self.model())
                 improved = not (score < -self.best + sp_.tol)
                 if score > -self.best:
                     self.best = -score
@@ -318,6 +324,26 @@ class ShardTrainer:
         w = self.w.copy()
         w[: self.n_coef] *= self.scale[0]
         return w
+
+    @property
+    def averaged(self) -> bool:
+        """Whether the model is the average of the iterates (scikit-learn: once ``average``
+        samples have been seen)."""
+        return bool(self.spec.average) and self.t[0] - 1.0 >= self.spec.average
+
+    def model(self) -> np.ndarray:
+        """The task's model (a copy): the average of its iterates when averaging, else the state."""
+        if not self.averaged:
+            return self.state()
+        A, B = self.ab
+        m = self.avg.copy()
+        m[: self.n_coef] = (m[: self.n_coef] + A * self.w[: self.n_coef]) / B
+        return m
+
+    def _fold_average(self) -> None:
+        """Write the average out (``_kernels._fold_average``) before ``w`` changes other than by
+        an SGD step."""
+        K._fold_average(self.w, self.n_coef, self.avg, self.ab)
 
     def block(self, index: int, n_blocks: int):
         """``(lo, values)`` of block ``index`` of ``n_blocks`` of the state (a copy)."""
@@ -606,7 +632,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     return {
         "task": task_id,
         "worker": worker.address,
-        "state": trainer.state(),
+        "state": trainer.model(),
+        "iterate": trainer.state() if spec.average else None,  # where a warm start goes on
         "t": float(trainer.t[0]),
         "n_iter": trainer.epoch,
         "n_samples": trainer.n_rows,
@@ -715,7 +742,7 @@ class _Watch:
         t0 = time.monotonic()
         tr = self.trainer
         k, d = tr.spec.n_outputs, tr.spec.n_features
-        state = tr.state()
+        state = tr.model()
         value = self.monitor.fn(state[: k * d].reshape(k, d), state[k * d:])
         self.trace.append((time.time(), int(tr.samples_done), value))
         took = time.monotonic() - t0

@@ -141,6 +141,7 @@ class _BaseASGD(BaseEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="left"), "boolean"],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "sync_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
         "fanout": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
@@ -166,7 +167,7 @@ class _BaseASGD(BaseEstimator):
         self._validate_params()
         self._check_options()
         if not self.warm_start:
-            for a in ("coef_", "intercept_", "t_", "classes_"):
+            for a in ("coef_", "intercept_", "t_", "classes_", "_standard_state", "_average_state"):
                 if hasattr(self, a):
                     delattr(self, a)
 
@@ -222,6 +223,8 @@ class _BaseASGD(BaseEstimator):
             min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
             init_state=init_state,
             init_t=float(init_t),
+            average=int(self.average),
+            init_avg=getattr(self, "_warm_avg", None),
         )
 
     def _validate_input(self, X, y, sample_weight, reset):
@@ -311,6 +314,9 @@ class _BaseASGD(BaseEstimator):
         d = self.n_features_in_
         self.coef_ = state[: n_outputs * d].reshape(n_outputs, d).copy()
         self.intercept_ = state[n_outputs * d:].copy()
+        if self.average:  # where a warm start or partial_fit goes on: the tasks' iterates
+            self._standard_state = average_states(res.results, key="iterate")
+            self._average_state = state
         self.n_iter_ = int(max(r["n_iter"] for r in res.results))
         self.t_ = float(max(r["t"] for r in res.results))
         self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
@@ -325,6 +331,7 @@ class _BaseASGD(BaseEstimator):
 
     def _warm_state(self, n_outputs, coef_init, intercept_init):
         d = self.n_features_in_
+        self._warm_avg = None
         if coef_init is not None or intercept_init is not None:
             coef = np.zeros((n_outputs, d)) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
             coef = coef.reshape(n_outputs, d)
@@ -332,7 +339,12 @@ class _BaseASGD(BaseEstimator):
             return np.concatenate([coef.ravel(), inter.ravel()]), 1.0
         coef = getattr(self, "coef_", None)  # (K, d), or (d,) for the regressor
         if coef is not None and coef.size == n_outputs * d and np.size(self.intercept_) == n_outputs:
-            return np.concatenate([coef.ravel(), np.ravel(self.intercept_)]), getattr(self, "t_", 1.0)
+            state = np.concatenate([coef.ravel(), np.ravel(self.intercept_)])
+            std = getattr(self, "_standard_state", None)
+            if self.average and std is not None and std.size == state.size:
+                self._warm_avg = self._average_state  # the average goes on from where it was
+                return std.copy(), getattr(self, "t_", 1.0)
+            return state, getattr(self, "t_", 1.0)
         return None, 1.0
 
     # ------------------------------------------------------------------ prediction helpers
@@ -399,6 +411,11 @@ _SHARED_DOC = """
     validation_fraction : float, default=0.1
     n_iter_no_change : int, default=5
     warm_start : bool, default=False
+    average : bool or int, default=False
+        Averaged SGD, as scikit-learn's: ``True`` (or 1) makes the model the average of the SGD
+        iterates, an int ``n`` starts averaging once ``n`` samples have been seen. Each task
+        averages its own iterates (merges included); the model is the average of the tasks'
+        averages. ``partial_fit`` and ``warm_start`` go on from the iterate and the average.
     batch_size : int, default=128
         Rows per mini-batch: the unit of the exchange schedule (updates are per sample).
     sync_interval : int, "auto" or None, default="auto"
@@ -472,7 +489,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
                  max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1, random_state=None,
                  learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
-                 batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
+                 average=False, batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
                  merge="auto", n_workers=None, max_time=None):
         self.loss = loss
         self.penalty = penalty
@@ -493,6 +510,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.warm_start = warm_start
+        self.average = average
         self.batch_size = batch_size
         self.sync_interval = sync_interval
         self.fanout = fanout
@@ -676,7 +694,7 @@ default='squared_error'
                  fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1,
                  random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
-                 batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
+                 average=False, batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
                  merge="auto", n_workers=None, max_time=None):
         self.loss = loss
         self.penalty = penalty
@@ -696,6 +714,7 @@ default='squared_error'
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.average = average
         self.batch_size = batch_size
         self.sync_interval = sync_interval
         self.fanout = fanout

@@ -150,3 +150,51 @@ def test_merge_auto_is_pairwise_for_sparse_input_only():
     assert not ASGDClassifier(merge="average")._pairwise(sp.csr_matrix(X))
     with pytest.raises(ValueError, match="merge"):
         ASGDClassifier(merge="sum").fit(X, np.arange(20) % 2)
+
+
+@pytest.mark.parametrize("n_workers", [1, 2])
+def test_average_matches_sklearn_accuracy(n_workers):
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    Xtr, Xte, ytr, yte = X[:1400], X[1400:], y[:1400], y[1400:]
+    common = dict(loss="log_loss", average=True, max_iter=10, tol=None, random_state=0)
+    ours = ASGDClassifier(n_workers=n_workers, **common).fit(Xtr, ytr)
+    theirs = SGDClassifier(**common).fit(Xtr, ytr)
+    assert ours.score(Xte, yte) > theirs.score(Xte, yte) - 0.02
+    # the model is the average, not the last iterate (which partial_fit would go on from)
+    assert not np.allclose(ours.coef_.ravel(), ours._standard_state[: ours.coef_.size], rtol=1e-3)
+
+
+def test_average_starts_after_n_samples_and_continues_in_partial_fit():
+    X, y = make_regression(600, 5, noise=1.0, random_state=0)
+    late = ASGDRegressor(average=10**6, max_iter=2, tol=None, random_state=0, n_workers=1).fit(X, y)
+    # never reached: the model is the last iterate, as scikit-learn's
+    np.testing.assert_allclose(np.r_[late.coef_, late.intercept_], late._standard_state)
+    reg = ASGDRegressor(average=True, random_state=0, n_workers=1)
+    reg.partial_fit(X, y)
+    first, t1 = np.r_[reg.coef_, reg.intercept_], reg.t_
+    reg.partial_fit(X, y)
+    assert reg.t_ == t1 + len(X)
+    second = np.r_[reg.coef_, reg.intercept_]
+    assert not np.allclose(first, second)
+    assert reg.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="average"):
+        ASGDRegressor(average=-1).fit(X, y)
+
+
+def test_average_partial_fit_goes_on_like_sklearn():
+    # one task, rows in order: the iterate and the average both go on from where they were
+    from sklearn.linear_model import SGDRegressor
+
+    X, y = make_regression(600, 5, noise=1.0, random_state=0)
+    ours = ASGDRegressor(average=True, shuffle=False, n_workers=1)
+    theirs = SGDRegressor(average=True, shuffle=False)
+    for _ in range(3):
+        ours.partial_fit(X, y)
+        theirs.partial_fit(X, y)
+        np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-12)
+        assert ours.t_ == theirs.t_

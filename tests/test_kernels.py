@@ -878,3 +878,35 @@ def test_sum_is_finite_finds_nan_and_inf(dtype):
     # the sum runs in float64: float32 values never overflow it; float64 ones can, and then the
     # exact check decides (finite values: no error)
     assert K.sum_is_finite(big) == (dtype == np.float32)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("average", [True, 7, 10_000])
+@pytest.mark.parametrize("fmt", ["dense64", "csr64"])
+@pytest.mark.parametrize("problem", ["binary", "multiclass", "regression"])
+def test_averaged_sgd_matches_sklearn(problem, fmt, average):
+    """scikit-learn's average=: the same per-sample average (lazy, through the scale), from the
+    same sample on; 10,000 is never reached, so the model is the last iterate."""
+    from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+    X, y, sw = _data(problem, n=200)
+    Xf = _as_format(X, fmt)
+    d = X.shape[1]
+    if problem == "regression":
+        spec = make_spec(n_features=d, is_classifier=False, loss=HUBER, loss_param=0.3, penalty_name="elasticnet",
+                         alpha=0.01, learning_rate=2, eta0=0.05, power_t=0.25, max_iter=2, average=int(average))
+        est = SGDRegressor(loss="huber", epsilon=0.3, penalty="elasticnet", alpha=0.01, learning_rate="invscaling",
+                           eta0=0.05, power_t=0.25, max_iter=2, tol=None, shuffle=False, average=average)
+    else:
+        k = 1 if problem == "binary" else 3
+        spec = make_spec(n_outputs=k, n_features=d, loss=LOG, penalty_name="l2", alpha=0.01, learning_rate=1,
+                         max_iter=2, average=int(average))
+        est = SGDClassifier(loss="log_loss", penalty="l2", alpha=0.01, learning_rate="optimal",
+                            max_iter=2, tol=None, shuffle=False, average=average)
+    est.fit(Xf, y, sample_weight=sw)
+    expected = np.concatenate([np.ravel(est.coef_), np.ravel(est.intercept_)])
+    tr = _train(Xf, y, sw, spec, chunks=[1, 3, 10 ** 6, 10 ** 6])  # chunks: the average is carried between calls
+    assert tr.averaged == (int(average) <= 2 * X.shape[0])
+    np.testing.assert_allclose(tr.model(), expected, rtol=1e-6, atol=1e-9)
+    if tr.averaged:
+        assert not np.allclose(tr.state(), expected, rtol=1e-3)  # the average is not the last iterate
