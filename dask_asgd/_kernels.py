@@ -327,12 +327,15 @@ def sgd_chunk(
                         if ca != 0.0:
                             for j in range(d):
                                 AW[k, j] += ca * X[i, j]
+                    elif ca != 0.0:  # one walk over the row's values for both arrays
+                        for jj in range(indptr[i], indptr[i + 1]):
+                            jx = indices[jj]
+                            v = data[jj]
+                            W[k, jx] += c * v
+                            AW[k, jx] += ca * v
                     else:
                         for jj in range(indptr[i], indptr[i + 1]):
                             W[k, indices[jj]] += c * data[jj]
-                        if ca != 0.0:
-                            for jj in range(indptr[i], indptr[i + 1]):
-                                AW[k, indices[jj]] += ca * data[jj]
                     if fit_intercept:
                         b[k] += upd * intercept_decay
             if averaging:
