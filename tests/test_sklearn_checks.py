@@ -70,6 +70,9 @@ def _expected_failed(est):
         ASGDRegressor(max_iter=20, random_state=0),
         ASGDClassifier(max_iter=20, random_state=0, sync_interval=None),
         ASGDRegressor(max_iter=20, random_state=0, sync_interval=None),
+        # averaged SGD (its own state in the kernel and in partial_fit / warm_start)
+        ASGDClassifier(max_iter=20, random_state=0, sync_interval=None, average=True),
+        ASGDRegressor(max_iter=20, random_state=0, sync_interval=None, average=10),
     ],
     expected_failed_checks=_expected_failed,
 )
