@@ -42,10 +42,9 @@ def main():
         X, y = make_classification(1_200_000, 100, n_informative=20, random_state=0)
         sets["dense"] = (X[:1_000_000], X[1_000_000:], y[:1_000_000], y[1_000_000:])
     if "sparse" in args.datasets:
-        from bench_suite import cache_stem, load
+        from bench_suite import load_cached
 
-        stem = cache_stem(os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"), "synthetic_sparse", 1.0)
-        sets["sparse"] = load(stem)
+        sets["sparse"] = load_cached("synthetic_sparse")
     common = dict(loss="log_loss", max_iter=args.epochs, tol=None)
     on = args.average
     methods = [("sklearn", False, None, None), ("sklearn", on, None, None)]

@@ -17,7 +17,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import cache_stem, load  # noqa: E402
+from bench_suite import load_cached  # noqa: E402
 
 
 def main():
@@ -32,8 +32,7 @@ def main():
 
     from dask_asgd import ASGDClassifier
 
-    Xtr, Xte, ytr, yte = load(cache_stem(os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"),
-                                         args.dataset, 1.0))
+    Xtr, Xte, ytr, yte = load_cached(args.dataset)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
         ASGDClassifier(max_iter=1, tol=None).fit(Xtr[:2000], ytr[:2000])

@@ -142,6 +142,15 @@ def cache_stem(cache_dir, dataset, fraction):
     return os.path.join(cache_dir, f"{dataset}-f{fraction:g}-v{CACHE_VERSION}")
 
 
+DEFAULT_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench")
+
+
+def load_cached(dataset, fraction=1.0):
+    """``(Xtr, Xte, ytr, yte)`` of a data set the suite has cached in its default cache folder
+    (run the suite once on it first)."""
+    return load(cache_stem(DEFAULT_CACHE, dataset, fraction))
+
+
 def prepare(dataset, fraction, stem):
     """Load (installing if needed) a data set, cut it to ``fraction``, and save it under ``stem``."""
     import scipy.sparse as sp

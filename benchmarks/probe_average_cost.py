@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import cache_stem, load  # noqa: E402
+from bench_suite import load_cached  # noqa: E402
 
 
 def main():
@@ -28,8 +28,7 @@ def main():
     from dask_asgd import ASGDClassifier
     from dask_asgd._task import ShardTrainer
 
-    Xtr, _, ytr, _ = load(cache_stem(os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"),
-                                     "synthetic_sparse", 1.0))
+    Xtr, _, ytr, _ = load_cached("synthetic_sparse")
     X, y = Xtr[: args.rows], ytr[: args.rows].astype(np.float64)
     print(f"# {X.shape[0]:,} x {X.shape[1]:,} CSR, {X.nnz / X.shape[0]:.1f} values a row, one epoch", flush=True)
     for _ in range(args.repeats):

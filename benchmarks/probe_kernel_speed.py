@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import cache_stem, load  # noqa: E402
+from bench_suite import load_cached  # noqa: E402
 
 
 def main():
@@ -30,9 +30,8 @@ def main():
 
     rng = np.random.default_rng(0)
     cases = []
-    cache = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench")
     for name, est in [("flights_reg", ASGDRegressor()), ("flights_clf", ASGDClassifier(loss="log_loss"))]:
-        Xtr, _, ytr, _ = load(cache_stem(cache, name, 1.0))
+        Xtr, _, ytr, _ = load_cached(name)
         perm = rng.permutation(Xtr.shape[0])
         cases.append((name, est, Xtr[perm], np.asarray(ytr, dtype=np.float64)[perm]))
     Xd = rng.standard_normal((1_000_000, 100))
