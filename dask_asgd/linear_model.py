@@ -182,7 +182,7 @@ class _BaseASGD(BaseEstimator):
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
 
-    def _spec(self, n_outputs, n_features, is_clf, max_iter, tol, init_state, init_t):
+    def _spec(self, n_outputs, n_features, is_clf, max_iter, tol, init_state, init_t, init_avg=None):
         sync = self.sync_interval
         auto = sync == "auto"
         if auto:
@@ -224,7 +224,7 @@ class _BaseASGD(BaseEstimator):
             init_state=init_state,
             init_t=float(init_t),
             average=int(self.average),
-            init_avg=getattr(self, "_warm_avg", None),
+            init_avg=init_avg,
         )
 
     def _validate_input(self, X, y, sample_weight, reset):
@@ -294,10 +294,10 @@ class _BaseASGD(BaseEstimator):
         meta = getattr(X, "_meta", None)  # a dask array of sparse blocks
         return meta is not None and sp.issparse(meta)
 
-    def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, init_state, init_t,
+    def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm,
              classes=None, class_weights=None):
         random_state = check_random_state(self.random_state)
-        spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, init_state, init_t)
+        spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
         spec = replace(spec, monitor=getattr(self, "_monitor", None), pairwise=self._pairwise(X))
         res = run_fit(
             X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
@@ -330,22 +330,24 @@ class _BaseASGD(BaseEstimator):
             )
 
     def _warm_state(self, n_outputs, coef_init, intercept_init):
+        """``(init_state, init_t, init_avg)`` a fit starts from: ``coef_init`` / ``intercept_init``,
+        else the fitted model (warm_start, partial_fit), else nothing. With ``average``, a fitted
+        model goes on from the tasks' iterate and its average."""
         d = self.n_features_in_
-        self._warm_avg = None
         if coef_init is not None or intercept_init is not None:
             coef = np.zeros((n_outputs, d)) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
             coef = coef.reshape(n_outputs, d)
             inter = np.zeros(n_outputs) if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
-            return np.concatenate([coef.ravel(), inter.ravel()]), 1.0
+            return np.concatenate([coef.ravel(), inter.ravel()]), 1.0, None
         coef = getattr(self, "coef_", None)  # (K, d), or (d,) for the regressor
         if coef is not None and coef.size == n_outputs * d and np.size(self.intercept_) == n_outputs:
             state = np.concatenate([coef.ravel(), np.ravel(self.intercept_)])
+            t = getattr(self, "t_", 1.0)
             std = getattr(self, "_standard_state", None)
             if self.average and std is not None and std.size == state.size:
-                self._warm_avg = self._average_state  # the average goes on from where it was
-                return std.copy(), getattr(self, "t_", 1.0)
-            return state, getattr(self, "t_", 1.0)
-        return None, 1.0
+                return std.copy(), t, self._average_state
+            return state, t, None
+        return None, 1.0, None
 
     # ------------------------------------------------------------------ prediction helpers
     def _decision(self, X):
@@ -587,9 +589,9 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         else:
             cw = compute_class_weight(self.class_weight, classes=classes, y=present)
         n_out = 1 if len(classes) == 2 else len(classes)
-        init_state, init_t = self._warm_state(n_out, coef_init, intercept_init)
+        warm = self._warm_state(n_out, coef_init, intercept_init)
         if dask_in:  # the tasks encode their own blocks
-            self._run(X, y, sample_weight, n_out, max_iter, tol, init_state, init_t, classes=classes,
+            self._run(X, y, sample_weight, n_out, max_iter, tol, warm, classes=classes,
                       class_weights=cw)
             return self
         pos = encode_labels(present, None, classes, None)[0]  # labels present -> class codes
@@ -598,7 +600,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         if cw is not None:
             w = np.asarray(cw, dtype=np.float64)[codes.astype(np.intp)]
             sample_weight = w if sample_weight is None else sample_weight * w
-        self._run(X, codes, sample_weight, n_out, max_iter, tol, init_state, init_t)
+        self._run(X, codes, sample_weight, n_out, max_iter, tol, warm)
         return self
 
     def decision_function(self, X):
@@ -744,8 +746,7 @@ default='squared_error'
         X, y, sample_weight = self._validate_input(X, y, sample_weight, reset)
         if not is_dask_collection(y):
             y = np.asarray(y, dtype=np.float64)
-        init_state, init_t = self._warm_state(1, coef_init, intercept_init)
-        self._run(X, y, sample_weight, 1, max_iter, tol, init_state, init_t)
+        self._run(X, y, sample_weight, 1, max_iter, tol, self._warm_state(1, coef_init, intercept_init))
         self.coef_ = self.coef_.ravel()
         return self
 
