@@ -210,6 +210,15 @@ _EXP_BITS = np.int64(0x7FF0000000000000)  # a float64 whose exponent bits are al
 
 
 @_jit
+def _not_finite(x, buf, bits):
+    """NaN or inf, by the exponent bits of ``x`` (``buf``: a float64 scratch of one value, ``bits``
+    its int64 view). math.isfinite of a value computed under this module's fast-math flags taken
+    together was folded away by LLVM (measured: NaN passed)."""
+    buf[0] = x
+    return (bits[0] & _EXP_BITS) == _EXP_BITS
+
+
+@_jit
 def sgd_chunk(
     dense, X, data, indices, indptr, y, sw, has_sw,
     w, scale, q, u, t,
@@ -300,13 +309,9 @@ def sgd_chunk(
                     for jj in range(indptr[i], indptr[i + 1]):
                         acc_p += W[k, indices[jj]] * data[jj]
                 p = acc_p * sc + b[k]
-                if check_input:
-                    # the exponent bits: a float comparison (math.isfinite) is folded away under
-                    # this kernel's fast-math flags taken together (measured: NaN passed)
-                    pbuf[0] = p
-                    if (pbits[0] & _EXP_BITS) == _EXP_BITS:
-                        stats[4] = 1.0
-                        return
+                if check_input and _not_finite(p, pbuf, pbits):
+                    stats[4] = 1.0
+                    return
                 if zero:
                     W[k, :] = 0.0
                 yk = _target(is_clf, K, yi, k)
@@ -494,8 +499,7 @@ def sum_is_finite(v):
     for i in range(v.shape[0]):
         s += v[i]
     buf = np.empty(1)
-    buf[0] = s
-    return (buf.view(np.int64)[0] & _EXP_BITS) != _EXP_BITS  # not math.isfinite: see sgd_chunk
+    return not _not_finite(s, buf, buf.view(np.int64))
 
 
 @_jit

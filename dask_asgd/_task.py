@@ -335,9 +335,8 @@ class ShardTrainer:
         """The task's model (a copy): the average of its iterates when averaging, else the state."""
         if not self.averaged:
             return self.state()
-        A, B = self.ab
         m = self.avg.copy()
-        m[: self.n_coef] = (m[: self.n_coef] + A * self.w[: self.n_coef]) / B
+        K._fold_average(self.w, self.n_coef, m, self.ab.copy())  # into the copy; w is only read
         return m
 
     def _fold_average(self) -> None:
