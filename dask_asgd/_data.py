@@ -32,7 +32,7 @@ def is_dask_collection(x) -> bool:
         return False
 
 
-def worker_slots(client, n_tasks=None, timeout: float | None = None) -> list:
+def worker_slots(client, n_tasks=None, timeout: float | None = None, nthreads: dict | None = None) -> list:
     """One entry per worker thread (the address repeated), capped to ``n_tasks``.
 
     The worker list is asked of the scheduler (``Client.nthreads``), not read from the client's
@@ -40,7 +40,8 @@ def worker_slots(client, n_tasks=None, timeout: float | None = None) -> list:
     cluster whose jobs are still queued) is waited for, at most ``timeout`` seconds
     (``dask-asgd.wait-for-workers``), then a clear error.
     """
-    nthreads = client.nthreads()
+    if nthreads is None:  # ``nthreads``: the scheduler's answer, when the caller has it already
+        nthreads = client.nthreads()
     if not nthreads:
         from . import config
 

@@ -15,7 +15,7 @@ from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
 from ._options import TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit, stop_fit
+from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -49,10 +49,11 @@ def get_client(n_workers=None):
         yield client
 
 
-def ensure_plugins(client) -> None:
+def ensure_plugins(client) -> dict:
     """Register the scheduler and worker halves once per cluster (both idempotent; workers that
-    join later get the worker plugin from the scheduler)."""
-    has_balance, has_pubsub = client.run_on_scheduler(_registered)
+    join later get the worker plugin from the scheduler).  Returns the workers' thread counts,
+    asked in the same call (one round trip to the scheduler less per fit)."""
+    has_balance, has_pubsub, nthreads = client.run_on_scheduler(_registered)
     if not has_balance:
         client.register_plugin(BalanceSchedulerPlugin(), name=BALANCE_NAME)
     if not has_pubsub:
@@ -61,10 +62,12 @@ def ensure_plugins(client) -> None:
                                throttle=config.get("throttle-bytes-per-second")),
             name=PUBSUB_NAME,
         )
+    return nthreads
 
 
 def _registered(dask_scheduler=None):
-    return BALANCE_NAME in dask_scheduler.plugins, PUBSUB_NAME in dask_scheduler.worker_plugins
+    return (BALANCE_NAME in dask_scheduler.plugins, PUBSUB_NAME in dask_scheduler.worker_plugins,
+            {addr: ws.nthreads for addr, ws in dask_scheduler.workers.items()})
 
 
 class FitResult:
@@ -81,8 +84,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
     """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged)."""
     started = time.time()
     with get_client(n_workers) as client:
-        ensure_plugins(client)
-        slots = worker_slots(client, n_workers)
+        slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
         if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
@@ -110,10 +112,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
                 )
             results, lost = _watch(client, fit_id, futures, spec)
         finally:
-            with contextlib.suppress(Exception):
-                client.run_on_scheduler(stop_fit, fit_id)
             ended = {"history": [], "lost": {}}
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # also tells tasks still running to stop
                 ended = client.run_on_scheduler(end_fit, fit_id)
             client.cancel(list(futures.values()))
             # the data futures are only released (dropped with ``shards``), never cancelled: for

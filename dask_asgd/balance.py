@@ -134,7 +134,6 @@ class _FitRecord:
         self.policy = policy
         self.decisions = {t: policy.decide(t, {}, {}) for t in tasks}
         self.history: deque = deque(maxlen=history_length)  # bounded: memory flat in long fits
-        self.stopped = False
         self.started = time.time()
         self.finished: dict = {}  # task -> {dest task: shares written to it} (merge="pairwise")
 
@@ -163,7 +162,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
     # ------------------------------------------------------------------ handlers
     def report(self, fit=None, task=None, metrics=None):
         rec = self.fits.get(fit)
-        if rec is None or rec.stopped:
+        if rec is None:  # the fit has ended: its tasks stop
             return {"stop": True}
         metrics = dict(metrics or {})
         now = time.time()
@@ -183,7 +182,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         (``shares``: how many it wrote to each task).  Answers whether every task of the fit has
         finished or was lost, and how many shares were written to ``task`` (it waits for them)."""
         rec = self.fits.get(fit)
-        if rec is None or rec.stopped:
+        if rec is None:  # the fit has ended: its tasks stop
             return {"stop": True}
         rec.finished[task] = {int(k): int(v) for k, v in (shares or {}).items()}
         done = all(t in rec.finished or t in rec.lost for t in rec.workers)
@@ -194,12 +193,8 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
     def register_fit(self, fit: str, tasks: dict, policy: IntervalPolicy, history_length: int = 100_000) -> None:
         self.fits[fit] = _FitRecord(tasks, policy, history_length)
 
-    def stop_fit(self, fit: str) -> None:
-        rec = self.fits.get(fit)
-        if rec is not None:
-            rec.stopped = True
-
     def end_fit(self, fit: str) -> dict:
+        """Forget the fit: a task of it that reports from now on is told to stop."""
         rec = self.fits.pop(fit, None)
         if rec is None:
             return {"history": [], "lost": {}}
@@ -216,10 +211,6 @@ def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:
 
 def register_fit(fit, tasks, policy, history_length=100_000, dask_scheduler=None):
     _plugin(dask_scheduler).register_fit(fit, tasks, policy, history_length)
-
-
-def stop_fit(fit, dask_scheduler=None):
-    _plugin(dask_scheduler).stop_fit(fit)
 
 
 def end_fit(fit, dask_scheduler=None):
