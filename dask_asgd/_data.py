@@ -20,7 +20,28 @@ class Shard:
     sw: list | None
     n_samples: int
     ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
-    rows: object = None  # or its rows (random order) of a shared whole array, gathered by the task
+    rows: object = None  # or its rows of a shared whole array, gathered by the task: RowBlocks
+
+
+@dataclass
+class RowBlocks:
+    """A task's rows of a shared array of ``n`` rows, as blocks of ``size`` rows: block ``j`` is
+    rows ``j * size`` to ``min((j + 1) * size, n)``; ``blocks`` ascending.  Drawn by the client
+    (one entry per block), expanded by the task (``rows()``), in parallel with the other tasks."""
+
+    blocks: np.ndarray
+    size: int
+    n: int
+
+    def rows(self) -> np.ndarray:
+        rows = (self.blocks[:, None] * self.size + np.arange(self.size)).ravel()
+        return rows[rows < self.n] if len(rows) and rows[-1] >= self.n else rows
+
+    def __len__(self) -> int:
+        m = len(self.blocks) * self.size
+        if m and (int(self.blocks[-1]) + 1) * self.size > self.n:  # the last block is short
+            m -= (int(self.blocks[-1]) + 1) * self.size - self.n
+        return m
 
 
 def is_dask_collection(x) -> bool:
@@ -119,14 +140,22 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
     return shards
 
 
+ROW_BLOCK = 16  # rows per block of ``_random_row_sets``
+
+
 def _random_row_sets(n: int, P: int, rng) -> list:
-    """``P`` random sets of rows (sizes as equal as they can be), each in ascending order: a task
-    reads its rows in order and places them at random (``_task.shuffle_rows``)."""
-    owner = np.empty(n, dtype=np.int16 if P < 2**15 else np.int64)
-    owner[rng.permutation(n)] = np.repeat(np.arange(P), np.diff(np.linspace(0, n, P + 1).astype(int)))
+    """``P`` random sets of rows (``RowBlocks``; sizes as equal as blocks allow), each in
+    ascending order: a task reads its rows in order and places them at random
+    (``_task.shuffle_rows``).  The client draws blocks of up to ``ROW_BLOCK`` neighbouring rows,
+    not rows (16x less work on the client; a task's rows are placed at random all the same);
+    small data get smaller blocks, down to single rows, so that no task is left without rows."""
+    size = int(np.clip(n // (P * 64), 1, ROW_BLOCK))
+    nb = -(-n // size)
+    owner = np.empty(nb, dtype=np.int16 if P < 2**15 else np.int64)
+    owner[rng.permutation(nb)] = np.repeat(np.arange(P), np.diff(np.linspace(0, nb, P + 1).astype(int)))
     order = np.argsort(owner, kind="stable")  # a radix sort for small integers
     cuts = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=P))])
-    return [order[cuts[i]: cuts[i + 1]] for i in range(P)]
+    return [RowBlocks(order[cuts[i]: cuts[i + 1]], size, n) for i in range(P)]
 
 
 def _block_ranges(n: int, P: int, rng=None) -> list:

@@ -444,7 +444,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
                   rng=None, ranges=None, rows=None):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
-    ordered by their target are shuffled once (a copy).  With ``rows`` (ascending), the shard is
+    ordered by their target are shuffled once (a copy).  With ``rows`` (ascending, or
+    ``_data.RowBlocks``), the shard is
     those rows of the blocks in an order drawn from ``rng`` (a copy, made by the task, in
     parallel with the others)."""
     from sklearn.utils import assert_all_finite
@@ -455,7 +456,7 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     y = np.ravel(y)
     pos = None
     if rows is not None:  # ascending; placed in a random order (``rng``)
-        rows = np.asarray(rows, dtype=np.int64)
+        rows = np.asarray(rows.rows() if hasattr(rows, "rows") else rows, dtype=np.int64)
         pos = rng.permutation(len(rows))
         X, y = shuffle_rows(X, rows, pos), _in_order(y, rows, pos)
     # X is checked for NaN / inf by the training itself (``ShardTrainer.check_input``)

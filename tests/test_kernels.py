@@ -750,14 +750,21 @@ def test_random_row_sets_partition_the_rows():
     from dask_asgd._data import _random_row_sets
 
     rng = np.random.default_rng(1)
-    for n, P in [(1000, 3), (7, 7), (10, 4)]:
-        sets = _random_row_sets(n, P, rng)
-        assert len(sets) == P
-        assert sorted(len(s) for s in sets) == sorted(np.diff(np.linspace(0, n, P + 1).astype(int)))
+    for n, P in [(1000, 3), (7, 7), (10, 4), (100_003, 2), (5_000, 3)]:
+        blocks = _random_row_sets(n, P, rng)
+        assert len(blocks) == P
+        sets = [b.rows() for b in blocks]
+        assert [len(b) for b in blocks] == [len(s) for s in sets]
+        assert min(len(s) for s in sets) >= 1
+        assert max(len(s) for s in sets) - min(len(s) for s in sets) < 2 * blocks[0].size  # balanced
         assert all((np.diff(s) > 0).all() for s in sets)  # ascending
         np.testing.assert_array_equal(np.sort(np.concatenate(sets)), np.arange(n))
-    # random: the first set of 1000 rows is not the first rows
-    assert not np.array_equal(_random_row_sets(1000, 2, rng)[0], np.arange(500))
+    # small data: single rows, sizes as equal as they can be
+    assert sorted(len(b) for b in _random_row_sets(10, 4, rng)) == [2, 2, 3, 3]
+    # large data: blocks of 16 neighbouring rows, drawn at random
+    big = _random_row_sets(100_003, 2, rng)
+    assert big[0].size == 16
+    assert not np.array_equal(big[0].rows()[:1000], np.arange(1000))
 
 
 def test_pairwise_merge_returns_each_senders_share_of_the_change():
