@@ -10,6 +10,7 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, compute_class_weight
@@ -631,7 +632,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
             return self._blockwise("predict_proba", X, dtype=np.float64, n_cols=len(self.classes_))
         d = self.decision_function(X)
         if self.loss == "log_loss":
-            p = 1.0 / (1.0 + np.exp(-np.clip(d, -500, 500)))
+            p = expit(d)  # no overflow warning for large float32 decision values
         else:
             p = (np.clip(d, -1, 1) + 1.0) / 2.0
         if p.ndim == 1:

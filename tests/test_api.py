@@ -52,6 +52,20 @@ def test_predict_proba_log_loss_and_modified_huber(iris):
         ASGDClassifier(loss="hinge").fit(X, y).predict_proba(X)
 
 
+def test_predict_proba_of_float32_far_from_the_boundary_warns_nothing(iris):
+    # exp of a large float32 decision value overflows; the probabilities are 0 / 1 all the same
+    import warnings
+
+    X, y = iris
+    X = StandardScaler().fit_transform(X).astype(np.float32)
+    est = ASGDClassifier(loss="log_loss", random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = est.predict_proba(X * 1e4)
+    assert p.dtype == np.float32 and np.isfinite(p).all()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
 def test_feature_names_from_pandas(iris):
     X, y = iris
     df = pd.DataFrame(X, columns=["a", "b", "c", "d"])
