@@ -228,6 +228,39 @@ def average_states(results, key: str = "state") -> np.ndarray:
     return (states * (weights / weights.sum())[:, None]).sum(axis=0).astype(states.dtype)
 
 
+def shard_skew(results) -> tuple:
+    """``(task, distance)``: the task whose shard's class mix is farthest from the mix of all
+    shards (total variation distance: the share of its rows that would have to change class),
+    from the counts the tasks of a Dask collection report; ``(None, 0.0)`` without them."""
+    rows = [(r["task"], np.asarray(r["class_counts"], dtype=np.float64))
+            for r in results if r.get("class_counts") is not None]
+    rows = [(t, c) for t, c in rows if c.sum() > 0]
+    if len(rows) < 2:
+        return None, 0.0
+    counts = np.stack([c for _, c in rows])
+    overall = counts.sum(axis=0) / counts.sum()
+    dist = 0.5 * np.abs(counts / counts.sum(axis=1, keepdims=True) - overall).sum(axis=1)
+    worst = int(np.argmax(dist))
+    return rows[worst][0], float(dist[worst])
+
+
+def warn_skewed(results) -> None:
+    """Warn when the shards of a Dask collection hold very different class mixes: its partitions
+    are trained where they live, and the average of models of such shards loses accuracy."""
+    task, dist = shard_skew(results)
+    limit = float(config.get("shard-skew-warning"))
+    if task is not None and dist > limit:
+        warnings.warn(
+            "dask-asgd: the training shards hold very different class mixes (task %d's differs "
+            "from the whole data's by %.0f%% of its rows; dask-asgd.shard-skew-warning: %.0f%%). "
+            "A Dask collection is trained where its partitions live, and the average of models "
+            "trained on such shards loses accuracy: shuffle the rows across partitions before "
+            "fit (docs/usage.md, 'Partitions in order')." % (task, 100 * dist, 100 * limit),
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def warn_lost(lost: dict, n_tasks: int) -> None:
     if lost:
         warnings.warn(

@@ -513,6 +513,9 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if shuffled else None
     X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, spec.is_classifier, checked,
                              shuffle_rng, ranges, rows)
+    # a Dask collection's shard is what its worker holds: its class mix (``_fit.warn_skewed``)
+    class_counts = (np.bincount(y.astype(np.int64), minlength=len(classes)).tolist()
+                    if spec.is_classifier and classes is not None and not checked else None)
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw
@@ -637,6 +640,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "t": float(trainer.t[0]),
         "n_iter": trainer.epoch,
         "n_samples": trainer.n_rows,
+        "class_counts": class_counts,
         "n_batches": trainer.batches_done,
         "samples_seen": trainer.samples_done,
         "sent": sends["sent"],

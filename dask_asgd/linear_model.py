@@ -23,7 +23,7 @@ from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
-from ._fit import average_states, run_fit, warn_lost
+from ._fit import average_states, run_fit, shard_skew, warn_lost, warn_skewed
 from ._task import encode_labels
 from .monitor import as_monitor
 from ._options import (
@@ -77,6 +77,11 @@ class FitReport:
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
     lost : dict
         Task -> worker address of the tasks lost with their worker.
+    class_skew : float
+        Classifiers trained on a Dask collection: how far the class mix of the most different
+        shard is from the whole data's (total variation distance: 0 the same mix, 1 disjoint
+        classes; fit warns above ``dask-asgd.shard-skew-warning``). 0.0 for in-memory input,
+        which dask-asgd splits at random.
     seconds : float
         Wall time of the training (placement excluded).
     trace : pandas.DataFrame
@@ -98,6 +103,7 @@ class FitReport:
                                   columns=self._COLUMNS)
         self.history = pd.DataFrame(history)
         self.lost = dict(lost)
+        self.class_skew = shard_skew(rows)[1]
         self.seconds = float(seconds)
         self.started = started
         self.samples_seen = int(sum(r["samples_seen"] for r in rows))
@@ -311,6 +317,7 @@ class _BaseASGD(BaseEstimator):
                 % ", ".join(sorted(set(map(str, res.lost.values()))))
             )
         warn_lost(res.lost, n_tasks)
+        warn_skewed(res.results)
         state = average_states(res.results)
         d = self.n_features_in_
         self.coef_ = state[: n_outputs * d].reshape(n_outputs, d).copy()

@@ -192,6 +192,46 @@ def test_dask_array_input_trains_where_partitions_live(thread_client):
     assert clf.score(dX, dy) > 0.6
 
 
+def test_dask_partitions_sorted_by_class_warn(thread_client):
+    # A collection's partitions are trained where they live: sorted by class, each worker holds
+    # other classes, and the average of the tasks' models loses accuracy. The fit says so.
+    import warnings
+
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=8000, classes=4)
+    order = np.argsort(y, kind="stable")
+    Xs, ys = X[order], y[order]
+    halves = []
+    for worker, rows in zip(sorted(thread_client.nthreads()), (slice(0, 4000), slice(4000, 8000))):
+        part = [da.from_array(Xs[rows], chunks=(1000, 20)), da.from_array(ys[rows], chunks=1000)]
+        halves.append(thread_client.persist(part, workers=[worker]))  # classes 0-1 | classes 2-3
+    dX = da.concatenate([h[0] for h in halves])
+    dy = da.concatenate([h[1] for h in halves])
+    with pytest.warns(UserWarning, match="very different class mixes"):
+        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
+    # rows in random order: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(da.from_array(X, chunks=(1000, 20)),
+                                                                da.from_array(y, chunks=1000))
+
+
+def test_shard_skew_is_the_largest_total_variation_distance():
+    from dask_asgd._fit import shard_skew
+
+    def res(task, counts):
+        return {"task": task, "class_counts": counts}
+
+    assert shard_skew([res(0, [50, 50]), res(1, [50, 50])]) == (0, 0.0)
+    assert shard_skew([res(0, [100, 0]), res(1, [0, 100])]) == (0, 0.5)  # disjoint classes
+    task, dist = shard_skew([res(0, [30, 30, 40]), res(1, [30, 30, 40]), res(2, [90, 10, 0])])
+    # the whole mix: (0.5, 0.2333, 0.2667); task 2's (0.9, 0.1, 0)
+    assert task == 2 and dist == pytest.approx(0.5 * (0.4 + 0.1333 + 0.2667), abs=1e-3)
+    # in-memory input (no counts) and a single shard: nothing to compare
+    assert shard_skew([res(0, None), res(1, None)]) == (None, 0.0)
+    assert shard_skew([res(0, [5, 5])]) == (None, 0.0)
+
+
 def test_fit_leaves_a_persisted_collection_usable(thread_client):
     da = pytest.importorskip("dask.array")
     X, y = _clf_data(n=4000)
