@@ -96,7 +96,9 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
         spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
         if spec.auto_interval:
-            spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize))
+            # in-memory input split at random: the shards are samples of one distribution
+            random_shards = checked and spec.shuffle
+            spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize, random_shards))
         if policy is None:
             policy = default_policy(spec, X.dtype.itemsize)
         if spec.auto_interval:  # the tasks start with the law's first decision
@@ -130,15 +132,18 @@ def _fanout(spec: TrainSpec) -> int:
     return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
 
 
-def publish_floor(spec: TrainSpec, itemsize: int) -> float:
+def publish_floor(spec: TrainSpec, itemsize: int, random_shards: bool = False) -> float:
     """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor,
     and a budget of messages per second for each worker process, whose one interpreter lock and
     event loop its tasks share) and the CPU cost of copying and merging a state of this size
     (sender and receivers touch it a few times per message), capped at
-    ``max-exchange-bytes-per-second`` per task."""
+    ``max-exchange-bytes-per-second`` per task.  ``random_shards`` (in-memory input, which the
+    fit split at random): at least ``min-publish-period-random-shards``, since merges of states
+    trained on samples of one distribution did not change the model (docs/design.md)."""
     rate = float(config.get("balance.max-exchange-bytes-per-second"))
     per_process = float(config.get("balance.max-messages-per-second-per-process"))
-    return max(float(config.get("balance.min-publish-period")),
+    fixed = "balance.min-publish-period-random-shards" if random_shards else "balance.min-publish-period"
+    return max(float(config.get("balance.min-publish-period")), float(config.get(fixed)),
                tasks_per_process(spec.peers) / per_process,
                _fanout(spec) * _state_bytes(spec, itemsize) / rate)
 

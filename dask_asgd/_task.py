@@ -523,7 +523,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     plugin = worker.plugins[PLUGIN_NAME]
     fit = spec.fit_id
     peers = {int(k): v for k, v in spec.peers.items() if int(k) != task_id}
-    exchange = spec.sync_interval is not None
+    exchange = spec.sync_interval is not None and bool(peers)  # one task: nobody to send to
     interval = int(spec.sync_interval) if exchange else 0
     n_blocks = max(1, int(spec.n_blocks))
     block = 0
