@@ -1,12 +1,14 @@
 """Throughput of one and two training tasks against scikit-learn's SGDClassifier, same run.
 
-    python benchmarks/bench_throughput.py [--rows 1000000] [--features 100] [--epochs 5] [--repeats 3]
+    python benchmarks/bench_throughput.py [--rows 1000000] [--features 100] [--epochs 5] [--repeats 3] [--no-profiler]
 
 Dense float64 synthetic data (make_classification), log_loss, L2, 'optimal' schedule, a fixed
 number of epochs (tol=None) for every method. Prints samples/s (training samples processed per
 second of fit time), held-out log loss and accuracy, medians over the repeats, and the ratios the
 targets are stated in. dask-asgd runs on an in-process LocalCluster with 2 single-thread workers,
 started once before timing; its fit time includes placement (scatter) and gathering.
+``--no-profiler``: that cluster runs without distributed's worker profiler, as the cluster fit
+starts for itself when there is no Client.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", default=None, help="write the raw results here")
+    ap.add_argument("--no-profiler", action="store_true",
+                    help="start the cluster without distributed's worker profiler (as fit's own cluster)")
     args = ap.parse_args()
 
     from distributed import Client, LocalCluster
@@ -68,11 +72,16 @@ def main():
         return med, rows
 
     print(f"# {args.rows:,} x {args.features} dense float64, {args.epochs} epochs, log_loss; "
-          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; medians of {args.repeats}")
+          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}; medians of {args.repeats}"
+          + ("; worker profiler off" if args.no_profiler else ""))
     results = {}
     results["sklearn"] = run("sklearn SGDClassifier", lambda r: SGDClassifier(random_state=r, **common))
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster):
+    import dask
+
+    with dask.config.set({"distributed.worker.profile.enabled": not args.no_profiler}):
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                               silence_logs=50)
+    with cluster, Client(cluster):
         # compile once (numba caches to disk; this keeps the first repeat honest)
         ASGDClassifier(n_workers=2, max_iter=1, **{k: v for k, v in common.items() if k != "max_iter"}).fit(
             Xtr[:5000], ytr[:5000])
