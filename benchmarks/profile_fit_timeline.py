@@ -1,0 +1,100 @@
+"""Where a fit's wall time goes: a timeline of each fit, and distributed's own floor.
+
+    python benchmarks/profile_fit_timeline.py [--data dense|flights_reg] [--epochs 5] [--fits 4] [--sync none]
+
+Fits on an in-process LocalCluster of 2 single-thread workers (one untimed warm-up fit first),
+with timestamps written at the steps of a fit (``ensure_plugins``, ``place_in_memory``, the
+submit-and-wait loop ``_watch``, each task's start, the end of its shard's preparation and its
+end): milliseconds since ``fit()`` was called. ``dense`` is make_classification(1,000,000, 100)
+(log_loss); ``flights_reg`` the suite's cached flights regression set (run the suite on it once).
+Then distributed's floor on the same cluster: two no-op tasks submitted, their start and their
+gathered result, medians of 30.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+def _noop(t0):
+    return time.monotonic() - t0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default="dense", choices=["dense", "flights_reg"])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--fits", type=int, default=4)
+    ap.add_argument("--sync", default="none", help="sync_interval: none, auto or an integer")
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+
+    from distributed import Client, LocalCluster
+
+    import dask_asgd._fit as F
+    import dask_asgd._task as T
+    import dask_asgd.linear_model as L
+    from dask_asgd import ASGDClassifier, ASGDRegressor
+
+    marks = []  # (label, time.monotonic()); the tasks run in this process (in-process cluster)
+    T._timeline = marks  # the wrappers append through the module: the task's copy is unpickled
+
+    def wrap(module, name, label=None):
+        inner = getattr(module, name)
+
+        def wrapped(*a, **k):  # the task's copy is unpickled in this process: T is this module
+            T._timeline.append(((label or name) + " >", time.monotonic()))
+            try:
+                return inner(*a, **k)
+            finally:
+                T._timeline.append(((label or name) + " <", time.monotonic()))
+
+        setattr(module, name, wrapped)
+
+    for name in ("ensure_plugins", "place_in_memory", "_watch"):
+        wrap(F, name)
+    wrap(F, "train_shard", "task")
+    wrap(T, "prepare_shard", "prepare")
+    L.run_fit = F.run_fit
+
+    if args.data == "dense":
+        from sklearn.datasets import make_classification
+
+        X, y = make_classification(1_000_000, 100, n_informative=20, random_state=0)
+        make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
+                                        random_state=r)
+    else:
+        from bench_suite import load_cached
+
+        X, _, y, _ = load_cached("flights_reg")
+        make = lambda r: ASGDRegressor(max_iter=args.epochs, tol=None, sync_interval=si, random_state=r)  # noqa: E731
+    si = None if args.sync == "none" else args.sync if args.sync == "auto" else int(args.sync)
+    print(f"# {args.data}, {args.epochs} epochs, sync_interval={si}, 2 tasks; ms since fit() was called")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=50) as cluster, Client(cluster) as client:
+        make(0).fit(X[::50], y[::50])
+        for r in range(args.fits):
+            marks.clear()
+            t0 = time.monotonic()
+            make(r).fit(X, y)
+            end = time.monotonic()
+            print(" | ".join(f"{n} {1000 * (t - t0):.1f}" for n, t in marks) + f" | fit returned {1000 * (end - t0):.1f}")
+        workers = sorted(client.nthreads())
+        start, done = [], []
+        for _ in range(30):
+            t0 = time.monotonic()
+            futs = [client.submit(_noop, t0, workers=[w], pure=False, allow_other_workers=False) for w in workers]
+            started = client.gather(futs)
+            start.append(max(started))
+            done.append(time.monotonic() - t0)
+        print(f"distributed's floor: 2 no-op tasks start {1000 * statistics.median(start):.1f} ms after submit, "
+              f"results gathered at {1000 * statistics.median(done):.1f} ms (medians of 30)")
+
+
+if __name__ == "__main__":
+    main()
