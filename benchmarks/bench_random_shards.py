@@ -1,8 +1,8 @@
 """Exchange on shards split at random: what a publish every 5 ms, every 50 ms and none cost and give.
 
-    python benchmarks/bench_random_shards.py [--repeats 8] [--rows 1000000]
+    python benchmarks/bench_random_shards.py [--repeats 8] [--rows 1000000] [--epochs 5]
 
-Dense float64 synthetic data (make_classification, 100 features), log_loss, 5 epochs, on an
+Dense float64 synthetic data (make_classification, 100 features), log_loss, --epochs, on an
 in-process LocalCluster of 2 single-thread workers (in-memory input: the fit splits it at random).
 One task, then two tasks with sync_interval="auto" and ``dask-asgd.balance.min-publish-period-
 random-shards`` set to 0.005 s and to 0.05 s (the default), and two tasks without exchange,
@@ -20,6 +20,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=8)
     ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--epochs", type=int, default=5)
     args = ap.parse_args()
 
     import dask
@@ -41,7 +42,7 @@ def main():
         for rep in range(args.repeats):
             for name, nw, si, period in runs:
                 with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": period}):
-                    est = ASGDClassifier(n_workers=nw, max_iter=5, loss="log_loss", tol=None, sync_interval=si,
+                    est = ASGDClassifier(n_workers=nw, max_iter=args.epochs, loss="log_loss", tol=None, sync_interval=si,
                                          random_state=rep)
                     t0 = time.perf_counter()
                     est.fit(X, y)
@@ -49,7 +50,7 @@ def main():
                 t = est.fit_report_.tasks
                 res.setdefault(name, []).append((sec, log_loss(yte, est.predict_proba(Xte)), t["sent"].sum(),
                                                  t["merged"].sum()))
-    print(f"# {args.rows:,} x 100 dense, 5 epochs, 2 in-process workers; medians of {args.repeats}")
+    print(f"# {args.rows:,} x 100 dense, {args.epochs} epochs, 2 in-process workers; medians of {args.repeats}")
     one = statistics.median(v[0] for v in res["1 task"])
     for name, _, _, _ in runs:
         med = [statistics.median(v[i] for v in res[name]) for i in range(4)]
