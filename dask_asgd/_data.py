@@ -200,9 +200,14 @@ def place_dask(client, X, y, sw, slots: list) -> list:
     skeys = [k for k in _flat(sw.__dask_keys__())] if sw is not None else None
     who = client.who_has([futs[k] for k in xkeys])
     by_worker: dict = {}
+    rows_on: dict = {}  # rows given so far to each worker's tasks
     for i, k in enumerate(xkeys):
-        holders = who.get(k) or [slots[i % len(slots)]]
+        holders = list(who.get(k) or [slots[i % len(slots)]])
+        # a block held by several workers (a copy left by an earlier computation) goes to the
+        # holder with the fewest rows so far, preferring the workers the fit runs on
+        holders.sort(key=lambda a: (a not in slots, rows_on.get(a, 0)))
         by_worker.setdefault(holders[0], []).append(i)
+        rows_on[holders[0]] = rows_on.get(holders[0], 0) + row_chunks[i]
     # the tasks of one worker share its blocks round-robin
     tasks_of = {}
     for addr in slots:

@@ -216,6 +216,22 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
                                                                 da.from_array(y, chunks=1000))
 
 
+def test_blocks_held_by_two_workers_are_shared_out(thread_client):
+    # blocks that an earlier computation left on both workers: each task gets half of them,
+    # not whichever holder the scheduler names first
+    da = pytest.importorskip("dask.array")
+    from distributed import futures_of
+
+    X, y = _clf_data(n=4000)
+    first = sorted(thread_client.nthreads())[0]
+    dX, dy = thread_client.persist([da.from_array(X, chunks=(500, 20)), da.from_array(y, chunks=500)],
+                                   workers=[first])
+    thread_client.replicate(futures_of(dX) + futures_of(dy), n=2)
+    assert all(len(h) == 2 for h in thread_client.who_has(futures_of(dX)).values())
+    clf = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
+    assert sorted(clf.fit_report_.tasks["n_samples"]) == [2000, 2000]
+
+
 def test_shard_skew_is_the_largest_total_variation_distance():
     from dask_asgd._fit import shard_skew
 
