@@ -38,10 +38,12 @@ def main():
         dX = da.concatenate([p[0] for p in parts])
         dy = da.concatenate([p[1] for p in parts])
 
-        idx = np.random.default_rng(0).permutation(dX.shape[0])
-        sX, sy = client.persist([dX[idx], dy[idx]])  # the shuffle across partitions
         warned = []
-        for label, Xd, yd in [("in order", dX, dy), ("shuffled", sX, sy)]:
+        for label in ("in order", "shuffled"):
+            Xd, yd = dX, dy
+            if label == "shuffled":  # the shuffle across partitions
+                idx = np.random.default_rng(0).permutation(dX.shape[0])
+                Xd, yd = client.persist([dX[idx], dy[idx]])
             for sync in ("auto", None):
                 clf = ASGDClassifier(loss="log_loss", max_iter=20, sync_interval=sync, random_state=0)
                 with warnings.catch_warnings(record=True) as caught:
