@@ -1,0 +1,32 @@
+"""The examples run as a user runs them (a fresh interpreter each) and print what they promise."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+
+
+def _run(name):
+    out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return out.stdout
+
+
+def test_quickstart():
+    out = _run("quickstart.py")
+    assert "dask-asgd ASGDClassifier, 2 workers: test accuracy" in out
+    assert "FitReport(" in out
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_dask_collections_example_warns_in_order_and_not_shuffled():
+    lines = _run("dask_collections.py").splitlines()
+    in_order = [ln for ln in lines if ln.startswith("in order")]
+    shuffled = [ln for ln in lines if ln.startswith("shuffled")]
+    assert len(in_order) == 2 and all(ln.endswith("warned") for ln in in_order), lines
+    assert len(shuffled) == 2 and not any(ln.endswith("warned") for ln in shuffled), lines
+    assert any("very different class mixes" in ln for ln in lines)
