@@ -8,6 +8,7 @@ and reports its metrics to the scheduler plugin.
 
 from __future__ import annotations
 
+import concurrent.futures
 import math
 import time
 
@@ -698,7 +699,10 @@ def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, 
             if answer.get("all_finished") and arrived:
                 _apply_shares(trainer, inbox)
                 break
-        time.sleep(0.002)
+        if future is not None:  # back as soon as the scheduler answers (the last task waits on it)
+            concurrent.futures.wait([future], timeout=0.002)
+        else:
+            time.sleep(0.002)
     if future is not None:
         future.cancel()
     return time.monotonic() - t0
