@@ -2,10 +2,11 @@
 exchange and a shuffle across partitions give back.
 
     python benchmarks/bench_suite.py --datasets fashion_mnist,flights_clf --methods sklearn-sgd   # once: caches
-    python benchmarks/bench_partition_order.py [--repeats 5] [--epochs 5]
+    python benchmarks/bench_partition_order.py [--repeats 5] [--epochs 5] [--processes]
 
 A Dask collection is trained where its partitions live. Two layouts of the training rows as a
-dask array of 4 row blocks on an in-process cluster of 2 single-thread workers, persisted, the
+dask array of 4 row blocks on an in-process cluster of 2 single-thread workers (``--processes``: 2
+worker processes), persisted, the
 first half of the rows on one worker and the second half on the other (a collection loaded in
 order): ``in order`` as stored (Fashion-MNIST sorted by class, the extreme case of a
 collection written class by class; the flights in date order, a mild seasonal drift), and
@@ -39,6 +40,7 @@ def main():
     ap.add_argument("--settings", default="auto,none", help="sync_interval values: auto, none, integers")
     ap.add_argument("--layouts", default="in order,shuffled,numpy")
     ap.add_argument("--no-parzen", action="store_true", help="merge every state received (parzen=False)")
+    ap.add_argument("--processes", action="store_true", help="2 worker processes instead of in-process workers")
     args = ap.parse_args()
 
     import dask.array as da
@@ -47,8 +49,9 @@ def main():
 
     from dask_asgd import ASGDClassifier
 
-    print(f"# {args.epochs} epochs, log_loss, 2 in-process workers; medians of {args.repeats}")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    kind = "worker processes" if args.processes else "in-process workers"
+    print(f"# {args.epochs} epochs, log_loss, 2 {kind}; medians of {args.repeats}")
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=args.processes, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
         for name in args.datasets.split(","):
             X, Xte, y, yte = load_cached(name)
