@@ -15,7 +15,7 @@ from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
 from ._options import TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, lost_tasks, register_fit
+from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -71,12 +71,13 @@ def _registered(dask_scheduler=None):
 
 
 class FitResult:
-    def __init__(self, results, lost, history, seconds, started=None):
+    def __init__(self, results, lost, history, seconds, started=None, skew_warned=False):
         self.results = results  # one dict per finished task
         self.lost = lost  # task -> worker address of the tasks lost with their worker
         self.history = history
         self.seconds = seconds
         self.started = started  # wall-clock time (time.time()) the fit's placement began
+        self.skew_warned = skew_warned  # the shards' class mix was warned about while it ran
 
 
 def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None, class_weights=None,
@@ -112,7 +113,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
                     train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges, s.rows,
                     key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
                 )
-            results, lost = _watch(client, fit_id, futures, spec)
+            results, lost, skew_warned = _watch(client, fit_id, futures, spec)
         finally:
             ended = {"history": [], "lost": {}}
             with contextlib.suppress(Exception):  # also tells tasks still running to stop
@@ -120,7 +121,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             client.cancel(list(futures.values()))
             # the data futures are only released (dropped with ``shards``), never cancelled: for
             # dask input they are the user's persisted collection, which must outlive the fit
-        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started)
+        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started, skew_warned)
 
 
 def _state_bytes(spec: TrainSpec, itemsize: int) -> int:
@@ -181,13 +182,17 @@ def _watch(client, fit_id, futures: dict, spec):
     """Wait for every task; a task whose worker left the cluster is given up at once.
 
     Every wait is bounded: the scheduler plugin is asked once a second which tasks lost their
-    worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever).
+    worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever), and
+    which class mixes the tasks of a Dask collection reported (``warn_skewed``, while the fit
+    runs: a long fit on skewed shards is worth stopping early).  Returns the results, the lost
+    tasks and whether the class mix was warned about.
     """
     from distributed import wait
 
     pending = dict(futures)
     done, results, lost = {}, [], {}
     last_check = 0.0
+    warned = False
     while pending:
         try:
             with client.as_current():
@@ -206,7 +211,11 @@ def _watch(client, fit_id, futures: dict, spec):
         now = time.monotonic()
         if pending and now - last_check > 1.0:
             last_check = now
-            gone = {int(k) for k in client.run_on_scheduler(lost_tasks, fit_id)}
+            status = client.run_on_scheduler(fit_status, fit_id)
+            gone = {int(k) for k in status["lost"]}
+            counts = status["class_counts"]
+            if not warned and len(counts) == len(futures):  # every task's mix: the whole data's
+                warned = warn_skewed([{"task": int(k), "class_counts": c} for k, c in counts.items()])
             for i in [i for i in pending if i in gone]:
                 lost[i] = spec.peers.get(i)
                 client.cancel([pending.pop(i)])
@@ -215,7 +224,7 @@ def _watch(client, fit_id, futures: dict, spec):
         results = client.gather(list(done.values()), errors="skip")
         got = {r["task"] for r in results}
         lost.update({i: spec.peers.get(i) for i in done if i not in got})
-    return results, lost
+    return results, lost, warned
 
 
 def _is_lost_worker_error(exc) -> bool:
@@ -249,21 +258,24 @@ def shard_skew(results) -> tuple:
     return rows[worst][0], float(dist[worst])
 
 
-def warn_skewed(results) -> None:
+def warn_skewed(results) -> bool:
     """Warn when the shards of a Dask collection hold very different class mixes: its partitions
-    are trained where they live, and the average of models of such shards loses accuracy."""
+    are trained where they live, and the average of models of such shards loses accuracy.
+    Returns whether it warned."""
     task, dist = shard_skew(results)
     limit = float(config.get("shard-skew-warning"))
-    if task is not None and dist > limit:
-        warnings.warn(
-            "dask-asgd: the training shards hold very different class mixes (task %d's differs "
-            "from the whole data's by %.0f%% of its rows; dask-asgd.shard-skew-warning: %.0f%%). "
-            "A Dask collection is trained where its partitions live, and the average of models "
-            "trained on such shards loses accuracy: shuffle the rows across partitions before "
-            "fit (docs/usage.md, 'Partitions in order')." % (task, 100 * dist, 100 * limit),
-            UserWarning,
-            stacklevel=3,
-        )
+    if task is None or dist <= limit:
+        return False
+    warnings.warn(
+        "dask-asgd: the training shards hold very different class mixes (task %d's differs "
+        "from the whole data's by %.0f%% of its rows; dask-asgd.shard-skew-warning: %.0f%%). "
+        "A Dask collection is trained where its partitions live, and the average of models "
+        "trained on such shards loses accuracy: shuffle the rows across partitions before "
+        "fit (docs/usage.md, 'Partitions in order')." % (task, 100 * dist, 100 * limit),
+        UserWarning,
+        stacklevel=3,
+    )
+    return True
 
 
 def warn_lost(lost: dict, n_tasks: int) -> None:

@@ -517,6 +517,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     # a Dask collection's shard is what its worker holds: its class mix (``_fit.warn_skewed``)
     class_counts = (np.bincount(y.astype(np.int64), minlength=len(classes)).tolist()
                     if spec.is_classifier and classes is not None and not checked else None)
+    class_counts_sent = None
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw
@@ -618,6 +619,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                             n_blocks = max(1, int(answer.get("n_blocks", n_blocks)))
                 if report_future is None:
                     metrics = _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks, ages)
+                    if class_counts is not None:  # once: the client warns about skewed shards early
+                        metrics["class_counts"] = class_counts
+                        class_counts_sent = class_counts
+                        class_counts = None
                     ages = []
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
@@ -641,7 +646,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "t": float(trainer.t[0]),
         "n_iter": trainer.epoch,
         "n_samples": trainer.n_rows,
-        "class_counts": class_counts,
+        "class_counts": class_counts if class_counts is not None else class_counts_sent,
         "n_batches": trainer.batches_done,
         "samples_seen": trainer.samples_done,
         "sent": sends["sent"],

@@ -136,6 +136,7 @@ class _FitRecord:
         self.history: deque = deque(maxlen=history_length)  # bounded: memory flat in long fits
         self.started = time.time()
         self.finished: dict = {}  # task -> {dest task: shares written to it} (merge="pairwise")
+        self.class_counts: dict = {}  # task -> its shard's rows per class (Dask collections)
 
 
 class BalanceSchedulerPlugin(SchedulerPlugin):
@@ -165,6 +166,9 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         if rec is None:  # the fit has ended: its tasks stop
             return {"stop": True}
         metrics = dict(metrics or {})
+        counts = metrics.pop("class_counts", None)  # a task's first report: its shard's class mix
+        if counts is not None:
+            rec.class_counts[task] = counts
         now = time.time()
         metrics["time"] = now - rec.started  # seconds since the fit registered with the plugin
         metrics["clock"] = now  # the scheduler's wall clock (to line reports up with other records)
@@ -204,6 +208,14 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         rec = self.fits.get(fit)
         return dict(rec.lost) if rec is not None else {}
 
+    def fit_status(self, fit: str) -> dict:
+        """What the client polls while a fit runs: the tasks lost with their worker, and the
+        class counts the tasks of a Dask collection reported."""
+        rec = self.fits.get(fit)
+        if rec is None:
+            return {"lost": {}, "class_counts": {}}
+        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts)}
+
 
 def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:
     return dask_scheduler.plugins[PLUGIN_NAME]
@@ -217,5 +229,5 @@ def end_fit(fit, dask_scheduler=None):
     return _plugin(dask_scheduler).end_fit(fit)
 
 
-def lost_tasks(fit, dask_scheduler=None):
-    return _plugin(dask_scheduler).lost_tasks(fit)
+def fit_status(fit, dask_scheduler=None):
+    return _plugin(dask_scheduler).fit_status(fit)

@@ -317,7 +317,8 @@ class _BaseASGD(BaseEstimator):
                 % ", ".join(sorted(set(map(str, res.lost.values()))))
             )
         warn_lost(res.lost, n_tasks)
-        warn_skewed(res.results)
+        if not res.skew_warned:  # fits too short for a report were not looked at while running
+            warn_skewed(res.results)
         state = average_states(res.results)
         d = self.n_features_in_
         self.coef_ = state[: n_outputs * d].reshape(n_outputs, d).copy()

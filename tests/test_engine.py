@@ -216,6 +216,34 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
                                                                 da.from_array(y, chunks=1000))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_skewed_shards_are_warned_about_while_the_fit_runs(thread_client):
+    # a long fit on shards of different classes: the warning comes from the tasks' first
+    # reports, about a second in, not when the fit returns; and only once
+    import warnings
+
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=8000, classes=4)
+    order = np.argsort(y, kind="stable")
+    Xs, ys = X[order], y[order]
+    halves = []
+    for worker, rows in zip(sorted(thread_client.nthreads()), (slice(0, 4000), slice(4000, 8000))):
+        part = [da.from_array(Xs[rows], chunks=(1000, 20)), da.from_array(ys[rows], chunks=1000)]
+        halves.append(thread_client.persist(part, workers=[worker]))
+    dX = da.concatenate([h[0] for h in halves])
+    dy = da.concatenate([h[1] for h in halves])
+    shown = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, *a, **k: shown.append((str(message), time.monotonic()))
+        t0 = time.monotonic()
+        ASGDClassifier(max_iter=1_000_000, tol=None, max_time=4.0, random_state=0).fit(dX, dy)
+        t1 = time.monotonic()
+    skew = [t for m, t in shown if "very different class mixes" in m]
+    assert len(skew) == 1, shown
+    assert skew[0] - t0 < 2.5 and t1 - skew[0] > 1.5, (skew[0] - t0, t1 - t0)
+
+
 def test_blocks_held_by_two_workers_are_shared_out(thread_client):
     # blocks that an earlier computation left on both workers: each task gets half of them,
     # not whichever holder the scheduler names first
