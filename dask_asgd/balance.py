@@ -204,10 +204,6 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
             return {"history": [], "lost": {}}
         return {"history": list(rec.history), "lost": rec.lost}
 
-    def lost_tasks(self, fit: str) -> dict:
-        rec = self.fits.get(fit)
-        return dict(rec.lost) if rec is not None else {}
-
     def fit_status(self, fit: str) -> dict:
         """What the client polls while a fit runs: the tasks lost with their worker, and the
         class counts the tasks of a Dask collection reported."""

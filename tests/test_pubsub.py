@@ -100,7 +100,7 @@ async def test_scheduler_registry_drops_a_removed_worker(c, s, a, b):
     answer = plugin.report(fit="fit-1", task=0, metrics={"batches": 10})
     assert answer["peers"] == {0: a.address, 1: b.address} and answer["sync_interval"] == 4
     await b.close()
-    await _until(lambda: 1 in plugin.lost_tasks("fit-1"))
+    await _until(lambda: 1 in plugin.fit_status("fit-1")["lost"])
     assert plugin.report(fit="fit-1", task=0, metrics={})["peers"] == {0: a.address}
     ended = plugin.end_fit("fit-1")
     assert len(ended["history"]) == 2 and ended["lost"] == {1: b.address}
