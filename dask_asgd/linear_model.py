@@ -123,7 +123,8 @@ class FitReport:
         return (
             f"FitReport({len(t)} tasks, {self.seconds:.2f} s, {self.samples_per_second:,.0f} samples/s, "
             f"sent={int(t['sent'].sum())}, merged={int(t['merged'].sum())}, "
-            f"rejected={int(t['rejected'].sum())}, lost={len(self.lost)})"
+            f"rejected={int(t['rejected'].sum())}, lost={len(self.lost)}"
+            + (f", class_skew={self.class_skew:.2f}" if self.class_skew > 0 else "") + ")"
         )
 
 

@@ -208,7 +208,9 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
     dX = da.concatenate([h[0] for h in halves])
     dy = da.concatenate([h[1] for h in halves])
     with pytest.warns(UserWarning, match="very different class mixes"):
-        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
+        clf = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
+    assert clf.fit_report_.class_skew == pytest.approx(0.5, abs=0.01)  # classes 0-1 | 2-3, about 2000 rows each
+    assert "class_skew=0.50" in repr(clf.fit_report_)
     # rows in random order: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
