@@ -7,7 +7,8 @@ task's random row set on the client, and the task's copy of its rows in a random
 Compares the client's draw of one owner per row (``per-row``) with ``_data._random_row_sets``
 (one owner per block of up to 16 neighbouring rows, expanded by the task), on the flights
 regression rows (262k, date order); then one task's copy (``_task.shuffle_rows``) of the rows
-either draw gives it.  Medians of --repeats, milliseconds.
+either draw gives it; then one task's copy of half of 1,000,000 x 100 dense rows.  Medians of
+--repeats, milliseconds.
 """
 
 import argparse
@@ -60,6 +61,17 @@ def main():
             copy.append(t3 - t2)
         med = [1000 * statistics.median(v) for v in (client, expand, copy)]
         print(f"{name:11s} client draw {med[0]:6.2f} ms   task: expand {med[1]:5.2f} ms, copy {med[2]:6.2f} ms")
+    # dense rows: one task's copy of half of 1,000,000 x 100
+    D = np.random.default_rng(0).standard_normal((1_000_000, 100))
+    rows = _random_row_sets(D.shape[0], 2, rng)[0].rows()
+    pos = rng.permutation(len(rows))
+    shuffle_rows(D, rows[:100], np.arange(100))  # compile
+    times = []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        shuffle_rows(D, rows, pos)
+        times.append(time.perf_counter() - t0)
+    print(f"dense: one task's copy of 500,000 x 100 rows {1000 * statistics.median(times):.1f} ms")
 
 
 if __name__ == "__main__":
