@@ -446,9 +446,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
     ordered by their target are shuffled once (a copy).  With ``rows`` (ascending, or
-    ``_data.RowBlocks``), the shard is
-    those rows of the blocks in an order drawn from ``rng`` (a copy, made by the task, in
-    parallel with the others)."""
+    ``_data.RowBlocks``), the shard is those rows of the blocks in an order drawn from ``rng`` (a
+    copy, made by the task, in parallel with the others)."""
     from sklearn.utils import assert_all_finite
 
     X = _concat(_flat_parts(X_parts))
@@ -517,7 +516,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     # a Dask collection's shard is what its worker holds: its class mix (``_fit.warn_skewed``)
     class_counts = (np.bincount(y.astype(np.int64), minlength=len(classes)).tolist()
                     if spec.is_classifier and classes is not None and not checked else None)
-    class_counts_sent = None
+    counts_reported = False
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw
@@ -619,10 +618,9 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                             n_blocks = max(1, int(answer.get("n_blocks", n_blocks)))
                 if report_future is None:
                     metrics = _metrics(trainer, plugin, fit, task_id, inbox, per_batch, interval, n_blocks, ages)
-                    if class_counts is not None:  # once: the client warns about skewed shards early
+                    if class_counts is not None and not counts_reported:  # once: the client warns early
                         metrics["class_counts"] = class_counts
-                        class_counts_sent = class_counts
-                        class_counts = None
+                        counts_reported = True
                     ages = []
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
@@ -646,7 +644,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "t": float(trainer.t[0]),
         "n_iter": trainer.epoch,
         "n_samples": trainer.n_rows,
-        "class_counts": class_counts if class_counts is not None else class_counts_sent,
+        "class_counts": class_counts,
         "n_batches": trainer.batches_done,
         "samples_seen": trainer.samples_done,
         "sent": sends["sent"],
