@@ -30,23 +30,29 @@ _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"
 PREFETCH_ROWS = 4
 
 
-@intrinsic
-def _prefetch(typingctx, arr, i, j):
-    """``llvm.prefetch`` (read, high locality) of ``arr[i, j]``; no effect on the values."""
-    sig = types.void(arr, i, j)
+def _prefetch_codegen(write: int):
+    """Code for ``llvm.prefetch`` (high locality, data cache) of the element of the intrinsic's
+    first argument (an array) at the indices given by its other arguments; ``write``: 0 or 1."""
 
     def codegen(context, builder, signature, args):
         aryty = signature.args[0]
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1], args[2]], wraparound=False)
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, list(args[1:]), wraparound=False)
         i8p = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
         fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, write), ir.Constant(i32, 3),
+                          ir.Constant(i32, 1)])
         return context.get_dummy_value()
 
-    return sig, codegen
+    return codegen
+
+
+@intrinsic
+def _prefetch(typingctx, arr, i, j):
+    """``llvm.prefetch`` (read, high locality) of ``arr[i, j]``; no effect on the values."""
+    return types.void(arr, i, j), _prefetch_codegen(0)
 
 
 @_jit
@@ -505,20 +511,7 @@ def sum_is_finite(v):
 @intrinsic
 def _prefetch_write(typingctx, arr, i):
     """``llvm.prefetch`` for writing of the 1-d ``arr[i]``; no effect on the values."""
-    sig = types.void(arr, i)
-
-    def codegen(context, builder, signature, args):
-        aryty = signature.args[0]
-        ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
-        i8p = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
-        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
-        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 1), ir.Constant(i32, 3), ir.Constant(i32, 1)])
-        return context.get_dummy_value()
-
-    return sig, codegen
+    return types.void(arr, i), _prefetch_codegen(1)
 
 
 # the scatter copies below write each row to a random place: they ask for the place of the row
