@@ -192,21 +192,28 @@ def test_dask_array_input_trains_where_partitions_live(thread_client):
     assert clf.score(dX, dy) > 0.6
 
 
+def _class_sorted_halves(client):
+    """4 classes, rows sorted by class as a dask array: classes 0-1 persisted on one worker,
+    2-3 on the other. Returns X, y (in random order) and the dask X, y."""
+    import dask.array as da
+
+    X, y = _clf_data(n=8000, classes=4)
+    order = np.argsort(y, kind="stable")
+    Xs, ys = X[order], y[order]
+    halves = []
+    for worker, rows in zip(sorted(client.nthreads()), (slice(0, 4000), slice(4000, 8000))):
+        part = [da.from_array(Xs[rows], chunks=(1000, 20)), da.from_array(ys[rows], chunks=1000)]
+        halves.append(client.persist(part, workers=[worker]))
+    return X, y, da.concatenate([h[0] for h in halves]), da.concatenate([h[1] for h in halves])
+
+
 def test_dask_partitions_sorted_by_class_warn(thread_client):
     # A collection's partitions are trained where they live: sorted by class, each worker holds
     # other classes, and the average of the tasks' models loses accuracy. The fit says so.
     import warnings
 
     da = pytest.importorskip("dask.array")
-    X, y = _clf_data(n=8000, classes=4)
-    order = np.argsort(y, kind="stable")
-    Xs, ys = X[order], y[order]
-    halves = []
-    for worker, rows in zip(sorted(thread_client.nthreads()), (slice(0, 4000), slice(4000, 8000))):
-        part = [da.from_array(Xs[rows], chunks=(1000, 20)), da.from_array(ys[rows], chunks=1000)]
-        halves.append(thread_client.persist(part, workers=[worker]))  # classes 0-1 | classes 2-3
-    dX = da.concatenate([h[0] for h in halves])
-    dy = da.concatenate([h[1] for h in halves])
+    X, y, dX, dy = _class_sorted_halves(thread_client)
     with pytest.warns(UserWarning, match="very different class mixes"):
         clf = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
     assert clf.fit_report_.class_skew == pytest.approx(0.5, abs=0.01)  # classes 0-1 | 2-3, about 2000 rows each
@@ -224,16 +231,8 @@ def test_skewed_shards_are_warned_about_while_the_fit_runs(thread_client):
     # reports, about a second in, not when the fit returns; and only once
     import warnings
 
-    da = pytest.importorskip("dask.array")
-    X, y = _clf_data(n=8000, classes=4)
-    order = np.argsort(y, kind="stable")
-    Xs, ys = X[order], y[order]
-    halves = []
-    for worker, rows in zip(sorted(thread_client.nthreads()), (slice(0, 4000), slice(4000, 8000))):
-        part = [da.from_array(Xs[rows], chunks=(1000, 20)), da.from_array(ys[rows], chunks=1000)]
-        halves.append(thread_client.persist(part, workers=[worker]))
-    dX = da.concatenate([h[0] for h in halves])
-    dy = da.concatenate([h[1] for h in halves])
+    pytest.importorskip("dask.array")
+    _, _, dX, dy = _class_sorted_halves(thread_client)
     shown = []
     with warnings.catch_warnings():
         warnings.simplefilter("always")
