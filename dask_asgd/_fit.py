@@ -143,10 +143,10 @@ def publish_floor(spec: TrainSpec, itemsize: int, random_shards: bool = False) -
     trained on samples of one distribution did not change the model (docs/design.md)."""
     rate = float(config.get("balance.max-exchange-bytes-per-second"))
     per_process = float(config.get("balance.max-messages-per-second-per-process"))
-    fixed = "balance.min-publish-period-random-shards" if random_shards else "balance.min-publish-period"
-    return max(float(config.get("balance.min-publish-period")), float(config.get(fixed)),
-               tasks_per_process(spec.peers) / per_process,
-               _fanout(spec) * _state_bytes(spec, itemsize) / rate)
+    fixed = float(config.get("balance.min-publish-period"))
+    if random_shards:
+        fixed = max(fixed, float(config.get("balance.min-publish-period-random-shards")))
+    return max(fixed, tasks_per_process(spec.peers) / per_process, _fanout(spec) * _state_bytes(spec, itemsize) / rate)
 
 
 def tasks_per_process(peers: dict) -> int:

@@ -445,9 +445,9 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
                   rng=None, ranges=None, rows=None):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  With ``rng``, rows
-    ordered by their target are shuffled once (a copy).  With ``rows`` (ascending, or
-    ``_data.RowBlocks``), the shard is those rows of the blocks in an order drawn from ``rng`` (a
-    copy, made by the task, in parallel with the others)."""
+    ordered by their target are shuffled once (a copy).  With ``rows`` (``_data.RowBlocks``), the
+    shard is those rows of the blocks in an order drawn from ``rng`` (a copy, made by the task, in
+    parallel with the others)."""
     from sklearn.utils import assert_all_finite
 
     X = _concat(_flat_parts(X_parts))
@@ -455,8 +455,8 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     y = y_parts[0] if len(y_parts) == 1 else np.concatenate([np.ravel(p) for p in y_parts])
     y = np.ravel(y)
     pos = None
-    if rows is not None:  # ascending; placed in a random order (``rng``)
-        rows = np.asarray(rows.rows() if hasattr(rows, "rows") else rows, dtype=np.int64)
+    if rows is not None:  # read in ascending order, placed in a random order (``rng``)
+        rows = rows.rows()
         pos = rng.permutation(len(rows))
         X, y = shuffle_rows(X, rows, pos), _in_order(y, rows, pos)
     # X is checked for NaN / inf by the training itself (``ShardTrainer.check_input``)
@@ -495,7 +495,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 class_weights=None, checked=False, ranges=None, rows=None):
     """The long-running training task of one shard (runs seceded on its worker).
 
-    ``ranges`` (row ranges) or ``rows`` (row indices, to gather): the shard's rows in the
+    ``ranges`` (row ranges) or ``rows`` (``_data.RowBlocks``, to gather): the shard's rows in the
     (single, shared) arrays of an in-process cluster.
     """
     from distributed import get_worker, secede
