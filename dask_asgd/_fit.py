@@ -11,7 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from . import config
-from ._data import is_dask_collection, place_dask, place_in_memory, worker_slots
+from ._data import is_dask_collection, place_dask, place_in_memory, release_local, worker_slots
 from ._options import TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
@@ -81,46 +81,52 @@ class FitResult:
 
 
 def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None, class_weights=None,
-            policy=None) -> FitResult:
-    """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged)."""
+            policy=None, ordered=None) -> FitResult:
+    """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged).
+    ``ordered``: whether in-memory rows are ordered by their target, if the caller knows
+    (``place_in_memory``)."""
     started = time.time()
     with get_client(n_workers) as client:
         slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
-        if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
-            shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier)
-        else:
-            shards = place_dask(client, X, y, sw, slots)
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
-        tasks = {i: s.worker for i, s in enumerate(shards)}
-        seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
-        spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
-        if spec.auto_interval:
-            # in-memory input split at random: the shards are samples of one distribution
-            random_shards = checked and spec.shuffle
-            spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize, random_shards))
-        if policy is None:
-            policy = default_policy(spec, X.dtype.itemsize)
-        if spec.auto_interval:  # the tasks start with the law's first decision
-            spec = replace(spec, n_blocks=int(policy.decide(-1, {}, {})["n_blocks"]))
-        client.run_on_scheduler(register_fit, fit_id, tasks, policy, int(config.get("balance.history-length")))
-        futures = {}
-        t0 = time.monotonic()
         try:
-            for i, s in enumerate(shards):
-                futures[i] = client.submit(
-                    train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges, s.rows,
-                    key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
-                )
-            results, lost, skew_warned = _watch(client, fit_id, futures, spec)
+            if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
+                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier, ordered,
+                                         fit=fit_id)
+            else:
+                shards = place_dask(client, X, y, sw, slots)
+            tasks = {i: s.worker for i, s in enumerate(shards)}
+            seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
+            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
+            if spec.auto_interval:
+                # in-memory input split at random: the shards are samples of one distribution
+                random_shards = checked and spec.shuffle
+                spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize, random_shards))
+            if policy is None:
+                policy = default_policy(spec, X.dtype.itemsize)
+            if spec.auto_interval:  # the tasks start with the law's first decision
+                spec = replace(spec, n_blocks=int(policy.decide(-1, {}, {})["n_blocks"]))
+            client.run_on_scheduler(register_fit, fit_id, tasks, policy, int(config.get("balance.history-length")))
+            futures = {}
+            t0 = time.monotonic()
+            try:
+                for i, s in enumerate(shards):
+                    futures[i] = client.submit(
+                        train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges, s.rows,
+                        key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
+                    )
+                results, lost, skew_warned = _watch(client, fit_id, futures, spec)
+            finally:
+                ended = {"history": [], "lost": {}}
+                with contextlib.suppress(Exception):  # also tells tasks still running to stop
+                    ended = client.run_on_scheduler(end_fit, fit_id)
+                client.cancel(list(futures.values()))
+                # the data futures are only released (dropped with ``shards``), never cancelled: for
+                # dask input they are the user's persisted collection, which must outlive the fit
         finally:
-            ended = {"history": [], "lost": {}}
-            with contextlib.suppress(Exception):  # also tells tasks still running to stop
-                ended = client.run_on_scheduler(end_fit, fit_id)
-            client.cancel(list(futures.values()))
-            # the data futures are only released (dropped with ``shards``), never cancelled: for
-            # dask input they are the user's persisted collection, which must outlive the fit
+            release_local(fit_id)  # in-process input handed to the tasks by reference (LocalRef)
         return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started, skew_warned)
 
 
@@ -191,7 +197,7 @@ def _watch(client, fit_id, futures: dict, spec):
 
     pending = dict(futures)
     done, results, lost = {}, [], {}
-    last_check = 0.0
+    last_check = time.monotonic()  # the first look a second in: short fits never wait on it
     warned = False
     while pending:
         try:

@@ -467,10 +467,34 @@ def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
 
 
 @_jit
-def int_label_counts(y, lo, counts):
-    """``counts[v - lo]``: how many times each integer label ``v`` occurs (one pass, no sort)."""
+def int_min_max(y):
+    """The smallest and the largest of the integers ``y`` (non-empty), in one pass."""
+    lo = y[0]
+    hi = y[0]
+    for i in range(1, y.shape[0]):
+        v = y[i]
+        if v < lo:
+            lo = v
+        elif v > hi:
+            hi = v
+    return lo, hi
+
+
+@_jit
+def int_label_offsets(y, lo, out, counts):
+    """``out[i] = y[i] - lo`` as float64 and ``counts[y[i] - lo] += 1`` for integer labels, in
+    one pass; returns how many rows have the same label as the row before (``needs_row_shuffle``)."""
+    same = 0
+    prev = y[0]
     for i in range(y.shape[0]):
-        counts[y[i] - lo] += 1
+        v = y[i]
+        k = v - lo
+        out[i] = k
+        counts[k] += 1
+        if i > 0 and v == prev:
+            same += 1
+        prev = v
+    return same
 
 
 @_jit

@@ -9,8 +9,11 @@ and reports its metrics to the scheduler plugin.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import math
+import threading
 import time
+import types
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +23,8 @@ from ._options import TrainSpec
 
 
 GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random order (docs/design.md)
+TAKE_OVER_MIN_SECONDS = 0.001  # a task takes over part of another's epoch only if at least this long
+_NO_LOCK = contextlib.nullcontext()
 
 
 class ShardTrainer:
@@ -95,6 +100,9 @@ class ShardTrainer:
         self.t = np.array([float(spec.init_t)])
         self.stats = np.zeros(5)
         self.check_input = True  # until the first epoch has visited every row
+        # another task trained on the end of this task's first epoch (``take_over``), so this
+        # task's own pass did not see every row: a non-finite value later is looked for in the rows
+        self.first_epoch_shared = False
         # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
         self.track_loss = bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping)
         self.eta0 = spec.eta0
@@ -124,6 +132,12 @@ class ShardTrainer:
         self.cnt = np.zeros(size, dtype=np.int32)
         self.batches_done = 0
         self.samples_done = 0
+        self.taken_over = 0  # samples of other tasks' epochs trained by this one (``take_over``)
+        # shared with the other tasks of the fit in this process (``_Tails``): they may take over
+        # the end of this task's epoch; ``claimed`` is where the kernel call under way ends
+        self.lock = None
+        self.claimed = 0
+        self.helped = False
         self.merged = 0
         self.rejected = 0
         self.history = []  # per-epoch objective
@@ -147,13 +161,17 @@ class ShardTrainer:
 
     def _new_epoch_order(self):
         """The epoch's order: groups with boundaries shifted at random, visited in random order
-        (rows that share a group change from epoch to epoch)."""
-        if self.spec.shuffle and self.n_rows > 1:
-            self._set_groups(int(self.rng.integers(GROUP_ROWS)))
-            perm = self.rng.permutation(self.n_groups)
-            self.ostart, self.ostop = self.gstart[perm], self.gstop[perm]
-        else:
-            self.ostart, self.ostop = self.gstart, self.gstop
+        (rows that share a group change from epoch to epoch).  Under ``lock``: another task may
+        be reading the order to take over the end of the epoch (``epoch_view``)."""
+        with self.lock or _NO_LOCK:
+            if self.spec.shuffle and self.n_rows > 1:
+                self._set_groups(int(self.rng.integers(GROUP_ROWS)))
+                perm = self.rng.permutation(self.n_groups)
+                self.ostart, self.ostop = self.gstart[perm], self.gstop[perm]
+            else:
+                self.ostart, self.ostop = self.gstart, self.gstop
+            self.limit = self.n_batches  # this task's own mini-batches of the epoch end here
+            self.claimed = 0
 
     @property
     def evidence_units(self) -> bool:
@@ -218,48 +236,77 @@ class ShardTrainer:
             self._kernel(0, 0)
             self.stats[:] = 0.0
 
-    def _kernel(self, first_group: int, n_groups: int) -> None:
+    def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
+        """``n_groups`` groups of the epoch's order from ``first_group`` on, into this task's
+        state; the rows and their order are ``src``'s (another trainer's, ``take_over``) if given."""
         sp_ = self.spec
+        d = self if src is None else src
         self.stats[:] = 0.0
         K.sgd_chunk(
-            self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw,
+            d.dense, d.X, d.data, d.indices, d.indptr, d.y, d.sw, d.has_sw,
             self.w, self.scale, self.q, self.u, self.t,
-            self.ostart, self.ostop, first_group, n_groups, self.gpb,
+            d.ostart, d.ostop, first_group, n_groups, d.gpb,
             sp_.is_classifier, sp_.n_outputs, sp_.n_features,
             sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
             sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
             self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
             self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
-            self.evidence_units, self.check_input, int(sp_.average), self.avg, self.ab,
+            self.evidence_units, d.check_input, int(sp_.average), self.avg, self.ab,
         )
-
-    def run(self, n_batches: int) -> None:
-        """Run up to ``n_batches`` mini-batches (never past the end of the epoch)."""
-        if self.done:
-            return
-        n_batches = int(min(n_batches, self.n_batches - self.pos))
-        sp_ = self.spec
-        st = self.stats
-        first = self.pos * self.gpb
-        self._kernel(first, min(n_batches * self.gpb, self.n_groups - first))
-        if st[4] != 0.0:
-            if self.check_input:  # NaN / inf in the rows (scikit-learn's error), else divergence
-                self.assert_input_finite()
+        if self.stats[4] != 0.0:
+            if d.check_input or d.first_epoch_shared:  # NaN / inf in the rows (scikit-learn's error)
+                d.assert_input_finite()  # else divergence
             raise FloatingPointError(
                 "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
                 "with StandardScaler or MinMaxScaler might help. The learning rate "
                 "(learning_rate=%r, eta0=%g) may be too large."
-                % (self.epoch + 1, _LR_NAMES[sp_.learning_rate], sp_.eta0)
+                % (d.epoch + 1, _LR_NAMES[sp_.learning_rate], sp_.eta0)
             )
-        self.pos += n_batches
+
+    def run(self, n_batches: int) -> None:
+        """Run up to ``n_batches`` mini-batches (never past the end of the epoch, or past the part
+        of it that another task took over)."""
+        if self.done:
+            return
+        with self.lock or _NO_LOCK:
+            n_batches = int(max(0, min(n_batches, self.limit - self.pos)))
+            self.claimed = self.pos + n_batches
+        if n_batches:
+            st = self.stats
+            first = self.pos * self.gpb
+            self._kernel(first, min(n_batches * self.gpb, self.n_groups - first))
+            self.pos += n_batches
+            self.batches_done += n_batches
+            self.samples_done += int(st[1])
+            self.merged += int(st[2])
+            self.rejected += int(st[3])
+            self.epoch_loss += st[0]
+            self.epoch_samples += st[1]
+        if self.pos >= self.limit:
+            self._end_epoch()
+
+    def epoch_view(self):
+        """What another task needs to train on part of this epoch (``take_over``): the rows and
+        the epoch's order, taken under ``lock`` (this task replaces its order at its next epoch)."""
+        return types.SimpleNamespace(
+            dense=self.dense, X=self.X, data=self.data, indices=self.indices, indptr=self.indptr,
+            y=self.y, sw=self.sw, has_sw=self.has_sw, ostart=self.ostart, ostop=self.ostop,
+            gpb=self.gpb, n_groups=self.n_groups, check_input=self.check_input, epoch=self.epoch,
+            first_epoch_shared=False, assert_input_finite=self.assert_input_finite)
+
+    def take_over(self, view, first: int, n_batches: int) -> None:
+        """Train this task's state on mini-batches ``[first, first + n_batches)`` of another
+        task's epoch (``view``, its ``epoch_view``): the end of it, which that slower task of the
+        fit in this process gave up (``_Tails``).  Every row of its epoch is still visited once,
+        by one of the two."""
+        g0 = first * view.gpb
+        self._kernel(g0, min(n_batches * view.gpb, view.n_groups - g0), src=view)
+        st = self.stats
         self.batches_done += n_batches
         self.samples_done += int(st[1])
+        self.taken_over += int(st[1])
         self.merged += int(st[2])
         self.rejected += int(st[3])
-        self.epoch_loss += st[0]
-        self.epoch_samples += st[1]
-        if self.pos >= self.n_batches:
-            self._end_epoch()
 
     def assert_input_finite(self) -> None:
         """scikit-learn's error if this shard's training rows hold NaN or inf.  The first epoch
@@ -283,7 +330,6 @@ class ShardTrainer:
         self.epoch_loss = 0.0
         self.epoch_samples = 0.0
         self.pos = 0
-        self._new_epoch_order()
         if sp_.tol is not None:
             if sp_.early_stopping:
                 score = self.validation_score(self.model())
@@ -305,6 +351,8 @@ class ShardTrainer:
         if self.epoch >= sp_.max_iter and not self.done:
             self.done = True
             self.reason = "max_iter"
+        if not self.done:  # the next epoch's order (none after the last: nobody reads it)
+            self._new_epoch_order()
 
     def validation_score(self, w) -> float:
         sp_ = self.spec
@@ -360,6 +408,66 @@ _LR_NAMES = {0: "constant", 1: "optimal", 2: "invscaling", 3: "adaptive"}
 
 
 # ---------------------------------------------------------------------------- the Dask task
+# The training tasks of a fit that run in one process (the threads of an in-process cluster, or
+# of one worker): a task done with its epochs takes over the end of a slower task's epoch, so the
+# fit does not wait for the slowest core (docs/design.md, "Sharing the end of an epoch").
+_SHARING: dict = {}  # fit id -> (lock, {task: ShardTrainer})
+_SHARING_GUARD = threading.Lock()
+
+
+def _join_sharing(fit: str, task_id: int, trainer: ShardTrainer) -> None:
+    with _SHARING_GUARD:
+        lock, trainers = _SHARING.setdefault(fit, (threading.Lock(), {}))
+        trainers[task_id] = trainer
+    trainer.lock = lock
+
+
+def _leave_sharing(fit: str, task_id: int) -> None:
+    with _SHARING_GUARD:
+        entry = _SHARING.get(fit)
+        if entry is not None:
+            entry[1].pop(task_id, None)
+            if not entry[1]:
+                del _SHARING[fit]
+
+
+def _help_others(trainer: ShardTrainer, fit: str, task_id: int, per_batch, chunk_seconds: float,
+                 deadline) -> None:
+    """A task done with its epochs trains on the end of the current epoch of the other tasks of
+    the fit in this process, the one with most left first, a quarter chunk at a time (the task
+    keeps the rest of its epoch), until no task has more than ``TAKE_OVER_MIN_SECONDS`` left in
+    its last epoch.  Bounded by ``deadline`` and by the other tasks' own progress."""
+    entry = _SHARING.get(fit)
+    if entry is None or not per_batch:
+        return
+    lock, trainers = entry
+    cap = max(1, int(chunk_seconds / 4 / per_batch))
+    least = max(2, int(math.ceil(TAKE_OVER_MIN_SECONDS / per_batch)))
+    while deadline is None or time.monotonic() < deadline:
+        with lock:
+            src, left, more = None, 0, False
+            for k, v in trainers.items():
+                if k == task_id or v.done:
+                    continue
+                more = more or v.epoch < v.spec.max_iter - 1  # a next epoch to share
+                if v.limit - v.claimed > left:
+                    src, left = v, v.limit - v.claimed
+            if src is not None and left >= least:
+                n = min(cap, left // 2)
+                src.limit -= n
+                first, view = src.limit, src.epoch_view()
+                src.helped = True
+                src.first_epoch_shared |= src.check_input
+            else:
+                src = None
+        if src is not None:
+            trainer.take_over(view, first, n)
+        elif more:
+            time.sleep(TAKE_OVER_MIN_SECONDS / 2)  # a task between epochs, or near the end of one
+        else:
+            return
+
+
 def needs_row_shuffle(y, is_classifier) -> bool:
     """True when the rows are visibly ordered by their target (sorted or clustered labels).
 
@@ -374,16 +482,25 @@ def needs_row_shuffle(y, is_classifier) -> bool:
         return False
     if is_classifier:  # y holds float class codes
         counts = np.zeros(int(y.max()) + 1, dtype=np.int64)
-        same = K.code_neighbours(np.ascontiguousarray(y, dtype=np.float64), counts) / (n - 1)
-        chance = float(np.sum((counts / n) ** 2))
-        sigma = math.sqrt(max(chance * (1 - chance), 1e-12) / n)
-        return same - chance > max(0.05, 6 * sigma)
+        return labels_ordered(K.code_neighbours(np.ascontiguousarray(y, dtype=np.float64), counts), counts)
     yc = np.asarray(y, dtype=np.float64) - np.mean(y)
     den = float(yc @ yc)
     if den == 0:
         return False
     r1 = float(yc[1:] @ yc[:-1]) / den
     return r1 > max(0.1, 6 / math.sqrt(n))
+
+
+def labels_ordered(same: int, counts) -> bool:
+    """``needs_row_shuffle`` for labels: ``same`` of the rows have the label of the row before,
+    against the chance rate sum(p_k^2) of rows in random order (``counts``: of each label)."""
+    counts = np.asarray(counts, dtype=np.float64)
+    n = counts.sum()
+    if n < 3:
+        return False
+    chance = float(np.sum((counts / n) ** 2))
+    sigma = math.sqrt(max(chance * (1 - chance), 1e-12) / n)
+    return bool(same / (n - 1) - chance > max(0.05, 6 * sigma))
 
 
 def check_finite(values) -> None:
@@ -520,6 +637,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     del X_parts, y_parts, sw_parts
     trainer = ShardTrainer(X, y, sw, spec, spec.seeds[task_id], spec.n_buffers, ranges=ranges)
     del X, y, sw
+    # fits without exchange stay reproducible: only fits that exchange share their epochs
+    sharing = spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1
+    if sharing:
+        _join_sharing(spec.fit_id, task_id, trainer)
     rng = np.random.default_rng(spec.seeds[task_id] + 1)
     plugin = worker.plugins[PLUGIN_NAME]
     fit = spec.fit_id
@@ -558,6 +679,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 if spec.pairwise:  # what peers gained from our states: ours to give up
                     _apply_shares(trainer, inbox)
             cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
+            if trainer.helped:  # another task takes over the end of the epoch: shorter chunks
+                cap = max(1, cap // 4)
             if exchange and spec.auto_interval and per_batch is not None:
                 # "auto" never publishes more often than every min_publish_period seconds: below
                 # that, the Python work per message costs more training than the exchange gives
@@ -625,6 +748,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     report_future = _compat.run_in_loop(
                         worker, _compat.scheduler_call(worker, REPORT_OP, fit=fit, task=task_id, metrics=metrics)
                     )
+        if sharing and not stop_reason and trainer.reason in ("max_iter", "converged"):
+            _help_others(trainer, fit, task_id, per_batch, spec.chunk_seconds, deadline)
         if stop_reason == "max_time" and trainer.check_input:  # rows the first epoch never reached
             trainer.assert_input_finite()
         if spec.pairwise and exchange and stop_reason != "stopped":
@@ -634,6 +759,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     finally:
         if report_future is not None:  # nobody will read it: no "exception never retrieved"
             report_future.cancel()
+        if sharing:
+            _leave_sharing(fit, task_id)
         sends = plugin.stats(fit, task_id)
         plugin.unsubscribe(fit, task_id)
     return {
@@ -647,6 +774,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
         "class_counts": class_counts,
         "n_batches": trainer.batches_done,
         "samples_seen": trainer.samples_done,
+        "taken_over": trainer.taken_over,
         "sent": sends["sent"],
         "received": inbox.received,
         "merged": trainer.merged,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import warnings
 from dataclasses import replace
 from numbers import Integral, Real
@@ -24,7 +25,7 @@ from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
 from ._fit import average_states, run_fit, shard_skew, warn_lost, warn_skewed
-from ._task import encode_labels
+from ._task import encode_labels, labels_ordered
 from .monitor import as_monitor
 from ._options import (
     CLASSIFICATION_LOSSES,
@@ -39,23 +40,26 @@ from ._options import (
 
 
 def _label_codes(y):
-    """``(codes, present, counts)``: each row's index among the sorted labels present (float64),
-    those labels, and their counts.  Integer labels of a moderate range take two nogil passes
-    (a count and a lookup); other labels a hash-based factorization."""
+    """``(codes, present, counts, same)``: each row's index among the sorted labels present
+    (float64), those labels, their counts, and how many rows have the same label as the row
+    before (``_task.labels_ordered``; None where not counted).  Integer labels of a moderate
+    range take two nogil passes (their range; offsets, counts and neighbours), a third only if
+    some label of the range is absent; other labels a hash-based factorization."""
     if y.dtype.kind in "iu" and len(y):
-        lo, hi = int(y.min()), int(y.max())
+        lo, hi = (int(v) for v in K.int_min_max(y))
         if hi - lo < 1 << 20:
             counts = np.zeros(hi - lo + 1, dtype=np.int64)
-            K.int_label_counts(y, lo, counts)
-            seen = np.flatnonzero(counts)
-            lut = np.zeros(hi - lo + 1, dtype=np.float64)
-            lut[seen] = np.arange(len(seen))
             codes = np.empty(len(y), dtype=np.float64)
-            K.int_label_codes(y, lo, lut, codes)
-            return codes, (seen + lo).astype(y.dtype), counts[seen]
+            same = int(K.int_label_offsets(y, lo, codes, counts))
+            seen = np.flatnonzero(counts)
+            if len(seen) < len(counts):  # labels missing from the range: offsets to codes
+                lut = np.zeros(hi - lo + 1, dtype=np.float64)
+                lut[seen] = np.arange(len(seen))
+                K.int_label_codes(y, lo, lut, codes)
+            return codes, (seen + lo).astype(y.dtype), counts[seen], same
     codes, present = pd.factorize(y, sort=True)
     present = np.asarray(present, dtype=y.dtype)
-    return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present))
+    return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present)), None
 
 
 class FitReport:
@@ -68,10 +72,11 @@ class FitReport:
         ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
         ``bytes_sent``, ``deferred`` (publishes put off while the previous state to every peer was
         still queued or on the wire), ``replied`` and ``shares_received`` (``merge="pairwise"``:
-        shares of merges sent back to senders, and received from receivers),
-        ``seconds``, ``settle_seconds`` (``merge="pairwise"``: after training, waiting for the
-        other tasks' last shares), ``n_iter``, ``stop_reason`` and
-        ``monitor_seconds``.
+        shares of merges sent back to senders, and received from receivers), ``taken_over``
+        (samples of other tasks' epochs this task trained on: the end of an epoch of a slower
+        task in the same process, ``dask-asgd.share-epochs``), ``seconds``, ``settle_seconds``
+        (``merge="pairwise"``: after training, waiting for the other tasks' last shares),
+        ``n_iter``, ``stop_reason`` and ``monitor_seconds``.
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
@@ -93,26 +98,36 @@ class FitReport:
     """
 
     _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
-                "overwritten", "bytes_sent", "deferred", "replied", "shares_received", "seconds", "settle_seconds", "n_iter",
-                "stop_reason", "monitor_seconds"]
+                "overwritten", "bytes_sent", "deferred", "replied", "shares_received", "taken_over", "seconds",
+                "settle_seconds", "n_iter", "stop_reason", "monitor_seconds"]
 
     def __init__(self, results, history, lost, seconds, started=None):
         rows = sorted(results, key=lambda r: r["task"])
-        self.tasks = pd.DataFrame([{c: r.get(c, 0.0) for c in self._COLUMNS} for r in rows],
-                                  index=pd.Index([r["task"] for r in rows], name="task"),
-                                  columns=self._COLUMNS)
-        self.history = pd.DataFrame(history)
+        # the tables are built when first read (pandas takes milliseconds a table, at the end of
+        # every fit); until then the report holds their rows (no states)
+        self._task_rows = [{c: r.get(c, 0.0) for c in self._COLUMNS} for r in rows]
+        self._task_ids = [r["task"] for r in rows]
+        self._history_rows = history
+        t0 = started if started is not None else 0.0
+        self._trace_rows = [{"time": tm - t0, "task": r["task"], "worker": r["worker"], "samples": n, "value": v}
+                            for r in rows for tm, n, v in r.get("trace", ())]
         self.lost = dict(lost)
         self.class_skew = shard_skew(rows)[1]
         self.seconds = float(seconds)
         self.started = started
         self.samples_seen = int(sum(r["samples_seen"] for r in rows))
-        t0 = started if started is not None else 0.0
-        self.trace = pd.DataFrame(
-            [{"time": tm - t0, "task": r["task"], "worker": r["worker"], "samples": n, "value": v}
-             for r in rows for tm, n, v in r.get("trace", ())],
-            columns=["time", "task", "worker", "samples", "value"],
-        )
+
+    @functools.cached_property
+    def tasks(self) -> pd.DataFrame:
+        return pd.DataFrame(self._task_rows, index=pd.Index(self._task_ids, name="task"), columns=self._COLUMNS)
+
+    @functools.cached_property
+    def history(self) -> pd.DataFrame:
+        return pd.DataFrame(self._history_rows)
+
+    @functools.cached_property
+    def trace(self) -> pd.DataFrame:
+        return pd.DataFrame(self._trace_rows, columns=["time", "task", "worker", "samples", "value"])
 
     @property
     def samples_per_second(self) -> float:
@@ -228,6 +243,7 @@ class _BaseASGD(BaseEstimator):
             verbose=int(self.verbose),
             report_interval=float(config.get("report-interval")),
             chunk_seconds=float(config.get("chunk-seconds")),
+            share_epochs=bool(config.get("share-epochs")),
             min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
             init_state=init_state,
             init_t=float(init_t),
@@ -303,13 +319,13 @@ class _BaseASGD(BaseEstimator):
         return meta is not None and sp.issparse(meta)
 
     def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm,
-             classes=None, class_weights=None):
+             classes=None, class_weights=None, ordered=None):
         random_state = check_random_state(self.random_state)
         spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
         spec = replace(spec, monitor=getattr(self, "_monitor", None), pairwise=self._pairwise(X))
         res = run_fit(
             X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
-            classes=classes, class_weights=class_weights,
+            classes=classes, class_weights=class_weights, ordered=ordered,
         )
         n_tasks = len(res.results) + len(res.lost)
         if not res.results:
@@ -575,7 +591,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         else:
             if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
                 check_classification_targets(y)
-            codes, present, counts = _label_codes(y)
+            codes, present, counts, same = _label_codes(y)
         if classes is None:
             classes = present
         else:
@@ -610,7 +626,9 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         if cw is not None:
             w = np.asarray(cw, dtype=np.float64)[codes.astype(np.intp)]
             sample_weight = w if sample_weight is None else sample_weight * w
-        self._run(X, codes, sample_weight, n_out, max_iter, tol, warm)
+        # rows ordered by their label (a real shuffle needed), from the counts just made
+        ordered = None if same is None else labels_ordered(same, counts)
+        self._run(X, codes, sample_weight, n_out, max_iter, tol, warm, ordered=ordered)
         return self
 
     def decision_function(self, X):

@@ -855,13 +855,30 @@ def test_label_codes_equal_a_sorted_factorization():
              rng.integers(0, 2**40, 100),  # a range too wide for the counting path
              np.array([True, False, True])]
     for y in cases:
-        codes, present, counts = _label_codes(y)
+        codes, present, counts, same = _label_codes(y)
         want_codes, want_present = pd.factorize(y, sort=True)
+        if same is not None:  # counted with the codes (integer labels): rows like the row before
+            assert same == int(np.sum(y[1:] == y[:-1]))
         assert codes.dtype == np.float64
         np.testing.assert_array_equal(codes, want_codes)
         np.testing.assert_array_equal(present, want_present)
         assert present.dtype == y.dtype
         np.testing.assert_array_equal(counts, np.bincount(want_codes))
+
+
+def test_label_pass_tells_ordered_rows_as_the_placement_test_does():
+    # the client's label pass counts neighbours; its verdict must be needs_row_shuffle's
+    from dask_asgd._task import labels_ordered, needs_row_shuffle
+    from dask_asgd.linear_model import _label_codes
+
+    rng = np.random.default_rng(1)
+    random_rows = rng.integers(0, 3, 20_000)
+    for y, want in [(random_rows, False), (np.sort(random_rows), True),
+                    (np.repeat(rng.integers(0, 5, 500), 40), True),  # runs of 40 rows
+                    (rng.choice([0, 1], 20_000, p=[0.97, 0.03]), False)]:  # imbalanced, random
+        codes, present, counts, same = _label_codes(y)
+        assert labels_ordered(same, counts) is want
+        assert needs_row_shuffle(codes, True) is want
 
 
 def test_code_neighbours_counts_repeats_and_classes():
