@@ -431,12 +431,33 @@ def _leave_sharing(fit: str, task_id: int) -> None:
                 del _SHARING[fit]
 
 
+def _claim_tail(trainers: dict, task_id: int, cap: int, least: int):
+    """Under the fit's lock: the end of the current epoch of the other task with most of it left
+    (up to ``cap`` mini-batches, at most half of what it has not claimed, if that is ``least``
+    or more), given up by that task.  Returns ``(view, first, n)`` (``ShardTrainer.epoch_view``;
+    mini-batches ``[first, first + n)``) or None, and whether another task has epochs to come."""
+    src, left, more = None, 0, False
+    for k, v in trainers.items():
+        if k == task_id or v.done:
+            continue
+        more = more or v.epoch < v.spec.max_iter - 1  # a next epoch to share
+        if v.limit - v.claimed > left:
+            src, left = v, v.limit - v.claimed
+    if src is None or left < least:
+        return None, more
+    n = min(cap, left // 2)
+    src.limit -= n
+    src.helped = True  # shorter chunks from now on: the two end closer together
+    src.first_epoch_shared |= src.check_input
+    return (src.epoch_view(), src.limit, n), more
+
+
 def _help_others(trainer: ShardTrainer, fit: str, task_id: int, per_batch, chunk_seconds: float,
                  deadline) -> None:
     """A task done with its epochs trains on the end of the current epoch of the other tasks of
-    the fit in this process, the one with most left first, a quarter chunk at a time (the task
-    keeps the rest of its epoch), until no task has more than ``TAKE_OVER_MIN_SECONDS`` left in
-    its last epoch.  Bounded by ``deadline`` and by the other tasks' own progress."""
+    the fit in this process (``_claim_tail``), a quarter chunk at a time, until no task has more
+    than ``TAKE_OVER_MIN_SECONDS`` left in its last epoch.  Bounded by ``deadline`` and by the
+    other tasks' own progress."""
     entry = _SHARING.get(fit)
     if entry is None or not per_batch:
         return
@@ -445,23 +466,9 @@ def _help_others(trainer: ShardTrainer, fit: str, task_id: int, per_batch, chunk
     least = max(2, int(math.ceil(TAKE_OVER_MIN_SECONDS / per_batch)))
     while deadline is None or time.monotonic() < deadline:
         with lock:
-            src, left, more = None, 0, False
-            for k, v in trainers.items():
-                if k == task_id or v.done:
-                    continue
-                more = more or v.epoch < v.spec.max_iter - 1  # a next epoch to share
-                if v.limit - v.claimed > left:
-                    src, left = v, v.limit - v.claimed
-            if src is not None and left >= least:
-                n = min(cap, left // 2)
-                src.limit -= n
-                first, view = src.limit, src.epoch_view()
-                src.helped = True
-                src.first_epoch_shared |= src.check_input
-            else:
-                src = None
-        if src is not None:
-            trainer.take_over(view, first, n)
+            claim, more = _claim_tail(trainers, task_id, cap, least)
+        if claim is not None:
+            trainer.take_over(*claim)
         elif more:
             time.sleep(TAKE_OVER_MIN_SECONDS / 2)  # a task between epochs, or near the end of one
         else:

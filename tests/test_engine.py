@@ -88,11 +88,15 @@ def _worker_state(dask_worker):
 
 
 def _wait_clean(client, timeout=10):
+    from dask_asgd import _data, _task
+
     deadline = time.time() + timeout
     while True:
         states = client.run(_worker_state)
         if all(v == {"inboxes": 0, "stats": 0, "pending": 0, "executing": 0, "long_running": 0}
                for v in states.values()) or time.time() > deadline:
+            # the in-process tables: input handed by reference, tasks sharing their epochs
+            assert not _data._LOCAL and not _task._SHARING, (_data._LOCAL.keys(), _task._SHARING.keys())
             return states
         time.sleep(0.1)
 
@@ -397,6 +401,75 @@ def test_interrupted_fit_leaves_nothing_behind(thread_client):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
+def _slow_on(address, seconds):
+    """A monitor that holds up the task running on the worker at ``address`` (real time in its
+    thread, between mini-batches): one slow core."""
+    from dask_asgd.monitor import Monitor
+
+    def fn(coef, intercept):
+        from distributed import get_worker
+
+        if get_worker().address == address:
+            time.sleep(seconds)
+        return 0.0
+
+    return Monitor(fn, every=0.001)
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_a_task_done_first_takes_over_the_end_of_a_slower_tasks_epochs(thread_client, share):
+    import dask
+
+    X, y = _clf_data(n=20000)
+    slow = sorted(thread_client.nthreads())[0]
+    with dask.config.set({"dask-asgd.share-epochs": share}):
+        clf = ASGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0)
+        clf.fit(X, y, monitor=_slow_on(slow, 0.004))
+    t = clf.fit_report_.tasks
+    assert list(t["n_iter"]) == [10, 10]
+    # every row once an epoch, whoever trained it
+    assert clf.fit_report_.samples_seen == 10 * len(X)
+    if share:
+        assert t.loc[t["worker"] != slow, "taken_over"].iloc[0] > 0
+        assert t.loc[t["worker"] == slow, "taken_over"].iloc[0] == 0
+    else:
+        assert (t["taken_over"] == 0).all()
+    assert clf.score(X, y) > 0.7
+    # no exchange: reproducible, so no sharing (it depends on timing)
+    plain = ASGDClassifier(loss="log_loss", max_iter=10, tol=None, sync_interval=None, random_state=0)
+    plain.fit(X, y, monitor=_slow_on(slow, 0.004))
+    assert (plain.fit_report_.tasks["taken_over"] == 0).all()
+
+
+@pytest.mark.parametrize("slow_worker", [0, 1])
+def test_nan_in_a_shared_first_epoch_is_still_sklearns_error(thread_client, slow_worker):
+    # the row may be trained by the task that took over the end of the epoch, while its own
+    # task goes on to its second epoch: either way the error names the input
+    X, y = _clf_data(n=20000)
+    X[13_579, 4] = np.nan
+    slow = sorted(thread_client.nthreads())[slow_worker]
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(
+            X, y, monitor=_slow_on(slow, 0.004))
+    _wait_clean(thread_client)
+
+
+def test_in_process_input_is_not_scattered(thread_client):
+    # the workers are threads of this process: the tasks get the arrays by reference (LocalRef),
+    # the workers' stores stay empty, and the reference is dropped when the fit ends
+    from distributed import get_worker
+
+    from dask_asgd import _data
+    from dask_asgd.monitor import Monitor
+
+    X, y = _clf_data(n=20000)
+    seen = Monitor(lambda coef, intercept: (len(get_worker().data), len(_data._LOCAL)), every=0.01)
+    clf = ASGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y, monitor=seen)
+    values = list(clf.fit_report_.trace["value"])
+    assert values and all(v == (0, 1) for v in values), values
+    assert not _data._LOCAL
+
+
 def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     # Rows sorted by class (a common layout) would give each task one class; on an in-process
     # cluster the tasks gather a random set of rows each, in parallel, instead of a client copy.

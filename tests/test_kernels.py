@@ -934,3 +934,68 @@ def test_averaged_sgd_matches_sklearn(problem, fmt, average):
     np.testing.assert_allclose(tr.model(), expected, rtol=1e-6, atol=1e-9)
     if tr.averaged:
         assert not np.allclose(tr.state(), expected, rtol=1e-3)  # the average is not the last iterate
+
+
+def _sharing_pair(X, y, max_iter):
+    """Two trainers of one shard's data and seed, sharing their epochs under one lock."""
+    import threading
+
+    from dask_asgd import ASGDClassifier
+    from dask_asgd._task import ShardTrainer
+
+    spec = ASGDClassifier(loss="log_loss", batch_size=128)._spec(1, X.shape[1], True, max_iter, None, None, 1.0)
+    trainers = {}
+    for k in (0, 1):
+        trainers[k] = ShardTrainer(X, y, None, spec, seed=7)
+        trainers[k].lock = threading.Lock()
+    return trainers
+
+
+def test_taking_over_the_end_of_an_epoch_makes_the_same_updates():
+    # the task that gives up the end of its epoch and the one that trains it split one sequence
+    # of mini-batches: trained in that order on one state, it is the whole epoch's
+    from dask_asgd._task import _claim_tail
+
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(6000, 12, random_state=0)
+    y = y.astype(np.float64)
+    trainers = _sharing_pair(X, y, max_iter=1)
+    whole, shared = trainers[0], trainers[1]
+    while not whole.done:
+        whole.run(10 ** 6)
+    claim, more = _claim_tail({1: shared, 0: whole}, 0, cap=10 ** 6, least=2)
+    view, first, n = claim
+    assert not more and first + n == shared.n_batches and first >= n  # the later half at most
+    while not shared.done:
+        shared.run(10 ** 6)  # its own part: up to ``first``
+    assert shared.samples_done < shared.n_rows
+    shared.take_over(view, first, n)  # here the same state trains the part it gave up
+    assert shared.samples_done == shared.n_rows == whole.samples_done
+    assert shared.taken_over == shared.n_rows - (shared.samples_done - shared.taken_over)
+    np.testing.assert_array_equal(shared.w, whole.w)
+    np.testing.assert_array_equal(shared.t, whole.t)
+
+
+def test_nan_in_the_part_of_a_first_epoch_another_task_took_is_sklearns_error():
+    # the row is trained (and found) by the task that took over; its own task, whose first
+    # epoch did not see it, meets it in its second epoch: the error must still name the input
+    from dask_asgd._task import _claim_tail
+
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(6000, 12, random_state=0)
+    y = y.astype(np.float64)
+    victim, thief = _sharing_pair(X, y, max_iter=3).values()
+    victim.run(1)  # under way
+    (view, first, n), _ = _claim_tail({0: victim, 1: thief}, 1, cap=10 ** 6, least=2)
+    row = int(view.ostart[first * view.gpb])  # a row of the part given up
+    victim.X[row, 3] = np.nan  # the trainer's rows are the array's (no copy)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        thief.take_over(view, first, n)
+    while victim.epoch == 0:
+        victim.run(10 ** 6)  # its own part of the first epoch: no NaN there
+    assert not victim.check_input
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        while not victim.done:
+            victim.run(10 ** 6)
