@@ -400,7 +400,6 @@ def test_interrupted_fit_leaves_nothing_behind(thread_client):
     assert thread_client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.plugins["dask-asgd-balance"].fits)) == 0
 
 
-@pytest.mark.parametrize("sparse", [False, True])
 def _slow_on(address, seconds):
     """A monitor that holds up the task running on the worker at ``address`` (real time in its
     thread, between mini-batches): one slow core."""
@@ -470,6 +469,7 @@ def test_in_process_input_is_not_scattered(thread_client):
     assert not _data._LOCAL
 
 
+@pytest.mark.parametrize("sparse", [False, True])
 def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     # Rows sorted by class (a common layout) would give each task one class; on an in-process
     # cluster the tasks gather a random set of rows each, in parallel, instead of a client copy.
