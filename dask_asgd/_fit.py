@@ -113,8 +113,10 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             t0 = time.monotonic()
             try:
                 for i, s in enumerate(shards):
+                    # row ranges as one array: the submit walks lists and tuples element by element
+                    ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
                     futures[i] = client.submit(
-                        train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, s.ranges, s.rows,
+                        train_shard, i, s.X, s.y, s.sw, spec, classes, class_weights, checked, ranges, s.rows,
                         key=f"{fit_id}-task-{i}", workers=[s.worker], allow_other_workers=False, pure=False,
                     )
                 results, lost, skew_warned = _watch(client, fit_id, futures, spec)

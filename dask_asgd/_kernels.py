@@ -473,10 +473,8 @@ def int_min_max(y):
     hi = y[0]
     for i in range(1, y.shape[0]):
         v = y[i]
-        if v < lo:
-            lo = v
-        elif v > hi:
-            hi = v
+        lo = min(lo, v)  # no branches: the loop vectorizes
+        hi = max(hi, v)
     return lo, hi
 
 
@@ -491,10 +489,9 @@ def int_label_offsets(y, lo, out, counts):
         k = v - lo
         out[i] = k
         counts[k] += 1
-        if i > 0 and v == prev:
-            same += 1
+        same += np.int64(v == prev)  # no branch: labels in random order would mispredict half
         prev = v
-    return same
+    return same - 1  # the first row, compared with itself
 
 
 @_jit
