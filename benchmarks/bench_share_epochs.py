@@ -1,6 +1,6 @@
 """Sharing the end of an epoch (``dask-asgd.share-epochs``) on and off, fits interleaved.
 
-    python benchmarks/bench_share_epochs.py [--rows 1000000] [--features 100] [--epochs 5] [--repeats 15]
+    python benchmarks/bench_share_epochs.py [--rows 1000000] [--features 100] [--epochs 5] [--repeats 15] [--rounds]
 
 Dense float64 make_classification, log_loss, ``tol=None``, 2 single-thread in-process workers
 (profiler off, as fit's own cluster), ``sync_interval="auto"``. Each round fits one task, then
@@ -26,6 +26,7 @@ def main():
     ap.add_argument("--features", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--rounds", action="store_true", help="also print every round's fit times")
     args = ap.parse_args()
 
     import dask
@@ -62,6 +63,10 @@ def main():
                 rows[name].append({"fit": wall, "gap": float(t["seconds"].max() - t["seconds"].min()),
                                    "taken": int(t["taken_over"].sum()),
                                    "loss": log_loss(yte, est.predict_proba(Xte))})
+    if args.rounds:
+        for r in range(args.repeats):
+            print(f"round {r:2d}: " + "  ".join(f"{k} {1000 * v[r]['fit']:6.1f} ms (taken {v[r]['taken']:,})"
+                                               for k, v in rows.items()))
     med = {k: {c: statistics.median(r[c] for r in v) for c in v[0]} for k, v in rows.items()}
     one = med["one task"]["fit"]
     for k, m in med.items():
