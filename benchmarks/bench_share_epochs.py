@@ -1,6 +1,7 @@
 """Sharing the end of an epoch (``dask-asgd.share-epochs``) on and off, fits interleaved.
 
     python benchmarks/bench_share_epochs.py [--rows 1000000] [--features 100] [--epochs 5] [--repeats 15] [--rounds]
+                                            [--slow SECONDS]
 
 Dense float64 make_classification, log_loss, ``tol=None``, 2 single-thread in-process workers
 (profiler off, as fit's own cluster), ``sync_interval="auto"``. Each round fits one task, then
@@ -8,6 +9,9 @@ two tasks with sharing on and off in alternating order, so that the machine's sl
 both settings alike. Prints, per setting, the median fit time, the ratio to one task's, the
 median gap between the two tasks' training times (``fit_report_.tasks.seconds``), the samples one
 task took over from the other and the held-out log loss; then the two-task / one-task ratios.
+``--slow``: the task on the second worker sleeps that long every 10 ms of its training (a
+monitor), as a core or node slower than the others would be; the one-task fit runs on the other
+worker.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--rounds", action="store_true", help="also print every round's fit times")
+    ap.add_argument("--slow", type=float, default=0.0,
+                    help="make one task slower: a monitor sleeps this many seconds every 10 ms of its "
+                         "training (one slower core or node); 0: off")
     args = ap.parse_args()
 
     import dask
@@ -48,8 +55,22 @@ def main():
     with dask.config.set({"distributed.worker.profile.enabled": False}):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                                silence_logs=50)
-    with cluster, Client(cluster):
+    with cluster, Client(cluster) as client:
         ASGDClassifier(n_workers=2, **common).fit(Xtr[:5000], ytr[:5000])  # compile
+        monitor = None
+        if args.slow > 0:
+            from dask_asgd import Monitor
+
+            slow_worker, seconds = sorted(client.nthreads())[-1], args.slow  # one task uses the first
+
+            def hold_up(coef, intercept):
+                from distributed import get_worker
+
+                if get_worker().address == slow_worker:
+                    time.sleep(seconds)
+                return 0.0
+
+            monitor = Monitor(hold_up, every=0.01)
         for r in range(args.repeats):
             order = [True, False] if r % 2 == 0 else [False, True]
             for name, nw, share in [("one task", 1, True)] + [
@@ -57,7 +78,7 @@ def main():
                 with dask.config.set({"dask-asgd.share-epochs": share}):
                     est = ASGDClassifier(n_workers=nw, random_state=r, **common)
                     t0 = time.perf_counter()
-                    est.fit(Xtr, ytr)
+                    est.fit(Xtr, ytr, monitor=monitor)
                     wall = time.perf_counter() - t0
                 t = est.fit_report_.tasks
                 rows[name].append({"fit": wall, "gap": float(t["seconds"].max() - t["seconds"].min()),
