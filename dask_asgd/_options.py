@@ -93,4 +93,4 @@ class TrainSpec:
     evidence_units: bool = True  # merge="pairwise", 'optimal' schedule: states travel times t0 + t
     average: int = 0  # averaged SGD from this sample on (scikit-learn's average=; 0: off)
     init_avg: object = None  # flat initial average (warm start of an averaged fit) or None
-    share_epochs: bool = True  # tasks in one process take over the end of slower tasks' epochs
+    share_epochs: bool = False  # tasks in one process take over the end of slower tasks' epochs

@@ -435,9 +435,14 @@ def test_a_task_done_first_takes_over_the_end_of_a_slower_tasks_epochs(thread_cl
         assert (t["taken_over"] == 0).all()
     assert clf.score(X, y) > 0.7
     # no exchange: reproducible, so no sharing (it depends on timing)
-    plain = ASGDClassifier(loss="log_loss", max_iter=10, tol=None, sync_interval=None, random_state=0)
-    plain.fit(X, y, monitor=_slow_on(slow, 0.004))
+    with dask.config.set({"dask-asgd.share-epochs": True}):
+        plain = ASGDClassifier(loss="log_loss", max_iter=10, tol=None, sync_interval=None, random_state=0)
+        plain.fit(X, y, monitor=_slow_on(slow, 0.004))
     assert (plain.fit_report_.tasks["taken_over"] == 0).all()
+    # and off by default
+    default = ASGDClassifier(loss="log_loss", max_iter=10, tol=None, random_state=0)
+    default.fit(X, y, monitor=_slow_on(slow, 0.004))
+    assert (default.fit_report_.tasks["taken_over"] == 0).all()
 
 
 @pytest.mark.parametrize("slow_worker", [0, 1])
@@ -446,8 +451,10 @@ def test_nan_in_a_shared_first_epoch_is_still_sklearns_error(thread_client, slow
     # task goes on to its second epoch: either way the error names the input
     X, y = _clf_data(n=20000)
     X[13_579, 4] = np.nan
+    import dask
+
     slow = sorted(thread_client.nthreads())[slow_worker]
-    with pytest.raises(ValueError, match="Input X contains NaN"):
+    with dask.config.set({"dask-asgd.share-epochs": True}), pytest.raises(ValueError, match="Input X contains NaN"):
         ASGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(
             X, y, monitor=_slow_on(slow, 0.004))
     _wait_clean(thread_client)
