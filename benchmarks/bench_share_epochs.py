@@ -20,8 +20,13 @@ import argparse
 import os
 import platform
 import statistics
+import sys
 import time
 import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_throughput import throughput_data  # noqa: E402
 
 
 def main():
@@ -38,16 +43,12 @@ def main():
 
     import dask
     from distributed import Client, LocalCluster
-    from sklearn.datasets import make_classification
     from sklearn.metrics import log_loss
 
     from dask_asgd import ASGDClassifier
 
     warnings.simplefilter("ignore")
-    n_test = max(1, args.rows // 5)
-    X, y = make_classification(args.rows + n_test, args.features, n_informative=args.features // 5,
-                               random_state=0)
-    Xtr, ytr, Xte, yte = X[: args.rows], y[: args.rows], X[args.rows:], y[args.rows:]
+    Xtr, ytr, Xte, yte = throughput_data(args.rows, args.features)  # bench_throughput's data
     common = dict(loss="log_loss", max_iter=args.epochs, tol=None)
     print(f"# {args.rows:,} x {args.features} dense float64, {args.epochs} epochs; {os.cpu_count()} cores, "
           f"{platform.processor() or platform.machine()}; {args.repeats} rounds, medians")

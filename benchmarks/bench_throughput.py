@@ -23,6 +23,15 @@ import warnings
 
 
 
+def throughput_data(rows: int, features: int):
+    """``(Xtr, ytr, Xte, yte)``: make_classification, ``rows`` to train and a fifth as many held out."""
+    from sklearn.datasets import make_classification
+
+    n_test = max(1, rows // 5)
+    X, y = make_classification(rows + n_test, features, n_informative=features // 5, random_state=0)
+    return X[:rows], y[:rows], X[rows:], y[rows:]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -35,17 +44,13 @@ def main():
     args = ap.parse_args()
 
     from distributed import Client, LocalCluster
-    from sklearn.datasets import make_classification
     from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import accuracy_score, log_loss
 
     from dask_asgd import ASGDClassifier
 
     warnings.simplefilter("ignore")
-    n_test = max(1, args.rows // 5)
-    X, y = make_classification(args.rows + n_test, args.features, n_informative=args.features // 5,
-                               random_state=0)
-    Xtr, ytr, Xte, yte = X[: args.rows], y[: args.rows], X[args.rows:], y[args.rows:]
+    Xtr, ytr, Xte, yte = throughput_data(args.rows, args.features)
     samples = args.rows * args.epochs
     common = dict(loss="log_loss", max_iter=args.epochs, tol=None)
 
