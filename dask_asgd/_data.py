@@ -39,7 +39,7 @@ class LocalRef:
     workers are threads of that process): pickled with the task as the fit's id and an index,
     unpickled as the object itself.  Instead of ``scatter``, which costs a round trip to the
     scheduler, and of data dependencies, which the scheduler and the workers keep books on before
-    the task starts: the tasks start 6-8 ms sooner (docs/design.md)."""
+    the task starts: the tasks start sooner (docs/design.md has the timeline)."""
 
     __slots__ = ("fit", "index")
 

@@ -133,8 +133,9 @@ class ShardTrainer:
         self.batches_done = 0
         self.samples_done = 0
         self.taken_over = 0  # samples of other tasks' epochs trained by this one (``take_over``)
-        # shared with the other tasks of the fit in this process (``_Tails``): they may take over
-        # the end of this task's epoch; ``claimed`` is where the kernel call under way ends
+        # shared with the other tasks of the fit in this process (``_SHARING``, ``_claim_tail``):
+        # they may take over the end of this task's epoch; ``claimed``: where the kernel call
+        # under way ends
         self.lock = None
         self.claimed = 0
         self.helped = False
@@ -297,8 +298,8 @@ class ShardTrainer:
     def take_over(self, view, first: int, n_batches: int) -> None:
         """Train this task's state on mini-batches ``[first, first + n_batches)`` of another
         task's epoch (``view``, its ``epoch_view``): the end of it, which that slower task of the
-        fit in this process gave up (``_Tails``).  Every row of its epoch is still visited once,
-        by one of the two."""
+        fit in this process gave up (``_claim_tail``).  Every row of its epoch is still visited
+        once, by one of the two."""
         g0 = first * view.gpb
         self._kernel(g0, min(n_batches * view.gpb, view.n_groups - g0), src=view)
         st = self.stats
