@@ -168,20 +168,17 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
             sw = None if sw is None else sw[perm]
         ranges = _block_ranges(n, P, rng if shuffle else None)
         sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
-    shared = share_local(fit, [X, y] + ([sw] if sw is not None else [])) if in_process else None
+    arrays = [X, y] + ([sw] if sw is not None else [])
+    shared = share_local(fit, arrays) if in_process else None
     shards = []
     for i in range(P):
         rs, addr = ranges[i], slots[i]
-        if in_process:
-            futs = shared
-            shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i], rs,
-                                None if rows is None else rows[i]))
-            continue
-        parts = [tuple(X[a:b] for a, b in rs), tuple(y[a:b] for a, b in rs)]
-        if sw is not None:
-            parts.append(tuple(sw[a:b] for a, b in rs))
-        futs = client.scatter(parts, workers=[addr], hash=False)
-        shards.append(Shard(addr, [futs[0]], [futs[1]], [futs[2]] if sw is not None else None, sizes[i]))
+        if in_process:  # the whole arrays by reference, and the shard's rows in them
+            held, kept = shared, (rs, None if rows is None else rows[i])
+        else:  # the shard's rows, serialized to its worker
+            held, kept = client.scatter([tuple(a[lo:hi] for lo, hi in rs) for a in arrays], workers=[addr],
+                                        hash=False), (None, None)
+        shards.append(Shard(addr, [held[0]], [held[1]], [held[2]] if sw is not None else None, sizes[i], *kept))
     return shards
 
 

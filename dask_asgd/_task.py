@@ -273,14 +273,8 @@ class ShardTrainer:
             n_batches = int(max(0, min(n_batches, self.limit - self.pos)))
             self.claimed = self.pos + n_batches
         if n_batches:
-            st = self.stats
-            first = self.pos * self.gpb
-            self._kernel(first, min(n_batches * self.gpb, self.n_groups - first))
+            st = self._batches(self.pos, n_batches)
             self.pos += n_batches
-            self.batches_done += n_batches
-            self.samples_done += int(st[1])
-            self.merged += int(st[2])
-            self.rejected += int(st[3])
             self.epoch_loss += st[0]
             self.epoch_samples += st[1]
         if self.pos >= self.limit:
@@ -300,14 +294,20 @@ class ShardTrainer:
         task's epoch (``view``, its ``epoch_view``): the end of it, which that slower task of the
         fit in this process gave up (``_claim_tail``).  Every row of its epoch is still visited
         once, by one of the two."""
-        g0 = first * view.gpb
-        self._kernel(g0, min(n_batches * view.gpb, view.n_groups - g0), src=view)
+        self.taken_over += int(self._batches(first, n_batches, src=view)[1])
+
+    def _batches(self, first: int, n_batches: int, src=None) -> np.ndarray:
+        """Mini-batches ``[first, first + n_batches)`` of the epoch's order (``src``'s, if given)
+        into this task's state, counted; returns the kernel's stats."""
+        d = self if src is None else src
+        g0 = first * d.gpb
+        self._kernel(g0, min(n_batches * d.gpb, d.n_groups - g0), src=src)
         st = self.stats
         self.batches_done += n_batches
         self.samples_done += int(st[1])
-        self.taken_over += int(st[1])
         self.merged += int(st[2])
         self.rejected += int(st[3])
+        return st
 
     def assert_input_finite(self) -> None:
         """scikit-learn's error if this shard's training rows hold NaN or inf.  The first epoch
