@@ -517,6 +517,45 @@ def code_neighbours(codes, counts):
 
 
 @_jit
+def lag1_sums(y):
+    """``(den, num)``: the sum of squares of ``y`` about its mean and the sum of the products of
+    neighbours about it (lag-1 autocorrelation = num / den), in nogil passes on the calling
+    thread.  Not numpy's dot products: a BLAS call wakes the BLAS library's own threads, which
+    then spin on a core for about 0.1 s (docs/design.md), while the fit's tasks want the cores."""
+    n = y.shape[0]
+    m = 0.0
+    for i in range(n):
+        m += y[i]
+    m /= n
+    prev = y[0] - m
+    den = prev * prev
+    num = 0.0
+    for i in range(1, n):
+        c = y[i] - m
+        den += c * c
+        num += c * prev
+        prev = c
+    return den, num
+
+
+@_jit
+def linear_scores(dense, X, data, indices, indptr, coef, b, out):
+    """``out[i, k] = X[i] . coef[k] + b[k]`` for dense ``X`` or CSR ``(data, indices, indptr)``,
+    on the calling thread (a task's held-out score; no BLAS threads, see ``lag1_sums``)."""
+    K = out.shape[1]
+    for i in range(out.shape[0]):
+        for k in range(K):
+            s = b[k]
+            if dense:
+                for j in range(X.shape[1]):
+                    s += coef[k, j] * X[i, j]
+            else:
+                for jj in range(indptr[i], indptr[i + 1]):
+                    s += coef[k, indices[jj]] * data[jj]
+            out[i, k] = s
+
+
+@_jit
 def sum_is_finite(v):
     """Whether the sum of ``v`` (1-D) is finite: true for finite values unless the sum overflows.
     A fast first test of a task's rows for NaN / inf that releases the GIL (numpy's sum, which

@@ -65,6 +65,12 @@ class ShardTrainer:
             self.X_val, self.y_val = X[idx], y[idx]
             check_finite(self.X_val.data if sp.issparse(self.X_val) else self.X_val)  # never trained on
             self.sw_val = np.ones(len(idx)) if sw is None else sw[idx]
+            # the unused arguments of ``linear_scores`` (one compiled kernel for each layout)
+            self._no_rows = np.zeros((1, 1), dtype=self.X_val.dtype)
+            self._no_values = np.zeros(1, dtype=self.X_val.dtype)
+            self._no_index = np.zeros(2, dtype=np.int32)
+            if sp.issparse(self.X_val):
+                self.X_val = sp.csr_matrix(self.X_val)
         self.dense = not sp.issparse(X)
         dtype = X.dtype
         if self.dense:
@@ -236,6 +242,9 @@ class ShardTrainer:
         if not self.done:
             self._kernel(0, 0)
             self.stats[:] = 0.0
+            if self.X_val is not None:  # and the held-out score's kernel (no rows)
+                k = self.spec.n_outputs
+                self._val_scores(self.w[: self.n_coef].reshape(k, -1), self.w[self.n_coef:], 0)
 
     def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
         """``n_groups`` groups of the epoch's order from ``first_group`` on, into this task's
@@ -359,7 +368,7 @@ class ShardTrainer:
         sp_ = self.spec
         k, d = sp_.n_outputs, sp_.n_features
         coef = w[: k * d].reshape(k, d)
-        scores = np.asarray(self.X_val @ coef.T) + w[k * d:]
+        scores = self._val_scores(coef, w[k * d:], self.X_val.shape[0])
         y = self.y_val
         if sp_.is_classifier:
             pred = (scores[:, 0] > 0).astype(np.float64) if k == 1 else scores.argmax(axis=1).astype(np.float64)
@@ -368,6 +377,17 @@ class ShardTrainer:
         u = np.sum(self.sw_val * (y - p) ** 2)
         v = np.sum(self.sw_val * (y - np.average(y, weights=self.sw_val)) ** 2)
         return 1.0 - u / v if v > 0 else 0.0
+
+    def _val_scores(self, coef, b, n: int) -> np.ndarray:
+        """The held-out rows' decision values (the first ``n`` rows), on this thread: numpy's
+        ``X @ coef.T`` would wake the BLAS library's threads (``K.linear_scores``)."""
+        X = self.X_val
+        out = np.empty((n, len(b)))
+        if sp.issparse(X):
+            K.linear_scores(False, self._no_rows, X.data, X.indices, X.indptr, coef, b, out)
+        else:
+            K.linear_scores(True, X, self._no_values, self._no_index, self._no_index, coef, b, out)
+        return out
 
     def state(self) -> np.ndarray:
         """A materialized copy of the state (true coefficients, intercepts)."""
@@ -491,12 +511,10 @@ def needs_row_shuffle(y, is_classifier) -> bool:
     if is_classifier:  # y holds float class codes
         counts = np.zeros(int(y.max()) + 1, dtype=np.int64)
         return labels_ordered(K.code_neighbours(np.ascontiguousarray(y, dtype=np.float64), counts), counts)
-    yc = np.asarray(y, dtype=np.float64) - np.mean(y)
-    den = float(yc @ yc)
-    if den == 0:
+    den, num = K.lag1_sums(np.ascontiguousarray(y, dtype=np.float64))
+    if not den > 0:
         return False
-    r1 = float(yc[1:] @ yc[:-1]) / den
-    return r1 > max(0.1, 6 / math.sqrt(n))
+    return num / den > max(0.1, 6 / math.sqrt(n))
 
 
 def labels_ordered(same: int, counts) -> bool:

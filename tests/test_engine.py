@@ -493,3 +493,41 @@ def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     unshuffled = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, shuffle=False,
                                 random_state=0).fit(Xs, ys)
     assert unshuffled.score(X, y) < sorted_clf.score(X, y) - 0.05
+
+
+def _native_thread_cpu_ns():
+    """CPU time of this process's threads that Python did not start (the BLAS library's own)."""
+    ours = {t.native_id for t in threading.enumerate()}
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        if int(tid) in ours:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except OSError:  # the thread ended
+            pass
+    return total
+
+
+def test_fit_wakes_no_blas_threads(thread_client):
+    # a BLAS call (numpy's dot products) wakes the BLAS library's threads, which then spin on a
+    # core for ~0.1 s, while the fit's tasks want every core: the fit's own arithmetic outside the
+    # kernels (the ordered-target test, the held-out score of early stopping) runs on its thread
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/schedstat"):
+        pytest.skip("reads per-thread CPU time from /proc/self/task/*/schedstat (Linux with schedstats)")
+    from threadpoolctl import threadpool_info
+
+    if not any(i["user_api"] == "blas" and i["num_threads"] > 1 for i in threadpool_info()):
+        pytest.skip("no multi-threaded BLAS loaded here: there are no BLAS threads to wake")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60_000, 50))
+    y = np.cumsum(rng.standard_normal(60_000)) * 0.01 + X[:, 0]  # a trend over rows: the order test runs
+    est = ASGDRegressor(max_iter=3, tol=None, early_stopping=True, n_iter_no_change=3, random_state=0)
+    est.fit(X[:2000], y[:2000])  # compiles; then the BLAS threads of earlier work stop spinning
+    time.sleep(0.5)
+    before = _native_thread_cpu_ns()
+    est.fit(X, y)
+    time.sleep(0.3)  # a spin that starts in the fit ends within this
+    spent = (_native_thread_cpu_ns() - before) / 1e6
+    assert spent < 20, f"threads outside Python used {spent:.0f} ms of CPU during the fit"

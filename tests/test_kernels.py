@@ -999,3 +999,63 @@ def test_nan_in_the_part_of_a_first_epoch_another_task_took_is_sklearns_error():
     with pytest.raises(ValueError, match="Input X contains NaN"):
         while not victim.done:
             victim.run(10 ** 6)
+
+
+def test_lag1_sums_match_numpy():
+    rng = np.random.default_rng(2)
+    for y in (rng.standard_normal(1_001), np.cumsum(rng.standard_normal(5_000)), np.array([3.0, 3.0, 3.0])):
+        yc = y - y.mean()
+        den, num = K.lag1_sums(y)
+        assert den == pytest.approx(float(yc @ yc), rel=1e-9, abs=1e-9)
+        assert num == pytest.approx(float(yc[1:] @ yc[:-1]), rel=1e-9, abs=1e-9)
+
+
+def test_continuous_target_order_is_told_from_random_order():
+    from dask_asgd._task import needs_row_shuffle
+
+    rng = np.random.default_rng(3)
+    noise = rng.standard_normal(20_000)
+    assert not needs_row_shuffle(noise, False)
+    assert needs_row_shuffle(np.sort(noise), False)  # sorted by target
+    assert needs_row_shuffle(np.convolve(noise, np.ones(8), "same"), False)  # a trend over rows
+    assert not needs_row_shuffle(np.full(100, 2.0), False)  # constant: nothing to tell
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_linear_scores_match_numpy(dtype, fmt):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((50, 7)).astype(dtype)
+    X[X < 0.3] = 0.0
+    coef = rng.standard_normal((3, 7))
+    b = rng.standard_normal(3)
+    want = X.astype(np.float64) @ coef.T + b
+    out = np.empty((50, 3))
+    if fmt == "dense":
+        K.linear_scores(True, X, np.zeros(1, dtype), np.zeros(2, np.int32), np.zeros(2, np.int32), coef, b, out)
+    else:
+        Xs = sp.csr_matrix(X)
+        K.linear_scores(False, np.zeros((1, 1), dtype), Xs.data, Xs.indices, Xs.indptr, coef, b, out)
+    np.testing.assert_allclose(out, want, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", ["dense", "csr"])
+def test_validation_score_matches_sklearn_metrics(fmt):
+    from sklearn.metrics import accuracy_score, r2_score
+
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((400, 6))
+    Xf = sp.csr_matrix(X) if fmt == "csr" else X
+    for is_clf, k, y in [(True, 1, (X[:, 0] > 0).astype(np.float64)),
+                         (True, 3, rng.integers(0, 3, 400).astype(np.float64)),
+                         (False, 1, X[:, 1] + 0.1 * rng.standard_normal(400))]:
+        spec = make_spec(is_classifier=is_clf, n_outputs=k, n_features=6, early_stopping=True,
+                         validation_fraction=0.25, loss=HINGE if is_clf else LOSSES["squared_error"])
+        tr = ShardTrainer(Xf, y, None, spec, seed=0)
+        w = rng.standard_normal(k * 6 + k)
+        scores = X[-100:] @ w[: k * 6].reshape(k, 6).T + w[k * 6:]
+        if is_clf:
+            pred = (scores[:, 0] > 0) if k == 1 else scores.argmax(axis=1)
+            assert tr.validation_score(w) == pytest.approx(accuracy_score(y[-100:], pred))
+        else:
+            assert tr.validation_score(w) == pytest.approx(r2_score(y[-100:], scores[:, 0]))
