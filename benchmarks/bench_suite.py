@@ -53,7 +53,10 @@ point whose score is at least the target, without interpolation between points; 
 never gets there is reported as "not reached" with its best score. samples/s is rows x epochs
 over the fit time of the last point (for the GLMs: rows x iterations, which is not comparable).
 On the binary sets every point also records the held-out ROC AUC (accuracy can sit close to a
-constant model's: the report gives that model's score too). ``--repeats R`` fits every point R
+constant model's: the report gives that model's score too). The held-out scoring between timed
+fits runs BLAS on one thread (``threadpool_limits(1)``): a multi-threaded BLAS call leaves its
+worker threads spinning on the cores for ~0.1 s after it returns, which would fall on the next
+timed fit of whichever method comes next. ``--repeats R`` fits every point R
 times and keeps the median time and the median score. ``setup_seconds`` in the JSON is the time
 from the subprocess's start to the first timed fit (imports, data, cluster, warm-up).
 
@@ -267,6 +270,15 @@ class Recorder:
         os.replace(tmp, self.path)
 
 
+def scoring():
+    """The held-out scoring after each timed fit runs its BLAS calls on one thread: a
+    multi-threaded BLAS call leaves the library's worker threads spinning on the cores for about
+    0.1 s after it returns (measured: docs/design.md), which would fall on the next timed fit."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def evaluate(task, y_true, y_pred, decision=None):
     """The held-out score (accuracy or R^2) and, for a binary problem with decision values, the
     held-out ROC AUC (recorded in the JSON only: accuracy can sit close to a constant model's)."""
@@ -388,7 +400,8 @@ def run_sklearn(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)
         t = time.perf_counter() - t0
-        return (t, *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+        with scoring():
+            return (t, *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
 
     sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
 
@@ -422,7 +435,8 @@ def run_asgd(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
             for col in ("sent", "merged", "rejected"):
                 if col in tasks:
                     info[col] = int(tasks[col].sum())
-            score, more = evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte))
+            with scoring():
+                score, more = evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte))
             return t, score, {**more, **info}
 
         sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
@@ -472,7 +486,8 @@ def run_incremental(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
                 state["est"].partial_fit(dX, dy, **extra)
                 state["elapsed"] += time.perf_counter() - t0
                 est = state["est"].estimator_
-                return (state["elapsed"], *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+                with scoring():
+                    return (state["elapsed"], *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
 
             if r == 0:
                 sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, 1, cumulative=True)
@@ -542,7 +557,8 @@ def run_glm(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
             coef = np.asarray(est.coef_).ravel().copy()
             converged = last["coef"] is not None and np.array_equal(coef, last["coef"])
             last["coef"] = coef
-            z = decision(est)
+            with scoring():
+                z = decision(est)
             if task == "classification":  # dask-ml's predict: sigmoid(z) > 0.5
                 score, info = evaluate(task, yte, (z > 0).astype(yte.dtype), z)
             else:

@@ -49,6 +49,7 @@ def main():
     from distributed import Client, LocalCluster
     from sklearn.linear_model import SGDClassifier
     from sklearn.metrics import accuracy_score, log_loss
+    from threadpoolctl import threadpool_limits
 
     from dask_asgd import ASGDClassifier
 
@@ -61,9 +62,13 @@ def main():
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)
         wall = time.perf_counter() - t0
-        p = est.predict_proba(Xte)
+        # scored with BLAS on one thread: a multi-threaded BLAS call leaves its threads spinning
+        # on the cores for ~0.1 s after it returns, which would fall on the next timed fit
+        with threadpool_limits(limits=1, user_api="blas"):
+            p = est.predict_proba(Xte)
+            acc = accuracy_score(yte, est.predict(Xte))
         row = {"method": name, "repeat": r, "fit_seconds": wall, "samples_per_s": samples / wall,
-               "log_loss": log_loss(yte, p), "accuracy": accuracy_score(yte, est.predict(Xte))}
+               "log_loss": log_loss(yte, p), "accuracy": acc}
         rep = getattr(est, "fit_report_", None)
         if rep is not None:
             row["train_seconds"] = rep.seconds
