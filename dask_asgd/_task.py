@@ -693,6 +693,11 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     deferred = 0  # checks that found it busy
     owed: dict = {}  # merge="pairwise": (task, lo, n) -> share of a merge not yet sent back
     settle_seconds = 0.0
+    # "auto" publishes min_publish_period after training starts at the earliest, then at least
+    # that far apart, by the clock: through the measured seconds per mini-batch alone, the first
+    # mini-batches (cold caches, measured slow) let publishes out in a fit's first milliseconds
+    gated = exchange and spec.auto_interval
+    next_publish = time.monotonic() + spec.min_publish_period if gated else 0.0
     try:
         deadline = watch.call(deadline)
         while not trainer.done:
@@ -711,7 +716,11 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 # "auto" never publishes more often than every min_publish_period seconds: below
                 # that, the Python work per message costs more training than the exchange gives
                 interval = max(interval, int(math.ceil(spec.min_publish_period / max(per_batch, 1e-9))))
-            n = min(cap, max(1, interval - since_publish)) if exchange and interval > 0 and not waiting else cap
+            if exchange and interval > 0 and not waiting:
+                n = min(cap, batches_to_publish(interval - since_publish, per_batch,
+                                                next_publish - time.monotonic() if gated else 0.0))
+            else:
+                n = cap
             before = trainer.batches_done
             t0 = time.perf_counter()
             try:
@@ -725,7 +734,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                 dt = (time.perf_counter() - t0) / ran
                 per_batch = dt if per_batch is None else 0.8 * per_batch + 0.2 * dt
             since_publish += ran
-            if exchange and interval > 0 and since_publish >= interval:
+            if exchange and interval > 0 and since_publish >= interval and time.monotonic() >= next_publish:
                 # only to peers whose send path is free: a state published while the previous one
                 # is still queued or on the wire would only replace it unsent, and copying a big
                 # state every few mini-batches costs training time; so wait (a chunk at a time)
@@ -736,6 +745,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
                     deferred += 1
                 else:
                     since_publish = 0
+                    if gated:
+                        next_publish = time.monotonic() + spec.min_publish_period
                     if free:
                         lo, values = trainer.block(block, n_blocks)
                         values = trainer.to_shared(lo, values)
@@ -914,6 +925,15 @@ class _Watch:
         self.seconds += took
         self.next = time.monotonic() + self.monitor.every
         return None if deadline is None else deadline + took
+
+
+def batches_to_publish(left: int, per_batch, seconds_left: float) -> int:
+    """Mini-batches to run before the next publish: the ``left`` of the interval, and with a
+    publish clock (``seconds_left`` > 0: "auto"'s earliest next publish is that far) at least
+    what the clock asks for at ``per_batch`` seconds a mini-batch (unknown: one)."""
+    if per_batch is not None and seconds_left > 0:
+        left = max(left, int(math.ceil(seconds_left / max(per_batch, 1e-9))))
+    return max(1, left)
 
 
 def _choose_peers(rng, peers: dict, fanout: int) -> list:

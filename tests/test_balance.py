@@ -199,3 +199,37 @@ def test_publish_floor_shares_each_process_message_budget():
     assert two == pytest.approx(0.005)
     assert many == pytest.approx(16 / 400)
     assert apart == pytest.approx(0.005)
+
+
+def test_batches_to_publish_waits_for_the_publish_clock():
+    from dask_asgd._task import batches_to_publish
+
+    # the interval's count alone, with no clock or no measurement yet
+    assert batches_to_publish(40, 1e-5, 0.0) == 40
+    assert batches_to_publish(40, None, 0.05) == 40
+    assert batches_to_publish(0, 1e-5, 0.0) == 1  # due: one mini-batch, then the publish
+    # the clock asks for more: 0.05 s at 10 us a mini-batch, however few the interval says
+    assert batches_to_publish(1, 1e-5, 0.05) == 5000
+    assert batches_to_publish(-7, 1e-5, 0.05) == 5000
+    # and never fewer than the interval asks for
+    assert batches_to_publish(9000, 1e-5, 0.05) == 9000
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_publishes_nothing_before_its_publish_period(thread_client):
+    # "auto" publishes once min_publish_period has passed in training, by the clock: the first
+    # mini-batches run on cold caches, and a measured per-batch time alone let states out at once
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(20000, 20, n_informative=10, random_state=0)
+    ASGDClassifier(max_iter=1).fit(X[:200], y[:200])  # compiles
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 30.0}):
+        est = ASGDClassifier(max_iter=20, tol=None, random_state=0).fit(X, y)
+    t = est.fit_report_.tasks
+    assert len(t) == 2 and (t["seconds"] < 30).all()
+    assert (t["sent"] == 0).all() and (t["received"] == 0).all(), t
+    # and a period the fit outlasts lets states through
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.02}):
+        est = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, random_state=0).fit(X, y)
+    t = est.fit_report_.tasks
+    assert (t["sent"] >= 1).all(), t
