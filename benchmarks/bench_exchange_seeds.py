@@ -2,14 +2,20 @@
 
     python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches the set
     python benchmarks/bench_exchange_seeds.py [--dataset fashion_mnist] [--epochs 2,3,5] [--seeds 6]
+    python benchmarks/bench_exchange_seeds.py --dataset flights_reg --epochs 4 --seeds 24 --syncs auto,none
 
-ASGDClassifier(loss="log_loss", max_iter=k, tol=None) on an in-process cluster of 2 workers,
-``sync_interval`` "auto", None (no exchange) and 64, random_state 0..seeds-1; prints the median and
-mean held-out accuracy and log loss per setting. The suite's single fits cannot tell exchange's
-effect from the seed's; this can.
+Classification sets: ASGDClassifier(loss="log_loss", max_iter=k, tol=None); regression sets
+(flights_reg): ASGDRegressor with the suite's settings (squared_error, invscaling, eta0=0.01,
+power_t=0.25, alpha=1e-4); an in-process cluster of 2 workers, ``sync_interval`` from
+``--syncs`` ("auto", "none": no exchange, or an integer), random_state 0..seeds-1. Prints the
+median and mean held-out accuracy and log loss (R^2 for regression) per setting, and the
+seed-by-seed difference of the held-out score of the first setting and "none" (mean, standard
+error, how many seeds at or above). The suite's single fits cannot tell exchange's effect from
+the seed's; this can.
 """
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -17,7 +23,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import load_cached  # noqa: E402
+from bench_suite import DATASETS, load_cached, sgd_params  # noqa: E402
 
 
 def main():
@@ -25,28 +31,47 @@ def main():
     ap.add_argument("--dataset", default="fashion_mnist")
     ap.add_argument("--epochs", default="2,3,5")
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--syncs", default="auto,none,64")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     from distributed import Client, LocalCluster
     from sklearn.metrics import log_loss
 
-    from dask_asgd import ASGDClassifier
+    from dask_asgd import ASGDClassifier, ASGDRegressor
 
+    task = DATASETS[args.dataset][0]
+    syncs = [None if s == "none" else s if s == "auto" else int(s) for s in args.syncs.split(",")]
+    if task == "classification":
+        make = lambda **kw: ASGDClassifier(loss="log_loss", **kw)  # noqa: E731
+    else:
+        make = lambda **kw: ASGDRegressor(**sgd_params(task), **kw)  # noqa: E731
     Xtr, Xte, ytr, yte = load_cached(args.dataset)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
-        ASGDClassifier(max_iter=1, tol=None).fit(Xtr[:2000], ytr[:2000])
+        make(max_iter=1, tol=None).fit(Xtr[:2000], ytr[:2000])
         for k in [int(e) for e in args.epochs.split(",")]:
-            for sync in ("auto", None, 64):
-                acc, ll = [], []
+            scores = {}
+            for sync in syncs:
+                score, ll, sent = [], [], 0
                 for seed in range(args.seeds):
-                    est = ASGDClassifier(loss="log_loss", max_iter=k, tol=None, random_state=seed,
-                                         sync_interval=sync).fit(Xtr, ytr)
-                    acc.append(est.score(Xte, yte))
-                    ll.append(log_loss(yte, est.predict_proba(Xte)))
-                print(f"{k} epochs, sync {str(sync):5s}: accuracy median {statistics.median(acc):.4f} "
-                      f"mean {statistics.fmean(acc):.4f} | log loss median {statistics.median(ll):.4f} "
-                      f"mean {statistics.fmean(ll):.4f}", flush=True)
+                    est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync).fit(Xtr, ytr)
+                    score.append(est.score(Xte, yte))
+                    sent += int(est.fit_report_.tasks["sent"].sum())
+                    if task == "classification":
+                        ll.append(log_loss(yte, est.predict_proba(Xte)))
+                scores[sync] = score
+                name = "accuracy" if task == "classification" else "R^2"
+                print(f"{k} epochs, sync {str(sync):5s}: {name} median {statistics.median(score):.5f} "
+                      f"mean {statistics.fmean(score):.5f}"
+                      + (f" | log loss median {statistics.median(ll):.4f} "
+                         f"mean {statistics.fmean(ll):.4f}" if ll else "")
+                      + f" | states sent {sent / args.seeds:.1f} a fit", flush=True)
+            first = syncs[0]
+            if first is not None and None in scores and args.seeds > 1:
+                d = [a - b for a, b in zip(scores[first], scores[None])]
+                se = statistics.stdev(d) / math.sqrt(len(d))
+                print(f"{k} epochs, {first} - none, seed by seed: mean {statistics.fmean(d):+.6f} "
+                      f"(standard error {se:.6f}), at or above in {sum(x >= 0 for x in d)} of {len(d)}", flush=True)
 
 
 if __name__ == "__main__":
