@@ -24,6 +24,7 @@ from ._options import TrainSpec
 
 GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random order (docs/design.md)
 TAKE_OVER_MIN_SECONDS = 0.001  # a task takes over part of another's epoch only if at least this long
+SETTLE_WAIT_SECONDS = 0.5  # merge="pairwise": the longest the scheduler holds a finished task's question
 _NO_LOCK = contextlib.nullcontext()
 
 
@@ -852,8 +853,10 @@ def _settle(trainer, plugin, worker, inbox, fit, task_id, peers, owed, timeout, 
         if future is None and flushed and time.monotonic() >= next_ask:
             next_ask = time.monotonic() + 0.005
             shares = plugin.stats(fit, task_id)["replies_to"]
+            # the scheduler answers once the last task has finished (or ``wait`` has passed)
+            wait = min(SETTLE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()))
             future = _compat.run_in_loop(
-                worker, _compat.scheduler_call(worker, finish_op, fit=fit, task=task_id, shares=shares))
+                worker, _compat.scheduler_call(worker, finish_op, fit=fit, task=task_id, shares=shares, wait=wait))
         elif future is not None and future.done():
             try:
                 answer = future.result()

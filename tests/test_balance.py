@@ -233,3 +233,46 @@ def test_auto_publishes_nothing_before_its_publish_period(thread_client):
         est = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, random_state=0).fit(X, y)
     t = est.fit_report_.tasks
     assert (t["sent"] >= 1).all(), t
+
+
+def test_finish_answers_a_waiting_task_when_the_last_one_finishes():
+    # merge="pairwise" settle step: the first task done asks with wait=; the answer leaves the
+    # moment the last task finishes (or its worker is lost, or the fit ends), not a poll later
+    import asyncio
+    import time
+
+    from dask_asgd.balance import BalanceSchedulerPlugin, FixedPolicy
+
+    async def scenario(release):
+        plugin = BalanceSchedulerPlugin()
+        plugin.register_fit("f", {0: "tcp://a:1", 1: "tcp://b:1"}, FixedPolicy(4, 1))
+        t0 = time.monotonic()
+        first = asyncio.ensure_future(plugin.finish(fit="f", task=0, shares={1: 3}, wait=5.0))
+        await asyncio.sleep(0.05)
+        assert not first.done()  # held: task 1 still trains
+        if release == "finish":
+            last = await plugin.finish(fit="f", task=1, shares={0: 2}, wait=5.0)
+            assert last == {"stop": False, "all_finished": True, "expected": {0: 3}}
+        elif release == "lost":
+            plugin.remove_worker(None, "tcp://b:1")
+        else:
+            plugin.end_fit("f")
+        answer = await asyncio.wait_for(first, 1.0)
+        return answer, time.monotonic() - t0
+
+    answer, seconds = asyncio.run(scenario("finish"))
+    assert answer == {"stop": False, "all_finished": True, "expected": {1: 2}} and seconds < 1.0
+    answer, _ = asyncio.run(scenario("lost"))
+    assert answer["all_finished"] and answer["expected"] == {}
+    answer, _ = asyncio.run(scenario("end"))
+    assert answer == {"stop": True}
+
+    async def alone():  # nobody finishes: the answer comes after ``wait``, not finished
+        plugin = BalanceSchedulerPlugin()
+        plugin.register_fit("g", {0: "tcp://a:1", 1: "tcp://b:1"}, FixedPolicy(4, 1))
+        t0 = time.monotonic()
+        a = await plugin.finish(fit="g", task=0, shares={}, wait=0.1)
+        return a, time.monotonic() - t0
+
+    answer, seconds = asyncio.run(alone())
+    assert answer["all_finished"] is False and 0.09 <= seconds < 1.0
