@@ -1,7 +1,8 @@
 """Median wall time of small fits: what fixed per-fit costs come to (flights, 2 in-process workers).
 
     python benchmarks/bench_suite.py --datasets flights_reg --methods sklearn-sgd   # once: caches
-    python benchmarks/bench_small_fits.py [--dataset flights_reg] [--fits 15]
+    python benchmarks/bench_small_fits.py [--dataset flights_reg] [--fits 15] [--epochs 1,2,5]
+    python benchmarks/bench_small_fits.py --epochs 4 --fits 21 --syncs auto,none   # settings in turn
 
 ASGDRegressor (flights_reg) or ASGDClassifier (flights_clf), default settings, ``tol=None``,
 1, 2 and 5 epochs, --fits fits each (``random_state`` 0..fits-1) on an in-process LocalCluster of
@@ -26,7 +27,11 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="flights_reg", choices=["flights_reg", "flights_clf"])
     ap.add_argument("--fits", type=int, default=15)
+    ap.add_argument("--epochs", default="1,2,5")
+    ap.add_argument("--syncs", default="default",
+                    help="sync_interval settings fitted in turn, e.g. auto,none (default: the estimator's)")
     args = ap.parse_args()
+    syncs = [None if s == "none" else int(s) if s.isdigit() else s for s in args.syncs.split(",")]
     warnings.simplefilter("ignore")
     from distributed import Client, LocalCluster
 
@@ -38,14 +43,18 @@ def main():
                       silence_logs=50) as cluster, Client(cluster):
         cls(max_iter=1, tol=None).fit(X[:2000], y[:2000])
         out = []
-        for epochs in (1, 2, 5):
-            times = []
+        for epochs in [int(e) for e in args.epochs.split(",")]:
+            times = {s: [] for s in syncs}
             for r in range(args.fits):
-                est = cls(max_iter=epochs, tol=None, random_state=r)
-                t0 = time.perf_counter()
-                est.fit(X, y)
-                times.append(time.perf_counter() - t0)
-            out.append(f"{epochs} epochs {1000 * statistics.median(times):.1f} ms")
+                # the settings take turns fit by fit (first one, then the other first)
+                for sync in (syncs if r % 2 == 0 else syncs[::-1]):
+                    est = cls(max_iter=epochs, tol=None, random_state=r,
+                              **({} if sync == "default" else {"sync_interval": sync}))
+                    t0 = time.perf_counter()
+                    est.fit(X, y)
+                    times[sync].append(time.perf_counter() - t0)
+            out.append(f"{epochs} epochs " + ", ".join(
+                (f"{s}: " if len(syncs) > 1 else "") + f"{1000 * statistics.median(t):.1f} ms" for s, t in times.items()))
     print(f"{args.dataset}, medians of {args.fits} fits: " + " | ".join(out))
 
 
