@@ -78,13 +78,16 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
         make(0).fit(X[::50], y[::50])
-        gaps, tails, fits = [], [], []
+        gaps, tails, fits, prepared = [], [], [], []
         for r in range(args.fits):
             marks.clear()
             t0 = time.monotonic()
             make(r).fit(X, y)
             end = time.monotonic()
             print(" | ".join(f"{n} {1000 * (t - t0):.1f}" for n, t in marks) + f" | fit returned {1000 * (end - t0):.1f}")
+            starts = [t for n, t in marks if n == "prepare >"]
+            if starts:  # from the first task's start of preparation to the last task's end of it
+                prepared.append(1000 * (max(t for n, t in marks if n == "prepare <") - min(starts)))
             ends = sorted(t for n, t in marks if n == "task <")
             if len(ends) == 2:
                 gaps.append(1000 * (ends[1] - ends[0]))
@@ -92,7 +95,8 @@ def main():
             fits.append(1000 * (end - t0))
         if gaps:
             print(f"medians of {len(fits)} fits: fit {statistics.median(fits):.1f} ms; the two tasks end "
-                  f"{statistics.median(gaps):.1f} ms apart; fit returns {statistics.median(tails):.1f} ms after the last")
+                  f"{statistics.median(gaps):.1f} ms apart; fit returns {statistics.median(tails):.1f} ms after the last; "
+                  f"the shards' preparation (first start to last end) {statistics.median(prepared):.1f} ms")
         workers = sorted(client.nthreads())
         start, done = [], []
         for _ in range(30):

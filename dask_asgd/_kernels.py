@@ -517,6 +517,32 @@ def code_neighbours(codes, counts):
 
 
 @_jit
+def seeded_permutation(m, seed):
+    """A random permutation of ``range(m)`` drawn from ``seed`` (Fisher-Yates on xorshift64
+    draws), without the interpreter lock: the tasks of a fit draw theirs at once (numpy's
+    ``Generator.permutation`` holds the lock)."""
+    out = np.arange(m)
+    s = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(1)  # never 0: xorshift's one bad state
+    for i in range(m - 1, 0, -1):  # Fisher-Yates, xorshift64 (13, 7, 17) draws
+        s ^= s << np.uint64(13)
+        s ^= s >> np.uint64(7)
+        s ^= s << np.uint64(17)
+        j = np.int64((s >> np.uint64(11)) % np.uint64(i + 1))
+        t = out[i]
+        out[i] = out[j]
+        out[j] = t
+    return out
+
+
+@_jit
+def place_values(v, rows, pos, out):
+    """``out[pos[j]] = v[rows[j]]``: a task's labels or weights placed as ``shuffle_rows`` places
+    its rows, without the interpreter lock."""
+    for j in range(rows.shape[0]):
+        out[pos[j]] = v[rows[j]]
+
+
+@_jit
 def lag1_sums(y):
     """``(den, num)``: the sum of squares of ``y`` about its mean and the sum of the products of
     neighbours about it (lag-1 autocorrelation = num / den), in nogil passes on the calling

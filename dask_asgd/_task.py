@@ -569,8 +569,9 @@ def shuffle_rows(X, rows, pos):
 
 def _in_order(v, rows, pos):
     """``v[rows]`` placed as ``shuffle_rows`` places the rows of X."""
+    v = np.ascontiguousarray(v)
     out = np.empty(len(rows), dtype=v.dtype)
-    out[pos] = v[rows]
+    K.place_values(v, rows, pos, out)
     return out
 
 
@@ -601,7 +602,7 @@ def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classif
     pos = None
     if rows is not None:  # read in ascending order, placed in a random order (``rng``)
         rows = rows.rows()
-        pos = rng.permutation(len(rows))
+        pos = K.seeded_permutation(len(rows), int(rng.integers(0, 2**32 - 1)))
         X, y = shuffle_rows(X, rows, pos), _in_order(y, rows, pos)
     # X is checked for NaN / inf by the training itself (``ShardTrainer.check_input``)
     sw = None

@@ -485,14 +485,19 @@ def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     Xs, ys = X[order], y[order]
     if sparse:
         Xs = sp.csr_matrix(Xs)
-    sorted_clf = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=0).fit(Xs, ys)
-    plain_clf = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=0).fit(X, y)
-    assert sorted_clf.fit_report_.tasks["n_samples"].sum() == len(X)
-    assert sorted_clf.score(X, y) > plain_clf.score(X, y) - 0.03
+    def fit(X_, y_, seed, **kw):
+        return ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=seed,
+                              **kw).fit(X_, y_)
+
+    # the last SGD iterate moves by a few points from seed to seed on 6,000 rows: means of 4 seeds
+    sorted_fits = [fit(Xs, ys, seed) for seed in range(4)]
+    assert all(c.fit_report_.tasks["n_samples"].sum() == len(X) for c in sorted_fits)
+    sorted_score = np.mean([c.score(X, y) for c in sorted_fits])
+    plain_score = np.mean([fit(X, y, seed).score(X, y) for seed in range(4)])
+    assert sorted_score > plain_score - 0.03, (sorted_score, plain_score)
     # without the shuffle, each task would train on one class: the average is near chance
-    unshuffled = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, shuffle=False,
-                                random_state=0).fit(Xs, ys)
-    assert unshuffled.score(X, y) < sorted_clf.score(X, y) - 0.05
+    unshuffled = np.mean([fit(Xs, ys, seed, shuffle=False).score(X, y) for seed in range(4)])
+    assert unshuffled < sorted_score - 0.05, (unshuffled, sorted_score)
 
 
 def _native_thread_cpu_ns():

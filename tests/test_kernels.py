@@ -1059,3 +1059,29 @@ def test_validation_score_matches_sklearn_metrics(fmt):
             assert tr.validation_score(w) == pytest.approx(accuracy_score(y[-100:], pred))
         else:
             assert tr.validation_score(w) == pytest.approx(r2_score(y[-100:], scores[:, 0]))
+
+
+def test_seeded_permutation_is_a_reproducible_uniform_shuffle():
+    for m in (0, 1, 2, 7, 131_000):
+        p = K.seeded_permutation(m, 11)
+        np.testing.assert_array_equal(np.sort(p), np.arange(m))
+    np.testing.assert_array_equal(K.seeded_permutation(1000, 3), K.seeded_permutation(1000, 3))
+    assert not np.array_equal(K.seeded_permutation(1000, 3), K.seeded_permutation(1000, 4))
+    # every element lands in every place about equally often (5 x 5 table over 20,000 seeds)
+    where = np.zeros((5, 5))
+    for seed in range(20_000):
+        where[np.arange(5), K.seeded_permutation(5, seed)] += 1
+    np.testing.assert_allclose(where / 20_000, 0.2, atol=0.015)
+
+
+def test_place_values_matches_fancy_indexing():
+    from dask_asgd._task import _in_order
+
+    rng = np.random.default_rng(6)
+    v = rng.standard_normal(50)
+    rows = np.sort(rng.choice(50, 20, replace=False))
+    pos = rng.permutation(20)
+    want = np.empty(20)
+    want[pos] = v[rows]
+    np.testing.assert_array_equal(_in_order(v, rows, pos), want)
+    np.testing.assert_array_equal(_in_order(v.astype(np.float32), rows, pos), want.astype(np.float32))
