@@ -11,24 +11,21 @@ after each call before they sleep; a fit started in that time shares the cores w
 """
 
 import os
+import sys
 import threading
 import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from probe_fit_threads import threads  # noqa: E402
+
 
 def native_thread_cpu_ms() -> dict:
+    """CPU milliseconds of each thread Python did not start (``probe_fit_threads.threads``)."""
     ours = {t.native_id for t in threading.enumerate()}
-    out = {}
-    for tid in os.listdir("/proc/self/task"):
-        if int(tid) in ours:
-            continue
-        try:
-            with open(f"/proc/self/task/{tid}/schedstat") as f:
-                out[int(tid)] = int(f.read().split()[0]) / 1e6
-        except OSError:
-            pass
-    return out
+    return {tid: 1000 * run for tid, (run, _wait) in threads().items() if tid not in ours}
 
 
 def main():
