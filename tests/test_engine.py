@@ -70,8 +70,12 @@ def test_no_exchange_mode_sends_nothing(thread_client):
 
 def test_parzen_off_merges_every_received_state(thread_client):
     X, y = _clf_data(n=40000)
-    clf = ASGDClassifier(max_iter=20, tol=None, sync_interval=1, parzen=False, random_state=0).fit(X, y)
+    # a fixed training time, not a fixed number of epochs: 20 epochs of 20,000 rows per task can
+    # end within milliseconds, before either task has received a state (seen once on CI)
+    clf = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1, parzen=False,
+                         random_state=0).fit(X, y)
     t = clf.fit_report_.tasks
+    assert t["received"].sum() > 0
     assert (t["rejected"] == 0).all()
     assert t["merged"].sum() > 0
 
@@ -135,7 +139,9 @@ def test_two_concurrent_fits_stay_apart(thread_client):
     Xb, yb = _clf_data(n=20000, d=30, classes=4, seed=2)
 
     def fit(X, y):
-        return ASGDClassifier(max_iter=30, tol=None, sync_interval=1, random_state=0).fit(X, y)
+        # by the clock, not a number of epochs, so that states surely travel (see above)
+        return ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1,
+                              random_state=0).fit(X, y)
 
     with ThreadPoolExecutor(2) as ex:
         fa, fb = ex.submit(fit, Xa, ya), ex.submit(fit, Xb, yb)
