@@ -1,10 +1,11 @@
-"""Median wall time of small fits: what fixed per-fit costs come to (flights, 2 in-process workers).
+"""Median wall time of small fits: what fixed per-fit costs come to (2 in-process workers).
 
     python benchmarks/bench_suite.py --datasets flights_reg --methods sklearn-sgd   # once: caches
     python benchmarks/bench_small_fits.py [--dataset flights_reg] [--fits 15] [--epochs 1,2,5]
     python benchmarks/bench_small_fits.py --epochs 4 --fits 21 --syncs auto,none   # settings in turn
 
-ASGDRegressor (flights_reg) or ASGDClassifier (flights_clf), default settings, ``tol=None``,
+ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite), default
+settings, ``tol=None``,
 1, 2 and 5 epochs, --fits fits each (``random_state`` 0..fits-1) on an in-process LocalCluster of
 2 single-thread workers started and warmed up before timing. Run it on two commits back to back
 (e.g. in a git worktree) to compare them: these fits last 0.05-0.12 s and the machine's noise is
@@ -25,7 +26,8 @@ from bench_suite import load_cached  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", default="flights_reg", choices=["flights_reg", "flights_clf"])
+    ap.add_argument("--dataset", default="flights_reg",
+                    choices=["flights_reg", "flights_clf", "fashion_mnist", "synthetic_dense", "synthetic_sparse"])
     ap.add_argument("--fits", type=int, default=15)
     ap.add_argument("--epochs", default="1,2,5")
     ap.add_argument("--syncs", default="default",
