@@ -448,7 +448,11 @@ _SHARED_DOC = """
         Rows per mini-batch: the unit of the exchange schedule (updates are per sample).
     sync_interval : int, "auto" or None, default="auto"
         Mini-batches between two publishes of a task's state. ``None``: no exchange, the model
-        is the average of independently trained shards (SimuParallelSGD).
+        is the average of independently trained shards (SimuParallelSGD). "auto": the interval
+        and message size follow the measured links (docs/design.md); in-memory input, which fit
+        splits into random shards, is trained apart like ``None`` unless ``max_time`` bounds the
+        fit (exchange never improved the model there, and without it a ``random_state`` gives
+        the same model every time); Dask collections, whose shards may differ, exchange.
     fanout : int or "all", default=1
         Peers each publish goes to (chosen at random).
     n_buffers : int, default=4

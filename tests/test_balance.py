@@ -2,6 +2,7 @@
 
 
 import dask
+import numpy as np
 import pytest
 from distributed import Client, LocalCluster
 
@@ -223,16 +224,46 @@ def test_auto_publishes_nothing_before_its_publish_period(thread_client):
 
     X, y = make_classification(20000, 20, n_informative=10, random_state=0)
     ASGDClassifier(max_iter=1).fit(X[:200], y[:200])  # compiles
-    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 30.0}):
+    # (random shards of a fit without max_time exchange only when asked: see the test below)
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 30.0,
+                          "dask-asgd.balance.exchange-random-shards": True}):
         est = ASGDClassifier(max_iter=20, tol=None, random_state=0).fit(X, y)
     t = est.fit_report_.tasks
     assert len(t) == 2 and (t["seconds"] < 30).all()
     assert (t["sent"] == 0).all() and (t["received"] == 0).all(), t
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.02,
+                          "dask-asgd.balance.exchange-random-shards": True}):
+        est = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, random_state=0).fit(X, y)
+        # no max_time: the clock alone decides too (0.02 s into fits of 0.1 s and more)
+        est = ASGDClassifier(max_iter=200, tol=None, random_state=0).fit(X, y)
+    t = est.fit_report_.tasks
+    assert (t["seconds"] > 0.05).all(), t
+    assert t["sent"].sum() >= 1, t
     # and a period the fit outlasts lets states through
     with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.02}):
         est = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, random_state=0).fit(X, y)
     t = est.fit_report_.tasks
     assert (t["sent"] >= 1).all(), t
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_auto_trains_random_shards_apart_and_reproducibly(thread_client):
+    # in-memory input, split at random, a fit of so many epochs: "auto" sends nothing, so the
+    # model is no exchange's, bit for bit, and a random_state gives the same model every time
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(20000, 20, n_informative=10, random_state=0)
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.0}):
+        fits = [ASGDClassifier(max_iter=30, tol=None, random_state=3).fit(X, y) for _ in range(2)]
+        none = ASGDClassifier(max_iter=30, tol=None, sync_interval=None, random_state=3).fit(X, y)
+        # bounded by max_time, the same shards exchange (a task that falls behind gets states)
+        timed = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, random_state=3).fit(X, y)
+    for est in fits:
+        t = est.fit_report_.tasks
+        assert len(t) == 2 and (t["sent"] == 0).all() and (t["received"] == 0).all(), t
+        np.testing.assert_array_equal(est.coef_, none.coef_)
+        np.testing.assert_array_equal(est.intercept_, none.intercept_)
+    assert timed.fit_report_.tasks["sent"].sum() >= 1
 
 
 def test_finish_answers_a_waiting_task_when_the_last_one_finishes():
