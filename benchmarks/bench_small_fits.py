@@ -4,8 +4,8 @@
     python benchmarks/bench_small_fits.py [--dataset flights_reg] [--fits 15] [--epochs 1,2,5]
     python benchmarks/bench_small_fits.py --epochs 4 --fits 21 --syncs auto,none   # settings in turn
 
-ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite), default
-settings, ``tol=None``,
+ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite) with the
+suite's settings (``bench_suite.sgd_params``: log_loss for classification), ``tol=None``,
 1, 2 and 5 epochs, --fits fits each (``random_state`` 0..fits-1) on an in-process LocalCluster of
 2 single-thread workers started and warmed up before timing. Run it on two commits back to back
 (e.g. in a git worktree) to compare them: these fits last 0.05-0.12 s and the machine's noise is
@@ -21,7 +21,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import load_cached  # noqa: E402
+from bench_suite import load_cached, sgd_params  # noqa: E402
 
 
 def main():
@@ -41,6 +41,7 @@ def main():
 
     X, _, y, _ = load_cached(args.dataset)
     cls = ASGDRegressor if args.dataset == "flights_reg" else ASGDClassifier
+    params = sgd_params("regression" if args.dataset == "flights_reg" else "classification")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
         cls(max_iter=1, tol=None).fit(X[:2000], y[:2000])
@@ -50,7 +51,7 @@ def main():
             for r in range(args.fits):
                 # the settings take turns fit by fit (first one, then the other first)
                 for sync in (syncs if r % 2 == 0 else syncs[::-1]):
-                    est = cls(max_iter=epochs, tol=None, random_state=r,
+                    est = cls(max_iter=epochs, tol=None, random_state=r, **params,
                               **({} if sync == "default" else {"sync_interval": sync}))
                     t0 = time.perf_counter()
                     est.fit(X, y)
