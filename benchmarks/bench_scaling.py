@@ -83,7 +83,15 @@ def main():
 
     import dask
 
-    dask.config.set({k: float(v) for k, v in (c.split("=", 1) for c in args.config)})
+    import yaml
+
+    def value(v):  # a number (1e9, 0.05), else as a config file would read it (true, a name)
+        try:
+            return float(v)
+        except ValueError:
+            return yaml.safe_load(v)
+
+    dask.config.set({k: value(v) for k, v in (c.split("=", 1) for c in args.config)})
     dask.config.set({"distributed.worker.profile.enabled": args.worker_profiler == "on"})
 
     import dask.array as da
