@@ -7,7 +7,7 @@
 ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite) with the
 suite's settings (``bench_suite.sgd_params``: log_loss for classification), ``tol=None``,
 1, 2 and 5 epochs, --fits fits each (``random_state`` 0..fits-1) on an in-process LocalCluster of
-2 single-thread workers started and warmed up before timing. Run it on two commits back to back
+2 (``--workers``) single-thread workers started and warmed up before timing. Run it on two commits back to back
 (e.g. in a git worktree) to compare them: these fits last 0.05-0.12 s and the machine's noise is
 of the same order as the differences.
 """
@@ -32,33 +32,49 @@ def main():
     ap.add_argument("--epochs", default="1,2,5")
     ap.add_argument("--syncs", default="default",
                     help="sync_interval settings fitted in turn, e.g. auto,none (default: the estimator's)")
+    ap.add_argument("--toggle", metavar="KEY", default=None,
+                    help="a boolean dask config key, e.g. dask-asgd.submit-one-graph: each setting is "
+                    "fitted with it true and false in turn")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the cluster, and n_workers")
     args = ap.parse_args()
     syncs = [None if s == "none" else int(s) if s.isdigit() else s for s in args.syncs.split(",")]
     warnings.simplefilter("ignore")
+    import dask
     from distributed import Client, LocalCluster
+
+    toggles = [None] if args.toggle is None else [True, False]
+    variants = [(sync, tog) for sync in syncs for tog in toggles]
+
+    def label(v):
+        sync, tog = v
+        parts = ([] if len(syncs) == 1 else [str(sync)]) + ([] if tog is None else [f"{args.toggle}={tog}"])
+        return " ".join(parts)
 
     from dask_asgd import ASGDClassifier, ASGDRegressor
 
     X, _, y, _ = load_cached(args.dataset)
     cls = ASGDRegressor if args.dataset == "flights_reg" else ASGDClassifier
     params = sgd_params("regression" if args.dataset == "flights_reg" else "classification")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
-        cls(max_iter=1, tol=None).fit(X[:2000], y[:2000])
+        cls(max_iter=1, tol=None, n_workers=args.workers).fit(X[:2000], y[:2000])
         out = []
         for epochs in [int(e) for e in args.epochs.split(",")]:
-            times = {s: [] for s in syncs}
+            times = {v: [] for v in variants}
             for r in range(args.fits):
                 # the settings take turns fit by fit (first one, then the other first)
-                for sync in (syncs if r % 2 == 0 else syncs[::-1]):
-                    est = cls(max_iter=epochs, tol=None, random_state=r, **params,
+                for v in (variants if r % 2 == 0 else variants[::-1]):
+                    sync, tog = v
+                    est = cls(max_iter=epochs, tol=None, random_state=r, n_workers=args.workers, **params,
                               **({} if sync == "default" else {"sync_interval": sync}))
-                    t0 = time.perf_counter()
-                    est.fit(X, y)
-                    times[sync].append(time.perf_counter() - t0)
+                    with dask.config.set({} if tog is None else {args.toggle: tog}):
+                        t0 = time.perf_counter()
+                        est.fit(X, y)
+                        times[v].append(time.perf_counter() - t0)
             out.append(f"{epochs} epochs " + ", ".join(
-                (f"{s}: " if len(syncs) > 1 else "") + f"{1000 * statistics.median(t):.1f} ms" for s, t in times.items()))
-    print(f"{args.dataset}, medians of {args.fits} fits: " + " | ".join(out))
+                (f"{label(v)}: " if len(variants) > 1 else "") + f"{1000 * statistics.median(t):.1f} ms"
+                for v, t in times.items()))
+    print(f"{args.dataset}, {args.workers} workers, medians of {args.fits} fits: " + " | ".join(out))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--fits", type=int, default=4)
     ap.add_argument("--sync", default="none", help="sync_interval: none, auto or an integer")
+    ap.add_argument("--workers", type=int, default=2, help="workers of the cluster and training tasks; "
+                    "past 2 each fit's line gives the first and last of each mark")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
 
@@ -67,15 +69,16 @@ def main():
 
         X, y = make_classification(1_000_000, 100, n_informative=20, random_state=0)
         make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
-                                        random_state=r)
+                                        random_state=r, n_workers=args.workers)
     else:
         from bench_suite import load_cached
 
         X, _, y, _ = load_cached("flights_reg")
-        make = lambda r: ASGDRegressor(max_iter=args.epochs, tol=None, sync_interval=si, random_state=r)  # noqa: E731
+        make = lambda r: ASGDRegressor(max_iter=args.epochs, tol=None, sync_interval=si, random_state=r,  # noqa: E731
+                                       n_workers=args.workers)
     si = None if args.sync == "none" else args.sync if args.sync == "auto" else int(args.sync)
-    print(f"# {args.data}, {args.epochs} epochs, sync_interval={si}, 2 tasks; ms since fit() was called")
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    print(f"# {args.data}, {args.epochs} epochs, sync_interval={si}, {args.workers} tasks; ms since fit() was called")
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster) as client:
         make(0).fit(X[::50], y[::50])
         gaps, tails, fits, prepared = [], [], [], []
@@ -84,17 +87,23 @@ def main():
             t0 = time.monotonic()
             make(r).fit(X, y)
             end = time.monotonic()
-            print(" | ".join(f"{n} {1000 * (t - t0):.1f}" for n, t in marks) + f" | fit returned {1000 * (end - t0):.1f}")
+            if args.workers <= 2:
+                line = " | ".join(f"{n} {1000 * (t - t0):.1f}" for n, t in marks)
+            else:  # the first and the last time of each mark, in the order they first came
+                names = list(dict.fromkeys(n for n, _ in marks))
+                line = " | ".join(f"{n} {1000 * (min(t for m, t in marks if m == n) - t0):.1f}"
+                                  f"-{1000 * (max(t for m, t in marks if m == n) - t0):.1f}" for n in names)
+            print(line + f" | fit returned {1000 * (end - t0):.1f}")
             starts = [t for n, t in marks if n == "prepare >"]
             if starts:  # from the first task's start of preparation to the last task's end of it
                 prepared.append(1000 * (max(t for n, t in marks if n == "prepare <") - min(starts)))
             ends = sorted(t for n, t in marks if n == "task <")
-            if len(ends) == 2:
-                gaps.append(1000 * (ends[1] - ends[0]))
-                tails.append(1000 * (end - ends[1]))
+            if len(ends) == args.workers:
+                gaps.append(1000 * (ends[-1] - ends[0]))
+                tails.append(1000 * (end - ends[-1]))
             fits.append(1000 * (end - t0))
         if gaps:
-            print(f"medians of {len(fits)} fits: fit {statistics.median(fits):.1f} ms; the two tasks end "
+            print(f"medians of {len(fits)} fits: fit {statistics.median(fits):.1f} ms; the first and last tasks end "
                   f"{statistics.median(gaps):.1f} ms apart; fit returns {statistics.median(tails):.1f} ms after the last; "
                   f"the shards' preparation (first start to last end) {statistics.median(prepared):.1f} ms")
         workers = sorted(client.nthreads())
@@ -105,7 +114,7 @@ def main():
             started = client.gather(futs)
             start.append(max(started))
             done.append(time.monotonic() - t0)
-        print(f"distributed's floor: 2 no-op tasks start {1000 * statistics.median(start):.1f} ms after submit, "
+        print(f"distributed's floor: {len(workers)} no-op tasks start {1000 * statistics.median(start):.1f} ms after submit, "
               f"results gathered at {1000 * statistics.median(done):.1f} ms (medians of 30)")
 
 
