@@ -651,6 +651,10 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
 
     t_start = time.monotonic()
     worker = get_worker()
+    placed = {int(k): v for k, v in spec.peers.items()}.get(int(task_id), worker.address)
+    if placed != worker.address:  # peers send to the worker the fit placed the task on
+        raise RuntimeError(f"dask-asgd: training task {task_id} runs on {worker.address}, "
+                           f"not on its shard's worker {placed}")
     own_rows = ranges is None and rows is None
     # rows ordered by their target: shuffled once (own rows), or given as this task's rows to
     # place in a random order (``rows``, in-process clusters)
