@@ -151,19 +151,20 @@ def submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked) 
     16 tasks on a 16-core machine started over 50 ms of a 146 ms fit (docs/design.md)."""
     import dask
 
+    one_graph = bool(config.get("submit-one-graph"))
     tasks = []
     for i, s in enumerate(shards):
         # row ranges as one array: the graph would walk a list of pairs element by element
         ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
         rest = _Opaque((spec, classes, class_weights, checked, ranges, s.rows))
-        if config.get("submit-one-graph"):
+        key = f"{fit_id}-task-{i}"
+        if one_graph:  # the data blocks (futures) stay arguments: they are the task's dependencies
             with dask.annotate(workers=[s.worker], allow_other_workers=False):
-                tasks.append(dask.delayed(_train_task, pure=False)(i, s.X, s.y, s.sw, rest,
-                                                                  dask_key_name=f"{fit_id}-task-{i}"))
+                tasks.append(dask.delayed(_train_task, pure=False)(i, s.X, s.y, s.sw, rest, dask_key_name=key))
         else:
-            tasks.append(client.submit(_train_task, i, s.X, s.y, s.sw, rest, key=f"{fit_id}-task-{i}",
+            tasks.append(client.submit(_train_task, i, s.X, s.y, s.sw, rest, key=key,
                                        workers=[s.worker], allow_other_workers=False, pure=False))
-    if config.get("submit-one-graph"):
+    if one_graph:
         tasks = client.compute(tasks, optimize_graph=False)
     return dict(enumerate(tasks))
 
