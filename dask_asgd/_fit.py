@@ -42,6 +42,9 @@ def get_client(n_workers=None):
     with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
         n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None,
         silence_logs=40,
+        # no memory limit: every in-process worker would measure the whole process (the user's
+        # arrays included) against 1/n of the machine's memory and pause, starting no task
+        memory_limit=0,
         # no dashboard; the scheduler's HTTP server (which distributed starts anyway) on a free
         # loopback port, not 8787: a notebook's own cluster there would get a warning per fit
         scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
@@ -249,6 +252,8 @@ def _watch(client, fit_id, futures: dict, spec):
     done, results, lost = {}, [], {}
     last_check = time.monotonic()  # the first look a second in: short fits never wait on it
     warned = False
+    paused_since = None  # since when a task waits, not started, on a paused worker
+    started = time.monotonic()
     while pending:
         try:
             with client.as_current():
@@ -275,6 +280,17 @@ def _watch(client, fit_id, futures: dict, spec):
             for i in [i for i in pending if i in gone]:
                 lost[i] = spec.peers.get(i)
                 client.cancel([pending.pop(i)])
+            paused = {int(k): a for k, a in status.get("paused", {}).items() if int(k) in pending}
+            paused_since = (paused_since or now) if paused else None
+            limit = float(config.get("paused-timeout"))
+            if paused and now - paused_since > limit:
+                raise RuntimeError(
+                    "dask-asgd: the training tasks placed on the workers %s have not started in %.0f s: "
+                    "those workers are paused (their process's memory is above the "
+                    "distributed.worker.memory.pause share of their memory_limit) and start no "
+                    "task (dask-asgd.paused-timeout: %g s). Free memory there, give the workers a "
+                    "larger memory_limit, or fit with n_workers= on the others."
+                    % (", ".join(sorted(set(paused.values()))), now - started, limit))
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
         results = client.gather(list(done.values()), errors="skip")

@@ -139,6 +139,7 @@ class _FitRecord:
         self.finished: dict = {}  # task -> {dest task: shares written to it} (merge="pairwise")
         self.settled = asyncio.Event()  # set once every task has finished or was lost, or the fit ended
         self.class_counts: dict = {}  # task -> its shard's rows per class (Dask collections)
+        self.reported: set = set()  # the tasks that have reported: they run
 
     def all_finished(self) -> bool:
         return all(t in self.finished or t in self.lost for t in self.workers)
@@ -172,6 +173,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         rec = self.fits.get(fit)
         if rec is None:  # the fit has ended: its tasks stop
             return {"stop": True}
+        rec.reported.add(task)
         metrics = dict(metrics or {})
         counts = metrics.pop("class_counts", None)  # a task's first report: its shard's class mix
         if counts is not None:
@@ -224,12 +226,19 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         return {"history": list(rec.history), "lost": rec.lost}
 
     def fit_status(self, fit: str) -> dict:
-        """What the client polls while a fit runs: the tasks lost with their worker, and the
-        class counts the tasks of a Dask collection reported."""
+        """What the client polls while a fit runs: the tasks lost with their worker, the class
+        counts the tasks of a Dask collection reported, and the tasks that have not reported yet
+        and whose worker is paused (memory above ``distributed.worker.memory.pause``): a paused
+        worker starts no task, and a fit's tasks may run on their own worker only."""
         rec = self.fits.get(fit)
         if rec is None:
-            return {"lost": {}, "class_counts": {}}
-        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts)}
+            return {"lost": {}, "class_counts": {}, "paused": {}}
+        paused = {}
+        for task, addr in rec.tasks.items():
+            ws = self.scheduler.workers.get(addr) if task not in rec.reported else None
+            if ws is not None and getattr(ws.status, "name", "") == "paused":
+                paused[task] = addr
+        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused}
 
 
 def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:

@@ -562,3 +562,32 @@ def test_tasks_start_as_one_graph_each_on_its_shards_worker():
                     clf = ASGDClassifier(max_iter=2, tol=None, n_workers=2, random_state=seed).fit(X, y)
                     workers = list(clf.fit_report_.tasks["worker"])
                     assert len(set(workers)) == 2 and set(workers) <= set(cluster.scheduler_info["workers"])
+
+
+def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
+    # a paused worker (memory above distributed.worker.memory.pause) starts no task, and a fit's
+    # tasks run on their own workers only: the fit says so after dask-asgd.paused-timeout
+    import dask
+    from distributed import Client, LocalCluster
+
+    from dask_asgd.balance import PLUGIN_NAME
+
+    X, y = _clf_data(n=2000)
+    memory = {"distributed.worker.memory.pause": 1e-6, "distributed.worker.memory.target": False,
+              "distributed.worker.memory.spill": False}
+    with dask.config.set(memory), LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                               dashboard_address=None, memory_limit="2 GiB",
+                                               silence_logs=50) as cluster, Client(cluster) as client:
+        def statuses(dask_scheduler=None):
+            return [ws.status.name for ws in dask_scheduler.workers.values()]
+
+        deadline = time.monotonic() + 10
+        while set(client.run_on_scheduler(statuses)) != {"paused"} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(client.run_on_scheduler(statuses)) == {"paused"}
+        t0 = time.monotonic()
+        with dask.config.set({"dask-asgd.paused-timeout": 1}), pytest.raises(RuntimeError, match="paused"):
+            ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
+        assert time.monotonic() - t0 < 8
+        # nothing of the fit is left on the scheduler
+        assert client.run_on_scheduler(lambda dask_scheduler=None: len(dask_scheduler.plugins[PLUGIN_NAME].fits)) == 0

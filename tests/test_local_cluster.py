@@ -76,3 +76,24 @@ def test_temporary_cluster_runs_without_the_worker_profiler():
     assert len(clf.fit_report_.trace) > 0
     assert not clf.fit_report_.trace["value"].any()
     assert dask.config.get("distributed.worker.profile.enabled")  # the setting was only lent
+
+
+def test_temporary_cluster_has_no_memory_limit():
+    # its workers are threads of this process: each would measure the whole process (the user's
+    # arrays included) against 1/n of the machine's memory, pause, and start no task
+    import dask
+
+    from dask_asgd.monitor import Monitor
+
+    def memory_limit(coef, intercept):
+        from distributed import get_worker
+
+        return float(get_worker().memory_manager.memory_limit or 0)
+
+    X, y = _clf_data(n=1000)
+    clf = ASGDClassifier(max_iter=2, tol=None, n_workers=2, random_state=0)
+    # a pause threshold every process is above: a worker with a memory limit would pause
+    with dask.config.set({"distributed.worker.memory.pause": 1e-6, "dask-asgd.paused-timeout": 3}):
+        clf.fit(X, y, monitor=Monitor(memory_limit, every=10.0))
+    assert len(clf.fit_report_.trace) > 0
+    assert not clf.fit_report_.trace["value"].any()
