@@ -282,7 +282,8 @@ def _watch(client, fit_id, futures: dict, spec):
                 client.cancel([pending.pop(i)])
             paused = {int(k): a for k, a in status.get("paused", {}).items() if int(k) in pending}
             paused_since = (paused_since or now) if paused else None
-            limit = float(config.get("paused-timeout"))
+            # a running task reports every report_interval: one that has not may have started
+            limit = max(float(config.get("paused-timeout")), 2.0 * float(spec.report_interval))
             if paused and now - paused_since > limit:
                 raise RuntimeError(
                     "dask-asgd: the training tasks placed on the workers %s have not started in %.0f s: "
