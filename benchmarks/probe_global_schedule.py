@@ -3,9 +3,11 @@ samples, with or without averaging during training, give back what the tasks los
 
     python benchmarks/bench_suite.py --datasets synthetic_dense --methods sklearn-sgd   # once: caches the set
     python benchmarks/probe_global_schedule.py [--tasks 2,16] [--epochs 3] [--every 16] [--seeds 2]
+    python benchmarks/probe_global_schedule.py --dataset synthetic_sparse     # or flights_clf
 
 P ``ShardTrainer`` s (a task's training loop, without Dask and without timing) train P
-contiguous slices of the suite's synthetic dense set (rows already in random order), ``--every``
+contiguous slices of a binary set of the suite (``--dataset``: synthetic_dense, synthetic_sparse
+or flights_clf; its training rows in random order, a fixed permutation), ``--every``
 mini-batches at a time in turn, log_loss with the 'optimal' schedule. Four ways:
 
 * ``local t, apart``: each task's schedule counts its own samples; the model is the average of
@@ -78,21 +80,23 @@ def main():
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--every", type=int, default=16, help="mini-batches a task trains between rounds")
     ap.add_argument("--seeds", type=int, default=2)
+    ap.add_argument("--dataset", default="synthetic_dense", choices=["synthetic_dense", "synthetic_sparse", "flights_clf"])
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    Xtr, Xte, ytr, yte = load_cached("synthetic_dense")
-    ytr = ytr.astype(np.float64)
+    Xtr, Xte, ytr, yte = load_cached(args.dataset)
+    perm = np.random.default_rng(0).permutation(Xtr.shape[0])  # flights come in date order
+    Xtr, ytr = Xtr[perm], np.asarray(ytr, dtype=np.float64)[perm]
     d = Xtr.shape[1]
 
     def scores(w):
-        z = Xte @ w[:d] + w[d]
+        z = np.asarray(Xte @ w[:d]).ravel() + w[d]
         p = np.clip(1 / (1 + np.exp(-z)), 1e-15, 1 - 1e-15)
         return log_loss(yte, np.c_[1 - p, p]), accuracy_score(yte, z > 0)
 
     from sklearn.linear_model import SGDClassifier
 
     sk = SGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, random_state=0).fit(Xtr, ytr)
-    print(f"# synthetic dense {Xtr.shape}, {args.epochs} epochs, rounds of {args.every} mini-batches a task; "
+    print(f"# {args.dataset} {Xtr.shape}, {args.epochs} epochs, rounds of {args.every} mini-batches a task; "
           f"scikit-learn SGD on all rows: log loss {scores(np.r_[sk.coef_.ravel(), sk.intercept_])[0]:.4f}")
     for P in [int(p) for p in args.tasks.split(",")]:
         for mode in MODES:
