@@ -226,7 +226,7 @@ def _merge_ranges(ranges):
 
 def place_dask(client, X, y, sw, slots: list) -> list:
     """Persist the collections and give each task the row blocks its worker holds."""
-    from distributed import futures_of, wait
+    from distributed import futures_of
 
     X = X.rechunk({1: -1}) if X.ndim == 2 else X
     row_chunks = X.chunks[0]
@@ -236,7 +236,9 @@ def place_dask(client, X, y, sw, slots: list) -> list:
     X, y, *rest = client.persist([X, y] + ([sw] if sw is not None else []))
     sw = rest[0] if rest else None
     futs = {f.key: f for c in [X, y] + ([sw] if sw is not None else []) for f in futures_of(c)}
-    wait(list(futs.values()))
+    from ._fit import wait_input  # a cluster whose every worker is paused: a clear error, not a hang
+
+    wait_input(client, list(futs.values()))
     xkeys = [k for k in _flat(X.__dask_keys__())]
     ykeys = [k for k in _flat(y.__dask_keys__())]
     skeys = [k for k in _flat(sw.__dask_keys__())] if sw is not None else None

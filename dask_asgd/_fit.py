@@ -285,19 +285,66 @@ def _watch(client, fit_id, futures: dict, spec):
             # a running task reports every report_interval: one that has not may have started
             limit = max(float(config.get("paused-timeout")), 2.0 * float(spec.report_interval))
             if paused and now - paused_since > limit:
-                raise RuntimeError(
-                    "dask-asgd: the training tasks placed on the workers %s have not started in %.0f s: "
-                    "those workers are paused (their process's memory is above the "
-                    "distributed.worker.memory.pause share of their memory_limit) and start no "
-                    "task (dask-asgd.paused-timeout: %g s). Free memory there, give the workers a "
-                    "larger memory_limit, or fit with n_workers= on the others."
-                    % (", ".join(sorted(set(paused.values()))), now - started, limit))
+                raise _paused_error("the training tasks placed on", sorted(set(paused.values())), now - started,
+                                    limit, "or fit with n_workers= on the others")
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
         results = client.gather(list(done.values()), errors="skip")
         got = {r["task"] for r in results}
         lost.update({i: spec.peers.get(i) for i in done if i not in got})
     return results, lost, warned
+
+
+def _paused_error(what: str, workers, seconds: float, limit: float, also: str = "") -> RuntimeError:
+    return RuntimeError(
+        "dask-asgd: %s the workers %s %s not started in %.0f s: %s paused (their process's "
+        "memory is above the distributed.worker.memory.pause share of their memory_limit) and "
+        "start no task (dask-asgd.paused-timeout: %g s). Free memory there, give the workers a "
+        "larger memory_limit%s." % (what, ", ".join(workers), "have", seconds,
+                                    "those workers are" if len(workers) > 1 else "that worker is",
+                                    limit, ", " + also if also else ""))
+
+
+def _paused_workers(dask_scheduler=None):
+    return ([addr for addr, ws in dask_scheduler.workers.items() if getattr(ws.status, "name", "") == "paused"],
+            len(dask_scheduler.workers))
+
+
+def wait_input(client, futures) -> None:
+    """Wait for the fit's own computations on a Dask collection (its classes, its blocks
+    persisted): a cluster whose every worker is paused computes nothing, and the wait fails after
+    ``dask-asgd.paused-timeout`` rather than last for ever."""
+    from distributed import wait
+
+    limit = float(config.get("paused-timeout"))
+    started = time.monotonic()
+    paused_since = None
+    while True:
+        try:
+            wait(futures, timeout=1.0)
+            return
+        except TimeoutError:
+            pass
+        paused, n = client.run_on_scheduler(_paused_workers)
+        now = time.monotonic()
+        paused_since = (paused_since or now) if n and len(paused) == n else None
+        if paused_since is not None and now - paused_since > limit:
+            raise _paused_error("the computations of the input on", sorted(paused), now - started, limit)
+
+
+def compute_input(*collections):
+    """``dask.compute`` of the fit's own questions about a Dask collection, on the active
+    distributed Client with a bounded wait (``wait_input``); without one, dask's scheduler."""
+    import dask
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:
+        return dask.compute(*collections)
+    futures = client.compute(list(collections))
+    wait_input(client, futures)
+    return tuple(client.gather(futures))
 
 
 def _is_lost_worker_error(exc) -> bool:

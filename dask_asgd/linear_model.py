@@ -24,7 +24,7 @@ from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
-from ._fit import average_states, run_fit, shard_skew, warn_lost, warn_skewed
+from ._fit import average_states, compute_input, run_fit, shard_skew, warn_lost, warn_skewed
 from ._task import encode_labels, labels_ordered
 from .monitor import as_monitor
 from ._options import (
@@ -591,7 +591,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         if dask_in:
             import dask.array as da
 
-            present, counts = da.compute(*da.unique(y, return_counts=True))
+            present, counts = compute_input(*da.unique(y, return_counts=True))
         else:
             if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
                 check_classification_targets(y)

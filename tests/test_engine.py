@@ -591,3 +591,12 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
         assert time.monotonic() - t0 < 8
         # nothing of the fit is left on the scheduler
         assert client.run_on_scheduler(lambda dask_scheduler=None: len(dask_scheduler.plugins[PLUGIN_NAME].fits)) == 0
+        # a Dask collection: the fit's own computations on it (its classes, its blocks) wait on
+        # the same workers
+        import dask.array as da
+
+        t0 = time.monotonic()
+        with dask.config.set({"dask-asgd.paused-timeout": 1}), pytest.raises(RuntimeError, match="paused"):
+            ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(da.from_array(X, chunks=500),
+                                                                     da.from_array(y, chunks=500))
+        assert time.monotonic() - t0 < 8
