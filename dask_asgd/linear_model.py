@@ -274,11 +274,11 @@ class _BaseASGD(BaseEstimator):
         names = None
         if isinstance(X, dd.DataFrame):
             names = np.asarray(X.columns, dtype=object)
-            X = X.to_dask_array(lengths=True)
-        if isinstance(y, (dd.Series, dd.DataFrame)):
-            y = y.to_dask_array(lengths=True)
-        if isinstance(sample_weight, (dd.Series, dd.DataFrame)):
-            sample_weight = sample_weight.to_dask_array(lengths=True)
+        # the partition lengths of the frames, in one computation with a bounded wait
+        frames = [c for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))]
+        lengths = compute_input(*[f.map_partitions(len) for f in frames]) if frames else ()
+        arrays = {id(f): f.to_dask_array(lengths=tuple(int(n) for n in L)) for f, L in zip(frames, lengths)}
+        X, y, sample_weight = (arrays.get(id(c), c) for c in (X, y, sample_weight))
         if not isinstance(X, da.Array) or X.ndim != 2:
             raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
         if not is_dask_collection(y):

@@ -600,3 +600,12 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
             ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(da.from_array(X, chunks=500),
                                                                      da.from_array(y, chunks=500))
         assert time.monotonic() - t0 < 8
+        # a dask DataFrame: its partition lengths are computed first
+        import dask.dataframe as dd
+        import pandas as pd
+
+        t0 = time.monotonic()
+        with dask.config.set({"dask-asgd.paused-timeout": 1}), pytest.raises(RuntimeError, match="paused"):
+            ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(
+                dd.from_pandas(pd.DataFrame(X), npartitions=4), dd.from_pandas(pd.Series(y), npartitions=4))
+        assert time.monotonic() - t0 < 8
