@@ -35,6 +35,8 @@ def main():
     ap.add_argument("--tasks", default="2,8,16")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--schedule", default="task", choices=["task", "fit"],
+                    help="dask-asgd.schedule for every dask-asgd fit")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     import dask
@@ -55,7 +57,8 @@ def main():
         return est.score(Xte, yte)
 
     name = "minus held-out log loss" if task == "classification" else "held-out R^2"
-    print(f"# {args.dataset}, {args.epochs} epochs, {name}, seeds 0..{args.seeds - 1}")
+    print(f"# {args.dataset}, {args.epochs} epochs, {name}, seeds 0..{args.seeds - 1}, "
+          f"dask-asgd.schedule: {args.schedule}")
     cls = ASGDClassifier if task == "classification" else ASGDRegressor
     settings = (("no exchange", None, {}),
                 ("auto, exchanging", "auto", {"dask-asgd.balance.exchange-random-shards": True}),
@@ -69,7 +72,7 @@ def main():
                 for seed in range(args.seeds):
                     est = cls(max_iter=args.epochs, tol=None, random_state=seed, n_workers=k, sync_interval=sync,
                               **params)
-                    with dask.config.set(cfg):
+                    with dask.config.set({**cfg, "dask-asgd.schedule": args.schedule}):
                         est.fit(Xtr, ytr)
                     scores.append(score(est))
                     sent.append(int(est.fit_report_.tasks["sent"].sum()))

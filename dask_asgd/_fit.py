@@ -89,6 +89,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
     ``ordered``: whether in-memory rows are ordered by their target, if the caller knows
     (``place_in_memory``)."""
     started = time.time()
+    schedule_scale(1)  # a wrong dask-asgd.schedule fails before anything is placed
     with get_client(n_workers) as client:
         slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
@@ -102,7 +103,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
                 shards = place_dask(client, X, y, sw, slots)
             tasks = {i: s.worker for i, s in enumerate(shards)}
             seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
-            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds)
+            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, t_scale=schedule_scale(len(tasks)))
             if spec.auto_interval:
                 # in-memory input split at random: the shards are samples of one distribution
                 random_shards = checked and spec.shuffle
@@ -179,6 +180,17 @@ def _state_bytes(spec: TrainSpec, itemsize: int) -> int:
 def _fanout(spec: TrainSpec) -> int:
     n_peers = max(1, len(spec.peers) - 1)
     return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
+
+
+def schedule_scale(n_tasks: int) -> float:
+    """How many samples the step-size schedule counts per sample a task trains:
+    ``dask-asgd.schedule: task`` (default) 1, each task's schedule is scikit-learn's over its own
+    samples; ``fit``: the number of tasks, the schedule of one SGD over the whole fit's samples
+    (smaller steps; docs/design.md has where that helps and where it underfits)."""
+    mode = str(config.get("schedule"))
+    if mode not in ("task", "fit"):
+        raise ValueError(f"dask-asgd.schedule must be 'task' or 'fit', got {mode!r}")
+    return float(max(1, n_tasks)) if mode == "fit" else 1.0
 
 
 def trains_apart(spec: TrainSpec) -> bool:

@@ -231,7 +231,7 @@ def sgd_chunk(
     gstart, gstop, first, n_groups, merge_after,
     is_clf, n_out, n_features,
     loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
-    lr, eta0, power_t, opt_init,
+    lr, eta0, power_t, opt_init, t_scale,
     slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
     track_loss, stats, pairwise, slot_reply, evidence_units, check_input,
     average, avg, ab,
@@ -253,7 +253,9 @@ def sgd_chunk(
     non-finite prediction sets the flag and ends the call at once: NaN or inf in a row always
     makes its prediction non-finite (0 * inf is NaN), and the caller then tells bad input from
     divergence by checking the rows (no separate pass over the data before training).  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
-    sample counter, carried between calls.  With ``average`` > 0 (scikit-learn's ``average=``:
+    sample counter, carried between calls; the schedule reads it as ``1 + t_scale (t - 1)``
+    (``t_scale`` 1: the task's own samples, scikit-learn's schedule; the number of tasks: the
+    samples of the whole fit, ``dask-asgd.schedule: fit``).  With ``average`` > 0 (scikit-learn's ``average=``:
     averaged SGD from sample ``average`` on), ``avg`` (the shape of ``w``) and ``ab`` carry the
     average of the iterates (``_fold_average``), carried between calls like ``scale``.
     """
@@ -291,7 +293,7 @@ def sgd_chunk(
                         _prefetch(X, r, c)
             yi = y[i]
             wi = sw[i] if has_sw else 1.0
-            eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, t[0])
+            eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, 1.0 + t_scale * (t[0] - 1.0))
             sc = scale[0]
             zero = False
             # L2 shrink of all coefficients through the scale (predictions use the old scale)

@@ -85,6 +85,7 @@ class TrainSpec:
     min_publish_period: float = 0.0  # "auto": seconds between publishes at least
     init_state: object = None  # flat initial state or None
     init_t: float = 1.0
+    t_scale: float = 1.0  # the schedule's sample counter advances this much per sample (dask-asgd.schedule)
     seeds: dict = field(default_factory=dict)  # task_id -> int seed
     peers: dict = field(default_factory=dict)  # task_id -> worker address
     monitor: object = None  # a dask_asgd.monitor.Monitor, or None

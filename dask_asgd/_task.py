@@ -259,7 +259,7 @@ class ShardTrainer:
             d.ostart, d.ostop, first_group, n_groups, d.gpb,
             sp_.is_classifier, sp_.n_outputs, sp_.n_features,
             sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
-            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init,
+            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init, float(sp_.t_scale),
             self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
             self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
             self.evidence_units, d.check_input, int(sp_.average), self.avg, self.ab,

@@ -609,3 +609,31 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
             ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(
                 dd.from_pandas(pd.DataFrame(X), npartitions=4), dd.from_pandas(pd.Series(y), npartitions=4))
         assert time.monotonic() - t0 < 8
+
+
+def test_schedule_counted_over_the_whole_fit():
+    # dask-asgd.schedule: "fit" gives each task the step sizes of one SGD over the whole fit's
+    # samples; one task is scikit-learn's schedule either way; a wrong value is a clear error
+    import dask
+    from distributed import Client, LocalCluster
+    from sklearn.metrics import log_loss
+
+    X, y = make_classification(40000, 20, n_informative=10, random_state=0)
+    Xte, yte, X, y = X[30000:], y[30000:], X[:30000], y[:30000]
+
+    def fit(schedule, n_workers):
+        with dask.config.set({"dask-asgd.schedule": schedule}):
+            return ASGDClassifier(loss="log_loss", max_iter=3, tol=None, n_workers=n_workers, sync_interval=None,
+                                  random_state=0).fit(X, y)
+
+    with LocalCluster(n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster):
+        np.testing.assert_array_equal(fit("fit", 1).coef_, fit("task", 1).coef_)
+        own, whole = fit("task", 4), fit("fit", 4)
+        # 4 tasks of 7,500 rows, 3 epochs: each task's own schedule leaves large early steps in
+        # its coefficients (held-out log loss 2.4-2.9, norm 8-10 over 4 seeds); the whole fit's
+        # schedule 0.76-0.96 and 2.2-2.5
+        assert log_loss(yte, whole.predict_proba(Xte)) < 0.5 * log_loss(yte, own.predict_proba(Xte))
+        assert np.linalg.norm(whole.coef_) < 0.5 * np.linalg.norm(own.coef_)
+        with dask.config.set({"dask-asgd.schedule": "global"}), pytest.raises(ValueError, match="schedule"):
+            ASGDClassifier(max_iter=1, tol=None).fit(X, y)
