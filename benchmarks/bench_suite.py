@@ -130,13 +130,14 @@ METHODS = {
     "asgd-2-auto-exchange": ("dask-asgd, 2 workers, auto, exchanging", "asgd"),
     "asgd-2-auto-noparzen": ("dask-asgd, 2 workers, auto exchanging, Parzen off", "asgd"),
     "asgd-2-auto-average": ("dask-asgd, 2 workers, auto exchanging, average merge", "asgd"),
-    # past two workers: for machines with the cores (not in the default run)
+    # not in the default run: the opt-in schedule over the whole fit's samples, and more workers
+    "asgd-2-fit-schedule": ("dask-asgd, 2 workers, auto, schedule over the fit", "asgd"),
     "asgd-4-auto": ("dask-asgd, 4 workers, auto", "asgd"),
     "asgd-8-auto": ("dask-asgd, 8 workers, auto", "asgd"),
     "asgd-16-auto": ("dask-asgd, 16 workers, auto", "asgd"),
 }
 MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto")
-DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS]
+DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS + ("asgd-2-fit-schedule",)]
 ASGD_SETTINGS = {
     "asgd-1": dict(n_workers=1, sync_interval="auto", parzen=True),
     "asgd-2-auto": dict(n_workers=2, sync_interval="auto", parzen=True),
@@ -145,6 +146,7 @@ ASGD_SETTINGS = {
     "asgd-2-auto-exchange": dict(n_workers=2, sync_interval="auto", parzen=True),
     "asgd-2-auto-noparzen": dict(n_workers=2, sync_interval="auto", parzen=False),
     "asgd-2-auto-average": dict(n_workers=2, sync_interval="auto", parzen=True, merge="average"),
+    "asgd-2-fit-schedule": dict(n_workers=2, sync_interval="auto", parzen=True),
     "asgd-4-auto": dict(n_workers=4, sync_interval="auto", parzen=True),
     "asgd-8-auto": dict(n_workers=8, sync_interval="auto", parzen=True),
     "asgd-16-auto": dict(n_workers=16, sync_interval="auto", parzen=True),
@@ -153,7 +155,7 @@ ASGD_SETTINGS = {
 # these methods tell it, to measure the exchange itself, its Parzen test and its merges
 EXCHANGING = {"dask-asgd.balance.exchange-random-shards": True}
 ASGD_CONFIG = {"asgd-2-auto-exchange": EXCHANGING, "asgd-2-auto-noparzen": EXCHANGING,
-               "asgd-2-auto-average": EXCHANGING}
+               "asgd-2-auto-average": EXCHANGING, "asgd-2-fit-schedule": {"dask-asgd.schedule": "fit"}}
 MIB = 2**20
 
 
@@ -731,7 +733,7 @@ def main(argv=None):
     ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
     ap.add_argument("--methods", default=",".join(DEFAULT_METHODS),
                     help="comma-separated, of: " + ", ".join(METHODS) + " (default: all but "
-                    + ", ".join(MANY_WORKERS) + ")")
+                    + ", ".join(MANY_WORKERS + ("asgd-2-fit-schedule",)) + ")")
     ap.add_argument("--fraction", type=float, default=None, help="share of the rows (default 1, --quick 0.2)")
     ap.add_argument("--epochs", type=int, default=5, help="K: the target is scikit-learn's score after K epochs")
     ap.add_argument("--max-epochs", type=int, default=None, help="SGD sweeps go on up to this while the "
