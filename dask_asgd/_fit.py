@@ -12,7 +12,7 @@ import numpy as np
 
 from . import config
 from ._data import is_dask_collection, place_dask, place_in_memory, release_local, worker_slots
-from ._options import TrainSpec
+from ._options import LEARNING_RATES, TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
 from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
@@ -103,7 +103,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
                 shards = place_dask(client, X, y, sw, slots)
             tasks = {i: s.worker for i, s in enumerate(shards)}
             seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
-            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, t_scale=schedule_scale(len(tasks)))
+            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, t_scale=schedule_scale(len(tasks), spec, X))
             if spec.auto_interval:
                 # in-memory input split at random: the shards are samples of one distribution
                 random_shards = checked and spec.shuffle
@@ -182,15 +182,26 @@ def _fanout(spec: TrainSpec) -> int:
     return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
 
 
-def schedule_scale(n_tasks: int) -> float:
-    """How many samples the step-size schedule counts per sample a task trains:
-    ``dask-asgd.schedule: task`` (default) 1, each task's schedule is scikit-learn's over its own
-    samples; ``fit``: the number of tasks, the schedule of one SGD over the whole fit's samples
-    (smaller steps; docs/design.md has where that helps and where it underfits)."""
+def schedule_scale(n_tasks: int, spec: TrainSpec | None = None, X=None) -> float:
+    """How many samples the step-size schedule counts per sample a task trains.
+    ``dask-asgd.schedule``: ``task``, 1, each task's schedule is scikit-learn's over its own
+    samples; ``fit``, the number of tasks, the schedule of one SGD over the whole fit's samples
+    (smaller steps); ``auto`` (default), ``fit`` for dense input with the 'optimal' schedule,
+    where it was measured better at every number of tasks, else ``task`` (sparse data with few
+    samples per feature underfit with it, and an 'invscaling' regression lost R^2; docs/design.md)."""
     mode = str(config.get("schedule"))
-    if mode not in ("task", "fit"):
-        raise ValueError(f"dask-asgd.schedule must be 'task' or 'fit', got {mode!r}")
+    if mode not in ("auto", "task", "fit"):
+        raise ValueError(f"dask-asgd.schedule must be 'auto', 'task' or 'fit', got {mode!r}")
+    if mode == "auto":
+        dense = X is not None and not _is_sparse(X)
+        mode = "fit" if dense and spec is not None and spec.learning_rate == LEARNING_RATES["optimal"] else "task"
     return float(max(1, n_tasks)) if mode == "fit" else 1.0
+
+
+def _is_sparse(X) -> bool:
+    import scipy.sparse as sp
+
+    return sp.issparse(X) or sp.issparse(getattr(X, "_meta", None))
 
 
 def trains_apart(spec: TrainSpec) -> bool:
