@@ -81,6 +81,13 @@ class RowBlocks:
         return m
 
 
+def is_sparse_input(X) -> bool:
+    """A scipy sparse matrix, or a dask array of sparse blocks."""
+    import scipy.sparse as sp
+
+    return sp.issparse(X) or sp.issparse(getattr(X, "_meta", None))
+
+
 def is_dask_collection(x) -> bool:
     try:
         import dask

@@ -11,11 +11,12 @@ from dataclasses import replace
 import numpy as np
 
 from . import config
-from ._data import is_dask_collection, place_dask, place_in_memory, release_local, worker_slots
+from ._data import is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, worker_slots
 from ._options import LEARNING_RATES, TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
+from .balance import (AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, paused_workers,
+                      register_fit)
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -89,7 +90,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
     ``ordered``: whether in-memory rows are ordered by their target, if the caller knows
     (``place_in_memory``)."""
     started = time.time()
-    schedule_scale(1)  # a wrong dask-asgd.schedule fails before anything is placed
+    schedule_mode()  # a wrong dask-asgd.schedule fails before anything is placed
     with get_client(n_workers) as client:
         slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
@@ -182,26 +183,25 @@ def _fanout(spec: TrainSpec) -> int:
     return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
 
 
-def schedule_scale(n_tasks: int, spec: TrainSpec | None = None, X=None) -> float:
+def schedule_mode() -> str:
+    mode = str(config.get("schedule"))
+    if mode not in ("auto", "task", "fit"):
+        raise ValueError(f"dask-asgd.schedule must be 'auto', 'task' or 'fit', got {mode!r}")
+    return mode
+
+
+def schedule_scale(n_tasks: int, spec: TrainSpec, X) -> float:
     """How many samples the step-size schedule counts per sample a task trains.
     ``dask-asgd.schedule``: ``task``, 1, each task's schedule is scikit-learn's over its own
     samples; ``fit``, the number of tasks, the schedule of one SGD over the whole fit's samples
     (smaller steps); ``auto`` (default), ``fit`` for dense input with the 'optimal' schedule,
     where it was measured better at every number of tasks, else ``task`` (sparse data with few
     samples per feature underfit with it, and an 'invscaling' regression lost R^2; docs/design.md)."""
-    mode = str(config.get("schedule"))
-    if mode not in ("auto", "task", "fit"):
-        raise ValueError(f"dask-asgd.schedule must be 'auto', 'task' or 'fit', got {mode!r}")
+    mode = schedule_mode()
     if mode == "auto":
-        dense = X is not None and not _is_sparse(X)
-        mode = "fit" if dense and spec is not None and spec.learning_rate == LEARNING_RATES["optimal"] else "task"
+        optimal = spec.learning_rate == LEARNING_RATES["optimal"]
+        mode = "fit" if optimal and not is_sparse_input(X) else "task"
     return float(max(1, n_tasks)) if mode == "fit" else 1.0
-
-
-def _is_sparse(X) -> bool:
-    import scipy.sparse as sp
-
-    return sp.issparse(X) or sp.issparse(getattr(X, "_meta", None))
 
 
 def trains_apart(spec: TrainSpec) -> bool:
@@ -319,18 +319,12 @@ def _watch(client, fit_id, futures: dict, spec):
 
 
 def _paused_error(what: str, workers, seconds: float, limit: float, also: str = "") -> RuntimeError:
+    those = "those workers are" if len(workers) > 1 else "that worker is"
     return RuntimeError(
-        "dask-asgd: %s the workers %s %s not started in %.0f s: %s paused (their process's "
-        "memory is above the distributed.worker.memory.pause share of their memory_limit) and "
-        "start no task (dask-asgd.paused-timeout: %g s). Free memory there, give the workers a "
-        "larger memory_limit%s." % (what, ", ".join(workers), "have", seconds,
-                                    "those workers are" if len(workers) > 1 else "that worker is",
-                                    limit, ", " + also if also else ""))
-
-
-def _paused_workers(dask_scheduler=None):
-    return ([addr for addr, ws in dask_scheduler.workers.items() if getattr(ws.status, "name", "") == "paused"],
-            len(dask_scheduler.workers))
+        f"dask-asgd: {what} the workers {', '.join(workers)} have not started in {seconds:.0f} s: "
+        f"{those} paused (their process's memory is above the distributed.worker.memory.pause "
+        f"share of their memory_limit) and start no task (dask-asgd.paused-timeout: {limit:g} s). "
+        f"Free memory there, give the workers a larger memory_limit{', ' + also if also else ''}.")
 
 
 def wait_input(client, futures) -> None:
@@ -348,7 +342,7 @@ def wait_input(client, futures) -> None:
             return
         except TimeoutError:
             pass
-        paused, n = client.run_on_scheduler(_paused_workers)
+        paused, n = client.run_on_scheduler(paused_workers)
         now = time.monotonic()
         paused_since = (paused_since or now) if n and len(paused) == n else None
         if paused_since is not None and now - paused_since > limit:

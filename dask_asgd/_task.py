@@ -651,7 +651,8 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
 
     t_start = time.monotonic()
     worker = get_worker()
-    placed = {int(k): v for k, v in spec.peers.items()}.get(int(task_id), worker.address)
+    all_peers = {int(k): v for k, v in spec.peers.items()}
+    placed = all_peers.get(int(task_id), worker.address)
     if placed != worker.address:  # peers send to the worker the fit placed the task on
         raise RuntimeError(f"dask-asgd: training task {task_id} runs on {worker.address}, "
                            f"not on its shard's worker {placed}")
@@ -676,7 +677,7 @@ def train_shard(task_id, X_parts, y_parts, sw_parts, spec: TrainSpec, classes=No
     rng = np.random.default_rng(spec.seeds[task_id] + 1)
     plugin = worker.plugins[PLUGIN_NAME]
     fit = spec.fit_id
-    peers = {int(k): v for k, v in spec.peers.items() if int(k) != task_id}
+    peers = {k: v for k, v in all_peers.items() if k != task_id}
     exchange = spec.sync_interval is not None and bool(peers)  # one task: nobody to send to
     interval = int(spec.sync_interval) if exchange else 0
     n_blocks = max(1, int(spec.n_blocks))

@@ -233,12 +233,19 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         rec = self.fits.get(fit)
         if rec is None:
             return {"lost": {}, "class_counts": {}, "paused": {}}
-        paused = {}
-        for task, addr in rec.tasks.items():
-            ws = self.scheduler.workers.get(addr) if task not in rec.reported else None
-            if ws is not None and getattr(ws.status, "name", "") == "paused":
-                paused[task] = addr
+        paused = {task: addr for task, addr in rec.tasks.items()
+                  if task not in rec.reported and _is_paused(self.scheduler.workers.get(addr))}
         return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused}
+
+
+def _is_paused(ws) -> bool:
+    """A worker distributed paused for memory (it starts no task)."""
+    return ws is not None and getattr(ws.status, "name", "") == "paused"
+
+
+def paused_workers(dask_scheduler=None):
+    """``(paused worker addresses, number of workers)`` of the cluster."""
+    return [a for a, ws in dask_scheduler.workers.items() if _is_paused(ws)], len(dask_scheduler.workers)
 
 
 def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:

@@ -10,7 +10,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -23,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import is_dask_collection
+from ._data import is_dask_collection, is_sparse_input
 from ._fit import average_states, compute_input, run_fit, shard_skew, warn_lost, warn_skewed
 from ._task import encode_labels, labels_ordered
 from .monitor import as_monitor
@@ -313,10 +312,7 @@ class _BaseASGD(BaseEstimator):
         """merge="auto": pairwise for sparse input, average for dense (docs/design.md)."""
         if self.merge != "auto":
             return self.merge == "pairwise"
-        if sp.issparse(X):
-            return True
-        meta = getattr(X, "_meta", None)  # a dask array of sparse blocks
-        return meta is not None and sp.issparse(meta)
+        return is_sparse_input(X)
 
     def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm,
              classes=None, class_weights=None, ordered=None):
