@@ -36,10 +36,13 @@ def _local_object(fit: str, index: int):
 
 class LocalRef:
     """An object of the client's process handed to a task of an in-process cluster (whose
-    workers are threads of that process): pickled with the task as the fit's id and an index,
-    unpickled as the object itself.  Instead of ``scatter``, which costs a round trip to the
-    scheduler, and of data dependencies, which the scheduler and the workers keep books on before
-    the task starts: the tasks start sooner (docs/design.md has the timeline)."""
+    workers are threads of that process): the fit's id and an index, which the task resolves
+    (``resolve_local``) while the fit holds the object (``share_local``).  Instead of
+    ``scatter``, which costs a round trip to the scheduler, and of data dependencies, which the
+    scheduler and the workers keep books on before the task starts: the tasks start sooner
+    (docs/design.md has the timeline).  The reference stays a reference through the graph's
+    pickling: distributed keeps its recent messages (the tasks' arguments among them) for
+    debugging, and the object itself there would outlive the fit."""
 
     __slots__ = ("fit", "index")
 
@@ -47,7 +50,12 @@ class LocalRef:
         self.fit, self.index = fit, index
 
     def __reduce__(self):
-        return _local_object, (self.fit, self.index)
+        return LocalRef, (self.fit, self.index)
+
+
+def resolve_local(obj):
+    """The object a ``LocalRef`` stands for; anything else as it is."""
+    return _local_object(obj.fit, obj.index) if isinstance(obj, LocalRef) else obj
 
 
 def share_local(fit: str, objects: list) -> list:

@@ -11,7 +11,8 @@ from dataclasses import replace
 import numpy as np
 
 from . import config
-from ._data import is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, worker_slots
+from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
+                    worker_slots)
 from ._options import LEARNING_RATES, TrainSpec
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
@@ -145,6 +146,8 @@ class _Opaque:
 
 
 def _train_task(task_id, X_parts, y_parts, sw_parts, rest: _Opaque):
+    X_parts, y_parts = [resolve_local(x) for x in X_parts], [resolve_local(v) for v in y_parts]
+    sw_parts = None if sw_parts is None else [resolve_local(w) for w in sw_parts]
     return train_shard(task_id, X_parts, y_parts, sw_parts, *rest.args)
 
 

@@ -485,6 +485,24 @@ def test_in_process_input_is_not_scattered(thread_client):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
+def test_in_process_input_is_freed_when_the_fit_ends(thread_client, sparse):
+    # distributed keeps its recent messages for debugging, the tasks' arguments among them: the
+    # arrays themselves there (a reference unpickled as the array) kept the user's X alive after
+    # the fit, for as long as the cluster ran; only the reference travels now
+    import gc
+    import weakref
+
+    X, y = _clf_data(n=20000)
+    if sparse:
+        X = sp.csr_matrix(X)
+    ref = weakref.ref(X.data if sparse else X)
+    ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)
+    del X
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.parametrize("sparse", [False, True])
 def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     # Rows sorted by class (a common layout) would give each task one class; on an in-process
     # cluster the tasks gather a random set of rows each, in parallel, instead of a client copy.
