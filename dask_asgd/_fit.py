@@ -24,8 +24,9 @@ from .pubsub import PubSubWorkerPlugin
 
 @contextlib.contextmanager
 def get_client(n_workers=None):
-    """The active distributed Client, else an in-process LocalCluster started for this block."""
-    from distributed import Client, LocalCluster, default_client
+    """The active distributed Client, else the process's own in-process LocalCluster
+    (``_cluster.own_client``: kept between fits, closed when idle)."""
+    from distributed import default_client
 
     try:
         client = default_client()
@@ -36,21 +37,9 @@ def get_client(n_workers=None):
         return
     import os
 
-    import dask
+    from ._cluster import own_client
 
-    n = int(n_workers) if n_workers else (os.cpu_count() or 1)
-    # no statistical profiler in the workers: it samples every thread every 10 ms under the GIL
-    # (16 workers in one process: 1,600 samplings a second), and nobody can look at its profiles
-    with dask.config.set({"distributed.worker.profile.enabled": False}), LocalCluster(
-        n_workers=n, threads_per_worker=1, processes=False, dashboard_address=None,
-        silence_logs=40,
-        # no memory limit: every in-process worker would measure the whole process (the user's
-        # arrays included) against 1/n of the machine's memory and pause, starting no task
-        memory_limit=0,
-        # no dashboard; the scheduler's HTTP server (which distributed starts anyway) on a free
-        # loopback port, not 8787: a notebook's own cluster there would get a warning per fit
-        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-    ) as cluster, Client(cluster, set_as_default=False) as client:
+    with own_client(int(n_workers) if n_workers else (os.cpu_count() or 1)) as client:
         yield client
 
 

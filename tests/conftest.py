@@ -31,3 +31,13 @@ def module_thread_client():
     """The same, shared by a whole module."""
     with _two_workers(processes=False) as client:
         yield client
+
+
+@pytest.fixture(autouse=True)
+def _close_own_cluster():
+    """A fit without a Client keeps its own in-process cluster for the next fit; no test leaves
+    one behind for the tests after it."""
+    yield
+    import dask_asgd
+
+    dask_asgd.close_own_cluster()
