@@ -20,7 +20,9 @@ blocks).
 Every estimator with its default parameters (``max_iter=1000, tol=1e-3``: stops when the loss no
 longer improves), ``random_state`` = the fit's number; the wall time of ``fit()`` only; one
 warm-up round (numba compilation, first cluster) is not counted. Medians over --fits rounds,
-held-out score (accuracy / R^2 on 20% of the rows) and epochs run (``n_iter_``).
+held-out score (accuracy / R^2 on 20% of the rows) and epochs run (``n_iter_``). Last, a loop of
+20 ``partial_fit`` calls on batches of --batch rows, in turn: scikit-learn, a cluster per call, the
+kept cluster.
 
 Data: scikit-learn's bundled digits (1,797 x 64, scaled to [0, 1]) and breast_cancer (569 x 30,
 standardized); the suite's flights sets (262,000 training rows, sparse one-hot; cached by
@@ -58,6 +60,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fits", type=int, default=9)
     ap.add_argument("--datasets", default="digits,breast_cancer,flights_clf,flights_reg")
+    ap.add_argument("--batch", type=int, default=1000, help="rows per partial_fit call of the last table")
     args = ap.parse_args()
 
     import dask
@@ -121,6 +124,33 @@ def main():
             print(f"| {m} | {t:.4f} | {t / base:.2f} | {statistics.median(scores[m]):.4f} | "
                   f"{statistics.median(iters[m]):g} |")
             rows.append((name, m, t))
+    # a notebook's incremental loop: partial_fit on batches as they come
+    from sklearn.datasets import make_classification
+
+    Xp, yp = make_classification(20 * args.batch, 20, random_state=0)
+    loop = {"sklearn": [], "own cluster per fit": [], "own cluster kept": []}
+    for r in range(args.fits + 1):
+        for m in loop:
+            cls = SGDClassifier if m == "sklearn" else ASGDClassifier
+            cfg = {"dask-asgd.own-cluster.idle-timeout": 0 if m == "own cluster per fit" else 300}
+            est = cls(random_state=r)
+            with dask.config.set(cfg):
+                t0 = time.perf_counter()
+                for i in range(20):
+                    est.partial_fit(Xp[i * args.batch:(i + 1) * args.batch], yp[i * args.batch:(i + 1) * args.batch],
+                                    classes=[0, 1])
+                dt = time.perf_counter() - t0
+            if m == "own cluster per fit":
+                dask_asgd.close_own_cluster()
+            if r:
+                loop[m].append(dt)
+    dask_asgd.close_own_cluster()
+    print(f"\n20 partial_fit calls of {args.batch} rows x 20 features, medians of {args.fits} loops")
+    print("| method | loop s | per call ms |")
+    print("|---|---|---|")
+    for m, ts in loop.items():
+        t = statistics.median(ts)
+        print(f"| {m} | {t:.3f} | {t / 20 * 1000:.1f} |")
     return rows
 
 

@@ -1,7 +1,8 @@
 """The in-process cluster ``fit()`` starts for itself when no distributed Client is active.
 
-Starting an in-process LocalCluster and closing it again costs a fit a few hundred milliseconds
-(docs/benchmarks.md, "Fits without a Client"), more than a whole fit of a small data set. So the
+Starting an in-process LocalCluster and closing it again costs a fit 30-40 ms and a
+``partial_fit`` call about 80 ms on a 2-core machine (docs/benchmarks.md, "Fits without a
+Client"), more than a whole fit of a small data set takes on a cluster already running. So the
 cluster is kept for the next fit of the same process and closed once it has been idle for
 ``dask-asgd.own-cluster.idle-timeout`` seconds (joblib keeps its reusable worker pool the same
 way), at interpreter exit, by :func:`close_own_cluster`, or at once after a fit that failed or
