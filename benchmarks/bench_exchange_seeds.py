@@ -3,6 +3,7 @@
     python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches the set
     python benchmarks/bench_exchange_seeds.py [--dataset fashion_mnist] [--epochs 2,3,5] [--seeds 6]
     python benchmarks/bench_exchange_seeds.py --dataset flights_reg --epochs 4 --seeds 24 --syncs auto,none
+    python benchmarks/bench_exchange_seeds.py --syncs 64,none --merge pairwise --schedule task
 
 Classification sets: ASGDClassifier(loss="log_loss", max_iter=k, tol=None); regression sets
 (flights_reg): ASGDRegressor with the suite's settings (squared_error, invscaling, eta0=0.01,
@@ -32,6 +33,8 @@ def main():
     ap.add_argument("--epochs", default="2,3,5")
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--syncs", default="auto,none,64")
+    ap.add_argument("--merge", default="auto", help="the estimators' merge= (auto, average, pairwise)")
+    ap.add_argument("--schedule", default=None, help="dask-asgd.schedule (task, fit, auto; default: the config's)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     from distributed import Client, LocalCluster
@@ -46,6 +49,10 @@ def main():
     else:
         make = lambda **kw: ASGDRegressor(**sgd_params(task), **kw)  # noqa: E731
     Xtr, Xte, ytr, yte = load_cached(args.dataset)
+    import dask
+
+    if args.schedule:
+        dask.config.set({"dask-asgd.schedule": args.schedule})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
         make(max_iter=1, tol=None).fit(Xtr[:2000], ytr[:2000])
@@ -54,7 +61,8 @@ def main():
             for sync in syncs:
                 score, ll, sent = [], [], 0
                 for seed in range(args.seeds):
-                    est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync).fit(Xtr, ytr)
+                    est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync,
+                               merge=args.merge).fit(Xtr, ytr)
                     score.append(est.score(Xte, yte))
                     sent += int(est.fit_report_.tasks["sent"].sum())
                     if task == "classification":
