@@ -22,7 +22,7 @@ longer improves), ``random_state`` = the fit's number; the wall time of ``fit()`
 warm-up round (numba compilation, first cluster) is not counted. Medians over --fits rounds,
 held-out score (accuracy / R^2 on 20% of the rows) and epochs run (``n_iter_``). Last, a loop of
 20 ``partial_fit`` calls on batches of --batch rows, in turn: scikit-learn, a cluster per call, the
-kept cluster.
+kept cluster. Last, the CPU the kept cluster uses while idle (--idle seconds).
 
 Data: scikit-learn's bundled digits (1,797 x 64, scaled to [0, 1]) and breast_cancer (569 x 30,
 standardized); the suite's flights sets (262,000 training rows, sparse one-hot; cached by
@@ -61,6 +61,8 @@ def main():
     ap.add_argument("--fits", type=int, default=9)
     ap.add_argument("--datasets", default="digits,breast_cancer,flights_clf,flights_reg")
     ap.add_argument("--batch", type=int, default=1000, help="rows per partial_fit call of the last table")
+    ap.add_argument("--idle", type=float, default=15.0,
+                    help="seconds to measure the kept cluster's idle CPU (0: skip)")
     args = ap.parse_args()
 
     import dask
@@ -151,7 +153,43 @@ def main():
     for m, ts in loop.items():
         t = statistics.median(ts)
         print(f"| {m} | {t:.3f} | {t / 20 * 1000:.1f} |")
+    if args.idle > 0:
+        idle_cpu(args.idle, Xp, yp)
     return rows
+
+
+def idle_cpu(seconds, X, y):
+    """CPU the kept cluster uses while idle (``getrusage`` of this process over ``seconds``),
+    against an in-process cluster of the same size with distributed's default event-loop check
+    (20 ms) and system monitor (0.5 s)."""
+    import resource
+
+    import dask
+    from distributed import Client, LocalCluster
+
+    import dask_asgd
+    from dask_asgd import ASGDClassifier
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def share():
+        time.sleep(1.0)
+        c0, t0 = cpu(), time.monotonic()
+        time.sleep(seconds)
+        return (cpu() - c0) / (time.monotonic() - t0)
+
+    ASGDClassifier(max_iter=1, tol=None).fit(X, y)
+    kept = share()
+    dask_asgd.close_own_cluster()
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1, processes=False, dashboard_address=None,
+                         silence_logs=40, memory_limit=0) as cluster, Client(cluster, set_as_default=False):
+        defaults = share()
+    none = share()
+    print(f"\nidle CPU over {seconds:g} s, share of one core: kept cluster {kept:.4f}; the same cluster with "
+          f"distributed's defaults {defaults:.4f}; no cluster {none:.4f}")
 
 
 if __name__ == "__main__":
