@@ -33,7 +33,7 @@ class _Own:
         # GIL (16 workers in one process: 1,600 samplings a second), and nobody can look at its
         # profiles.  The event-loop health check every second, not every 20 ms, and the system
         # monitor (CPU, memory and network figures for a dashboard it does not have) every 5 s,
-        # not 0.5 s: the kept cluster idles at 0.5% of a core instead of 3% (docs/design.md)
+        # not 0.5 s: the kept cluster idles at 0.5% of a core instead of 3-4% (docs/design.md)
         quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
                  "distributed.admin.system-monitor.interval": "5s"}
         with dask.config.set(quiet):
@@ -55,18 +55,15 @@ class _Own:
                 self.cluster.close()
                 raise
         self.n_workers = n_workers
-        self.pid = os.getpid()
         self.timer = None
 
     def usable(self, n_workers: int) -> bool:
-        return (self.pid == os.getpid() and self.n_workers == n_workers and self.client.status == "running"
+        return (self.n_workers == n_workers and self.client.status == "running"
                 and len(self.cluster.scheduler.workers) == n_workers)
 
     def close(self):
         if self.timer is not None:
             self.timer.cancel()
-        if self.pid != os.getpid():  # a forked child: the cluster's threads live in the parent
-            return
         with contextlib.suppress(Exception):
             self.client.close(timeout=10)
         with contextlib.suppress(Exception):
@@ -153,6 +150,17 @@ def own_cluster_address():
     """The scheduler address of the kept cluster, or None (none kept now)."""
     own = _own
     return None if own is None else own.cluster.scheduler_address
+
+
+def _after_fork_in_child():
+    # the child has none of the parent's threads: not its cluster's event loop, not a fit that
+    # held the lock when the process forked
+    global _lock, _own
+    _lock = threading.Lock()
+    _own = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @atexit.register

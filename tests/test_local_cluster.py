@@ -4,6 +4,7 @@ process and closed when idle, at once after a failed fit, or after each fit if a
 Kept in its own module so that no module-scoped client of another test is active.
 """
 
+import os
 import threading
 import time
 
@@ -214,3 +215,25 @@ def test_temporary_cluster_has_no_memory_limit():
         clf.fit(X, y, monitor=Monitor(memory_limit, every=10.0))
     assert len(clf.fit_report_.trace) > 0
     assert not clf.fit_report_.trace["value"].any()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork exists on POSIX systems only")
+def test_forked_child_does_not_use_the_parents_cluster():
+    # a forked child has none of the parent's threads (the cluster's event loop, a fit holding
+    # the lock): it must neither use the parent's cluster nor wait for the parent's lock
+    import warnings
+
+    from dask_asgd import _cluster
+
+    X, y = _clf_data(n=1000)
+    ASGDClassifier(max_iter=2, tol=None, n_workers=2, random_state=0).fit(X, y)
+    assert own_cluster_address() is not None
+    with _cluster._lock, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # forking a process with threads
+        pid = os.fork()
+        if pid == 0:  # the child: exit at once with the answer, no test machinery
+            ok = own_cluster_address() is None and _cluster._lock.acquire(timeout=1.0)
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert own_cluster_address() is not None  # the parent's is still there
