@@ -9,17 +9,20 @@ import pytest
 EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
 
 
-def _run(name):
+def _run(name, with_stderr=False):
     out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
+    return (out.stdout, out.stderr) if with_stderr else out.stdout
 
 
 def test_quickstart():
-    out = _run("quickstart.py")
+    out, err = _run("quickstart.py", with_stderr=True)
     assert "dask-asgd ASGDClassifier, 2 workers: test accuracy" in out
     assert "FitReport(" in out
+    assert "the same fit again, on the cluster kept from the first" in out
+    # the kept cluster is closed at exit without a word
+    assert "Traceback" not in err and "Error" not in err, err[-3000:]
 
 
 @pytest.mark.filterwarnings("ignore")
