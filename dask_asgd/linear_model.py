@@ -467,7 +467,10 @@ _SHARED_DOC = """
         data-limited problems, where "average" measurably lowers held-out AUC), average for
         dense input (where "pairwise" adds noise to the final model). docs/design.md.
     n_workers : int or None, default=None
-        Training tasks; default: one per worker thread of the cluster (or per core).
+        Training tasks; default: one per worker thread of the cluster (or per core). Without an
+        active distributed Client, fit trains on an in-process cluster of that many
+        single-thread workers, kept for the next fit (``dask_asgd.close_own_cluster()``,
+        ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
     max_time : float or None, default=None
         Seconds; each task stops then and the model is returned as it stands.
 """
