@@ -67,7 +67,7 @@ class AdaptivePolicy(IntervalPolicy):
     """
 
     def __init__(self, state_bytes: int, fanout: int = 1, initial_interval: int = 16,
-                 min_interval: int = 1, max_interval: int = 4096, min_publish_period: float = 0.005,
+                 min_interval: int = 1, max_interval: int = 4096, min_publish_period: float = 0.02,
                  utilization: float = 0.5, max_message_seconds: float = 0.05, max_blocks: int = 64,
                  initial_message_bytes: int = 1 << 20):
         self.state_bytes = max(1, int(state_bytes))
