@@ -1,15 +1,16 @@
 """What the exchange costs a fit of a Dask collection whose partitions are a random sample each.
 
     python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches
-    python benchmarks/probe_collection_exchange_cost.py [--fits 7] [--period 0.005]
+    python benchmarks/probe_collection_exchange_cost.py [--fits 7] [--periods 0.005,0.02]
 
 A Dask collection is trained where its partitions live, and "auto" exchanges there (the shards
 may differ; in-memory input, split at random by fit, is trained apart). Fashion-MNIST's training
 rows in a random order as a dask array of 4 blocks, persisted 2 blocks per worker on an
 in-process cluster of 2 single-thread workers; ``sync_interval="auto"`` and None (no exchange)
-in turn, log_loss, 5 epochs, ``random_state`` = the fit's number. ``--period`` sets
-``dask-asgd.balance.min-publish-period`` (how often "auto" publishes at most). Prints medians
-of the fit time, the longer task's time, states sent and merged, held-out accuracy.
+in turn, log_loss, 5 epochs, ``random_state`` = the fit's number; "auto" once per value of
+``--periods`` (``dask-asgd.balance.min-publish-period``: how often "auto" publishes at most;
+default: the configured one). Prints medians of the fit time, the longer task's time, states
+sent and merged, held-out accuracy.
 """
 
 import argparse
@@ -29,7 +30,7 @@ from bench_suite import load_cached  # noqa: E402
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fits", type=int, default=7)
-    ap.add_argument("--period", type=float, default=None)
+    ap.add_argument("--periods", default=None, help="comma-separated seconds, e.g. 0.005,0.02")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     import dask
@@ -38,8 +39,7 @@ def main():
 
     from dask_asgd import ASGDClassifier
 
-    if args.period is not None:
-        dask.config.set({"dask-asgd.balance.min-publish-period": args.period})
+    periods = [float(p) for p in args.periods.split(",")] if args.periods else [None]
     Xtr, Xte, ytr, yte = load_cached("fashion_mnist")
     idx = np.random.default_rng(0).permutation(len(ytr))
     X, y = Xtr[idx], ytr[idx]
@@ -59,17 +59,21 @@ def main():
         ASGDClassifier(loss="log_loss", max_iter=1, tol=None).fit(dX, dy)  # compile, plugins
         res = {}
         for r in range(args.fits):
-            for sync in ("auto", None):
+            for sync, period in [("auto", p) for p in periods] + [(None, None)]:
                 clf = ASGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=r, sync_interval=sync)
-                t0 = time.perf_counter()
-                clf.fit(dX, dy)
-                dt = time.perf_counter() - t0
+                cfg = {} if period is None else {"dask-asgd.balance.min-publish-period": period}
+                with dask.config.set(cfg):
+                    t0 = time.perf_counter()
+                    clf.fit(dX, dy)
+                    dt = time.perf_counter() - t0
+                if sync is not None and period is not None:
+                    sync = f"auto, {period:g} s"
                 t = clf.fit_report_.tasks
                 res.setdefault(sync, []).append((dt, float(t["seconds"].max()), int(t["sent"].sum()),
                                                  int(t["merged"].sum()), clf.score(Xte, yte)))
         for sync, v in res.items():
             med = [statistics.median(x[i] for x in v) for i in range(5)]
-            print(f"sync_interval={sync!s:5s}: fit {med[0]:.3f} s, longer task {med[1]:.3f} s, states sent {med[2]:g}, "
+            print(f"sync_interval={sync!s:12s}: fit {med[0]:.3f} s, longer task {med[1]:.3f} s, states sent {med[2]:g}, "
                   f"merged {med[3]:g}, held-out accuracy {med[4]:.4f}  (medians of {args.fits})")
 
 
