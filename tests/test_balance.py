@@ -137,9 +137,10 @@ def _fit_with_throttle(client, throttled, rate):
     if throttled is not None:
         client.run(lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", rate),
                    workers=[throttled])
-    # the law under test, not the floor "auto" keeps for in-memory input split at random (which
-    # would hold the unthrottled worker's interval up at 50 ms)
-    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.005}):
+    # the law under test, not the floors "auto" keeps (20 ms, and 50 ms for in-memory input
+    # split at random), which would hold the unthrottled worker's interval up
+    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.005,
+                          "dask-asgd.balance.min-publish-period": 0.005}):
         est.fit(X, y)
     return est.fit_report_.history
 
