@@ -33,7 +33,7 @@ class _Own:
         # GIL (16 workers in one process: 1,600 samplings a second), and nobody can look at its
         # profiles.  The event-loop health check every second, not every 20 ms, and the system
         # monitor (CPU, memory and network figures for a dashboard it does not have) every 5 s,
-        # not 0.5 s: the kept cluster idles at 0.5% of a core instead of 3-4% (docs/design.md)
+        # not 0.5 s: the kept cluster idles at 0.5% of a core instead of 4% (docs/design.md)
         quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
                  "distributed.admin.system-monitor.interval": "5s"}
         with dask.config.set(quiet):
