@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._paused import wait_input
+
 
 @dataclass
 class Shard:
@@ -251,9 +253,7 @@ def place_dask(client, X, y, sw, slots: list) -> list:
     X, y, *rest = client.persist([X, y] + ([sw] if sw is not None else []))
     sw = rest[0] if rest else None
     futs = {f.key: f for c in [X, y] + ([sw] if sw is not None else []) for f in futures_of(c)}
-    from ._fit import wait_input  # a cluster whose every worker is paused: a clear error, not a hang
-
-    wait_input(client, list(futs.values()))
+    wait_input(client, list(futs.values()))  # every worker paused: a clear error, not a hang
     xkeys = [k for k in _flat(X.__dask_keys__())]
     ykeys = [k for k in _flat(y.__dask_keys__())]
     skeys = [k for k in _flat(sw.__dask_keys__())] if sw is not None else None

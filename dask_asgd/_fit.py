@@ -14,10 +14,10 @@ from . import config
 from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
                     worker_slots)
 from ._options import LEARNING_RATES, TrainSpec
+from ._paused import PausedClock, paused_error
 from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import (AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, paused_workers,
-                      register_fit)
+from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -267,7 +267,7 @@ def _watch(client, fit_id, futures: dict, spec):
     done, results, lost = {}, [], {}
     last_check = time.monotonic()  # the first look a second in: short fits never wait on it
     warned = False
-    paused_since = None  # since when a task waits, not started, on a paused worker
+    paused_clock = PausedClock()  # how long tasks have waited, not started, on paused workers
     started = time.monotonic()
     while pending:
         try:
@@ -296,11 +296,10 @@ def _watch(client, fit_id, futures: dict, spec):
                 lost[i] = spec.peers.get(i)
                 client.cancel([pending.pop(i)])
             paused = {int(k): a for k, a in status.get("paused", {}).items() if int(k) in pending}
-            paused_since = (paused_since or now) if paused else None
             # a running task reports every report_interval: one that has not may have started
             limit = max(float(config.get("paused-timeout")), 2.0 * float(spec.report_interval))
-            if paused and now - paused_since > limit:
-                raise _paused_error("the training tasks placed on", sorted(set(paused.values())), now - started,
+            if paused_clock.held(bool(paused), now) > limit:
+                raise paused_error("the training tasks placed on", sorted(set(paused.values())), now - started,
                                     limit, "or fit with n_workers= on the others")
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
@@ -308,52 +307,6 @@ def _watch(client, fit_id, futures: dict, spec):
         got = {r["task"] for r in results}
         lost.update({i: spec.peers.get(i) for i in done if i not in got})
     return results, lost, warned
-
-
-def _paused_error(what: str, workers, seconds: float, limit: float, also: str = "") -> RuntimeError:
-    those = "those workers are" if len(workers) > 1 else "that worker is"
-    return RuntimeError(
-        f"dask-asgd: {what} the workers {', '.join(workers)} have not started in {seconds:.0f} s: "
-        f"{those} paused (their process's memory is above the distributed.worker.memory.pause "
-        f"share of their memory_limit) and start no task (dask-asgd.paused-timeout: {limit:g} s). "
-        f"Free memory there, give the workers a larger memory_limit{', ' + also if also else ''}.")
-
-
-def wait_input(client, futures) -> None:
-    """Wait for the fit's own computations on a Dask collection (its classes, its blocks
-    persisted): a cluster whose every worker is paused computes nothing, and the wait fails after
-    ``dask-asgd.paused-timeout`` rather than last for ever."""
-    from distributed import wait
-
-    limit = float(config.get("paused-timeout"))
-    started = time.monotonic()
-    paused_since = None
-    while True:
-        try:
-            wait(futures, timeout=1.0)
-            return
-        except TimeoutError:
-            pass
-        paused, n = client.run_on_scheduler(paused_workers)
-        now = time.monotonic()
-        paused_since = (paused_since or now) if n and len(paused) == n else None
-        if paused_since is not None and now - paused_since > limit:
-            raise _paused_error("the computations of the input on", sorted(paused), now - started, limit)
-
-
-def compute_input(*collections):
-    """``dask.compute`` of the fit's own questions about a Dask collection, on the active
-    distributed Client with a bounded wait (``wait_input``); without one, dask's scheduler."""
-    import dask
-    from distributed import default_client
-
-    try:
-        client = default_client()
-    except ValueError:
-        return dask.compute(*collections)
-    futures = client.compute(list(collections))
-    wait_input(client, futures)
-    return tuple(client.gather(futures))
 
 
 def _is_lost_worker_error(exc) -> bool:

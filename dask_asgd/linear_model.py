@@ -23,7 +23,8 @@ from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection, is_sparse_input
-from ._fit import average_states, compute_input, run_fit, shard_skew, warn_lost, warn_skewed
+from ._fit import average_states, run_fit, shard_skew, warn_lost, warn_skewed
+from ._paused import compute_input
 from ._task import encode_labels, labels_ordered
 from .monitor import as_monitor
 from ._options import (
