@@ -4,6 +4,7 @@
     python benchmarks/bench_exchange_seeds.py [--dataset fashion_mnist] [--epochs 2,3,5] [--seeds 6]
     python benchmarks/bench_exchange_seeds.py --dataset flights_reg --epochs 4 --seeds 24 --syncs auto,none
     python benchmarks/bench_exchange_seeds.py --syncs 64,none --merge pairwise --schedule task
+    python benchmarks/bench_exchange_seeds.py --syncs 64,none --no-parzen
 
 Classification sets: ASGDClassifier(loss="log_loss", max_iter=k, tol=None); regression sets
 (flights_reg): ASGDRegressor with the suite's settings (squared_error, invscaling, eta0=0.01,
@@ -34,6 +35,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=6)
     ap.add_argument("--syncs", default="auto,none,64")
     ap.add_argument("--merge", default="auto", help="the estimators' merge= (auto, average, pairwise)")
+    ap.add_argument("--no-parzen", action="store_true", help="parzen=False: every state merged")
     ap.add_argument("--schedule", default=None, help="dask-asgd.schedule (task, fit, auto; default: the config's)")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -62,7 +64,7 @@ def main():
                 score, ll, sent = [], [], 0
                 for seed in range(args.seeds):
                     est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync,
-                               merge=args.merge).fit(Xtr, ytr)
+                               merge=args.merge, parzen=not args.no_parzen).fit(Xtr, ytr)
                     score.append(est.score(Xte, yte))
                     sent += int(est.fit_report_.tasks["sent"].sum())
                     if task == "classification":
