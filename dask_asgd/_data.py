@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _compat
 from ._paused import wait_input
 
 
@@ -251,6 +252,7 @@ def place_dask(client, X, y, sw, slots: list) -> list:
     if sw is not None:
         sw = sw.rechunk((row_chunks,))
     X, y, *rest = client.persist([X, y] + ([sw] if sw is not None else []))
+    _compat.flush_to_scheduler(client)
     sw = rest[0] if rest else None
     futs = {f.key: f for c in [X, y] + ([sw] if sw is not None else []) for f in futures_of(c)}
     wait_input(client, list(futs.values()))  # every worker paused: a clear error, not a hang

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from . import config
+from . import _compat, config
 from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
                     worker_slots)
 from ._options import LEARNING_RATES, TrainSpec
@@ -163,6 +163,7 @@ def submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked) 
                                        workers=[s.worker], allow_other_workers=False, pure=False))
     if one_graph:
         tasks = client.compute(tasks, optimize_graph=False)
+    _compat.flush_to_scheduler(client)
     return dict(enumerate(tasks))
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from . import config
+from . import _compat, config
 from .balance import paused_workers
 
 
@@ -63,5 +63,6 @@ def compute_input(*collections):
     except ValueError:
         return dask.compute(*collections)
     futures = client.compute(list(collections))
+    _compat.flush_to_scheduler(client)
     wait_input(client, futures)
     return tuple(client.gather(futures))

@@ -155,6 +155,22 @@ def test_two_concurrent_fits_stay_apart(thread_client):
     assert a.score(Xa, ya) > 0.7 and b.score(Xb, yb) > 0.5
 
 
+def test_fits_in_a_row_do_not_wait_for_the_client_streams_interval(thread_client):
+    """The client's batched stream to the scheduler sends at most once an interval (10 ms in
+    distributed); a fit's graph must go at once, not behind the previous fit's release of its
+    results. Here the interval is 3 s: a fit that waited for it would take seconds."""
+    da = pytest.importorskip("dask.array")
+    X, y = _clf_data(n=2000)
+    dX, dy = da.from_array(X, chunks=500), da.from_array(y, chunks=500)
+    ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)  # plugins, kernels
+    thread_client.scheduler_comm.interval = 3.0
+    ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)  # its releases are on the stream now
+    for data in [(X, y), (X, y), (dX, dy), (dX, dy)]:
+        t0 = time.monotonic()
+        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(*data)
+        assert time.monotonic() - t0 < 2.0
+
+
 def test_killed_worker_does_not_hang_fit():
     with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
                 silence_logs=50) as client:
