@@ -3,11 +3,13 @@
     python benchmarks/bench_suite.py --datasets flights_reg --methods sklearn-sgd   # once: caches
     python benchmarks/bench_small_fits.py [--dataset flights_reg] [--fits 15] [--epochs 1,2,5]
     python benchmarks/bench_small_fits.py --epochs 4 --fits 21 --syncs auto,none   # settings in turn
+    python benchmarks/bench_small_fits.py --dataset breast_cancer --epochs 20 --fits 31
 
-ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite) with the
-suite's settings (``bench_suite.sgd_params``: log_loss for classification), ``tol=None``,
+ASGDRegressor (flights_reg) or ASGDClassifier (the other data sets of the suite, and scikit-learn's
+bundled breast_cancer (569 x 30) and digits (1,797 x 64), standardized) with the suite's settings (``bench_suite.sgd_params``: log_loss for classification), ``tol=None``,
 1, 2 and 5 epochs, --fits fits each (``random_state`` 0..fits-1) on an in-process LocalCluster of
-2 (``--workers``) single-thread workers started and warmed up before timing. Run it on two commits back to back
+2 (``--workers``) single-thread workers started and warmed up before timing, one fit after
+the other (as in a grid search or a ``partial_fit`` loop). Run it on two commits back to back
 (e.g. in a git worktree) to compare them: these fits last 0.05-0.12 s and the machine's noise is
 of the same order as the differences.
 """
@@ -27,7 +29,8 @@ from bench_suite import load_cached, sgd_params  # noqa: E402
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default="flights_reg",
-                    choices=["flights_reg", "flights_clf", "fashion_mnist", "synthetic_dense", "synthetic_sparse"])
+                    choices=["flights_reg", "flights_clf", "fashion_mnist", "synthetic_dense", "synthetic_sparse",
+                             "breast_cancer", "digits"])
     ap.add_argument("--fits", type=int, default=15)
     ap.add_argument("--epochs", default="1,2,5")
     ap.add_argument("--syncs", default="default",
@@ -52,7 +55,14 @@ def main():
 
     from dask_asgd import ASGDClassifier, ASGDRegressor
 
-    X, _, y, _ = load_cached(args.dataset)
+    if args.dataset in ("breast_cancer", "digits"):  # scikit-learn's bundled sets, standardized
+        from sklearn import datasets
+        from sklearn.preprocessing import StandardScaler
+
+        X, y = getattr(datasets, f"load_{args.dataset}")(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+    else:
+        X, _, y, _ = load_cached(args.dataset)
     cls = ASGDRegressor if args.dataset == "flights_reg" else ASGDClassifier
     params = sgd_params("regression" if args.dataset == "flights_reg" else "classification")
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
