@@ -33,3 +33,14 @@ def test_dask_collections_example_warns_in_order_and_not_shuffled():
     assert len(in_order) == 2 and all(ln.endswith("warned") for ln in in_order), lines
     assert len(shuffled) == 2 and not any(ln.endswith("warned") for ln in shuffled), lines
     assert any("very different class mixes" in ln for ln in lines)
+
+
+def test_grid_search_example_runs_both_searches():
+    lines = _run("grid_search.py").splitlines()
+    ours = [ln for ln in lines if ln.startswith("dask-asgd, 2 workers: 19 fits")]
+    theirs = [ln for ln in lines if ln.startswith("scikit-learn SGDClassifier: 19 fits")]
+    assert len(ours) == 1 and len(theirs) == 1, lines
+    # both find a model well above the 3-class chance rate on the held-out rows
+    for ln in ours + theirs:
+        assert float(ln.rsplit("held-out accuracy ", 1)[1]) > 0.6, ln
+    assert any(ln.startswith("dask-asgd's search took") for ln in lines)
