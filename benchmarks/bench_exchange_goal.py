@@ -28,8 +28,9 @@ code on first use). Target: the held-out score scikit-learn's SGD reaches after 
 
 For epochs k = 1, 2, ... each (seed, setting) that has not reached the target is fitted once with
 ``max_iter=k, tol=None``; its crossing epoch is the first k whose held-out score reaches the
-target. Printed per set: the median time and score per epoch with the states sent / merged /
-rejected a fit (the Parzen test's work); per setting the crossing epoch of every seed, how often
+target. Printed per set: per epoch and setting, over the seeds not yet at the target (all of them
+at epoch 1), the median time, the median, mean and standard deviation of the score, how many
+reached the target, and the states sent / merged / rejected a fit (the Parzen test's work); per setting the crossing epoch of every seed, how often
 it crossed an epoch later or sooner than ``none`` with the same seed, and the median of the
 paired ratios time(setting at its crossing) / time(none at its crossing), seed by seed.
 """
@@ -119,8 +120,11 @@ def run_dataset(dataset, names, args):
         for n in names:
             rows = [fits[n][s][k] for s in seeds if k in fits[n][s]]
             if rows:
+                sd = statistics.stdev(x[1] for x in rows) if len(rows) > 1 else float("nan")
                 print(f"  {n:18s} {k} epochs, {len(rows)} seeds: median {statistics.median(x[0] for x in rows):.3f} s, "
-                      f"score {statistics.median(x[1] for x in rows):.4f}; states sent / merged / rejected a fit "
+                      f"score median {statistics.median(x[1] for x in rows):.4f} mean "
+                      f"{statistics.mean(x[1] for x in rows):.4f} sd {sd:.4f}, at or above the target "
+                      f"{sum(x[1] >= target for x in rows)}; states sent / merged / rejected a fit "
                       f"{statistics.mean(x[2] for x in rows):.1f} / {statistics.mean(x[3] for x in rows):.1f} / "
                       f"{statistics.mean(x[4] for x in rows):.1f}", flush=True)
     out = {"target": target, "sklearn_seconds": sk_seconds,
