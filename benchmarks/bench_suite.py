@@ -57,7 +57,10 @@ constant model's: the report gives that model's score too). The held-out scoring
 fits runs BLAS on one thread (``threadpool_limits(1)``): a multi-threaded BLAS call leaves its
 worker threads spinning on the cores for ~0.1 s after it returns, which would fall on the next
 timed fit of whichever method comes next. ``--repeats R`` fits every point R
-times and keeps the median time and the median score. ``setup_seconds`` in the JSON is the time
+times and keeps the median time and the median score; with ``--vary-seed`` the r-th of those fits
+uses ``random_state`` r (the SGD methods; dask-ml's GLM solvers have none), so the medians are over
+seeds and the target is scikit-learn's median score over them: a single seed moves the epoch at
+which a method first reaches the target by several epochs (docs/benchmarks.md). ``setup_seconds`` in the JSON is the time
 from the subprocess's start to the first timed fit (imports, data, cluster, warm-up).
 
 Clusters: scikit-learn runs in the subprocess itself (one thread). dask-asgd runs on an
@@ -318,7 +321,7 @@ def evaluate(task, y_true, y_pred, decision=None):
 
 
 def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative=False):
-    """Run ``fit_point(x) -> (seconds, score, info)`` for every x of ``required``, then of
+    """Run ``fit_point(x, r) -> (seconds, score, info)`` (``r``: the repeat) for every x of ``required``, then of
     ``extra`` while the target is not reached. Stops when the fits would exceed ``budget``
     seconds in all, or when ``fit_point`` says the model no longer changes (info["converged"]).
     ``cumulative``: the points are steps of one training, their seconds cumulative (one fit per
@@ -338,8 +341,8 @@ def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative
                 rec.res["notes"].append(f"sweep stopped before {x} by the {budget:g} s budget")
                 break
         got = []
-        for _ in range(repeats if not cumulative else 1):
-            got.append(fit_point(x))
+        for r in range(repeats if not cumulative else 1):
+            got.append(fit_point(x, r))
         runs.append(got)
         t = statistics.median(g[0] for g in got)
         s = statistics.median(g[1] for g in got)
@@ -402,6 +405,12 @@ def start_timing(rec, mem):
     rec.res["setup_seconds"] = time.time() - mem.proc.create_time()
 
 
+def seed_of(args, r):
+    """The ``random_state`` of the r-th repeat: ``SEED`` each time, or ``SEED + r`` with
+    ``--vary-seed`` (the median over seeds, not over repeats of one seed)."""
+    return SEED + r if getattr(args, "vary_seed", False) else SEED
+
+
 def sgd_epochs(args):
     return range(1, args.epochs + 1), range(args.epochs + 1, max(args.epochs, args.max_epochs) + 1)
 
@@ -420,8 +429,8 @@ def run_sklearn(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
     cls(max_iter=1, tol=None, random_state=SEED, **sgd_params(task)).fit(Xtr[:2000], ytr[:2000])
     start_timing(rec, mem)
 
-    def fit_point(k):
-        est = cls(max_iter=k, tol=None, random_state=SEED, **sgd_params(task))
+    def fit_point(k, r=0):
+        est = cls(max_iter=k, tol=None, random_state=seed_of(args, r), **sgd_params(task))
         t0 = time.perf_counter()
         est.fit(Xtr, ytr)
         t = time.perf_counter() - t0
@@ -452,8 +461,8 @@ def run_asgd(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
         cls(max_iter=1, tol=None, random_state=SEED, **settings, **sgd_params(task)).fit(Xtr[:2000], ytr[:2000])
         start_timing(rec, mem)
 
-        def fit_point(k):
-            est = cls(max_iter=k, tol=None, random_state=SEED, **settings, **sgd_params(task))
+        def fit_point(k, r=0):
+            est = cls(max_iter=k, tol=None, random_state=seed_of(args, r), **settings, **sgd_params(task))
             t0 = time.perf_counter()
             est.fit(Xtr, ytr)
             t = time.perf_counter() - t0
@@ -507,10 +516,11 @@ def run_incremental(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
         start_timing(rec, mem)
         rec.res["n_blocks"] = int(dX.numblocks[0])
         for r in range(args.repeats):
-            state = {"est": Incremental(cls(random_state=SEED, **sgd_params(task)), random_state=SEED),
+            seed = seed_of(args, r)
+            state = {"est": Incremental(cls(random_state=seed, **sgd_params(task)), random_state=seed),
                      "elapsed": 0.0}
 
-            def fit_point(k, state=state):
+            def fit_point(k, _r=0, state=state):
                 t0 = time.perf_counter()
                 state["est"].partial_fit(dX, dy, **extra)
                 state["elapsed"] += time.perf_counter() - t0
@@ -578,7 +588,7 @@ def run_glm(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
         rec.res["n_blocks"] = int(dX.numblocks[0])
         last = {"coef": None}
 
-        def fit_point(it):
+        def fit_point(it, _r=0):  # deterministic solvers: no seed to vary
             est = cls(solver=solver, max_iter=it, C=C, **kw)
             t0 = time.perf_counter()
             est.fit(dX, dy)
@@ -646,6 +656,7 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
     cmd = [sys.executable, os.path.abspath(__file__), "--one", method, dataset, "--data", stem,
            "--json-out", json_path, "--epochs", str(args.epochs), "--max-epochs", str(args.max_epochs),
            "--budget", str(args.budget), "--repeats", str(args.repeats),
+           *(["--vary-seed"] if args.vary_seed else []),
            "--glm-iters", ",".join(map(str, args.glm_iters))]
     if target is not None:
         cmd += ["--target", repr(target)]
@@ -745,6 +756,8 @@ def main(argv=None):
                     "(default 600, --quick 10)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per subprocess (default 3600, --quick 120)")
     ap.add_argument("--repeats", type=int, default=1, help="fits per point; median time and score")
+    ap.add_argument("--vary-seed", action="store_true", help="repeat r fits with random_state 0 + r (SGD methods), "
+                    "so that the medians are over seeds; the target is then scikit-learn's median score")
     ap.add_argument("--dask-ml-threads", action="store_true", help="dask-ml on an in-process cluster")
     ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"))
     ap.add_argument("--out-json", default=os.path.join(REPO, "docs", "benchmarks-suite.json"))
@@ -816,7 +829,7 @@ def drive(args):
     report = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
               "versions": versions(),
               "settings": {k: getattr(args, k) for k in ("quick", "fraction", "epochs", "max_epochs", "glm_iters",
-                                                         "budget", "timeout", "repeats", "dask_ml_threads")},
+                                                         "budget", "timeout", "repeats", "vary_seed", "dask_ml_threads")},
               "datasets": {}}
 
     def save():
@@ -957,7 +970,10 @@ def write_markdown(report, args):
          "The protocol is in the script's docstring; in short:", "",
          "- every point of a curve is one fit (SGD methods: `max_iter=k, tol=None`, k epochs, same "
          "`random_state`; dask-ml GLMs: `max_iter` = 1, 2, 4, ...; dask-ml Incremental: cumulative "
-         "time of one `partial_fit` pass per epoch) and its held-out score;",
+         "time of one `partial_fit` pass per epoch) and its held-out score"
+         + (f", or the median time and score of {args.repeats} such fits" if args.repeats > 1 else "")
+         + (" with `random_state` 0, 1, ... (one seed per fit; the target is scikit-learn's median)"
+            if args.repeats > 1 and args.vary_seed else "") + ";",
          f"- the target is the held-out score of scikit-learn's SGD after {args.epochs} epochs (accuracy, "
          "or R^2 for regression); time to target is the wall time of the first point at or above it, "
          "not interpolated between points;",
