@@ -408,7 +408,7 @@ def start_timing(rec, mem):
 def seed_of(args, r):
     """The ``random_state`` of the r-th repeat: ``SEED`` each time, or ``SEED + r`` with
     ``--vary-seed`` (the median over seeds, not over repeats of one seed)."""
-    return SEED + r if getattr(args, "vary_seed", False) else SEED
+    return SEED + r if args.vary_seed else SEED
 
 
 def sgd_epochs(args):
