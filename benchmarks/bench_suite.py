@@ -56,11 +56,16 @@ On the binary sets every point also records the held-out ROC AUC (accuracy can s
 constant model's: the report gives that model's score too). The held-out scoring between timed
 fits runs BLAS on one thread (``threadpool_limits(1)``): a multi-threaded BLAS call leaves its
 worker threads spinning on the cores for ~0.1 s after it returns, which would fall on the next
-timed fit of whichever method comes next. ``--repeats R`` fits every point R
-times and keeps the median time and the median score; with ``--vary-seed`` the r-th of those fits
-uses ``random_state`` r (the SGD methods; dask-ml's GLM solvers have none), so the medians are over
-seeds and the target is scikit-learn's median score over them: a single seed moves the epoch at
-which a method first reaches the target by several epochs (docs/benchmarks.md). ``setup_seconds`` in the JSON is the time
+timed fit of whichever method comes next.
+
+Seeds: a single seed moves the epoch at which a method first reaches the target by several
+epochs (docs/benchmarks.md), so by default (``--seeds 5``; ``--quick``: 1) every point of
+scikit-learn's and dask-asgd's sweeps is the median time and the median score of 5 fits with
+``random_state`` 0 to 4, and the target is scikit-learn's median score after K epochs; dask-ml's
+methods run once (its GLM solvers are deterministic, its Incremental runs fill the budget, and
+both are far from the goals). ``--repeats R`` (with ``--seeds 1``) fits every point of every
+method R times and keeps the median time and the median score; with ``--vary-seed`` the r-th of
+those fits uses ``random_state`` r (the SGD methods; dask-ml's GLM solvers have none). ``setup_seconds`` in the JSON is the time
 from the subprocess's start to the first timed fit (imports, data, cluster, warm-up).
 
 Clusters: scikit-learn runs in the subprocess itself (one thread). dask-asgd runs on an
@@ -650,13 +655,14 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
     if METHODS[method][1] == "glm" and task == "classification" and (info.get("n_classes") or 2) > 2:
         return {**base, "status": "skipped",
                 "error": "dask-ml LogisticRegression is binary only (multi_class not implemented)"}
+    repeats, vary_seed = fits_per_point(method, args)
     json_path = os.path.join(tmpdir, f"{dataset}-{method}.json")
     if os.path.exists(json_path):
         os.remove(json_path)
     cmd = [sys.executable, os.path.abspath(__file__), "--one", method, dataset, "--data", stem,
            "--json-out", json_path, "--epochs", str(args.epochs), "--max-epochs", str(args.max_epochs),
-           "--budget", str(args.budget), "--repeats", str(args.repeats),
-           *(["--vary-seed"] if args.vary_seed else []),
+           "--budget", str(args.budget), "--repeats", str(repeats),
+           *(["--vary-seed"] if vary_seed else []),
            "--glm-iters", ",".join(map(str, args.glm_iters))]
     if target is not None:
         cmd += ["--target", repr(target)]
@@ -670,6 +676,7 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
             res.update(json.load(f))
     res["label"] = label
     res["wall_seconds"] = wall
+    res["fits_per_point"], res["vary_seed"] = repeats, vary_seed
     if timed_out:
         res["status"] = "timeout"
         res["error"] = f"killed after the {args.timeout:g} s timeout"
@@ -684,6 +691,15 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
     else:
         print(f"[{dataset}] {method}: ok, {wall:.1f} s, peak {res.get('peak_rss_mib', 0):.0f} MiB", flush=True)
     return res
+
+
+def fits_per_point(method, args):
+    """``(fits of every point, seeds varied)`` for ``method``: ``--seeds`` applies to scikit-learn's
+    and dask-asgd's SGD (fits of well under a second to seconds, whose last iterate is noisy), not to
+    dask-ml's methods (deterministic GLM solvers; Incremental runs of up to the budget)."""
+    if args.seeds > 1 and METHODS[method][1] in ("sklearn", "asgd"):
+        return args.seeds, True
+    return args.repeats, args.vary_seed
 
 
 def time_to_target(res, target):
@@ -755,7 +771,11 @@ def main(argv=None):
     ap.add_argument("--budget", type=float, default=None, help="seconds of fitting per run, in all "
                     "(default 600, --quick 10)")
     ap.add_argument("--timeout", type=float, default=None, help="seconds per subprocess (default 3600, --quick 120)")
-    ap.add_argument("--repeats", type=int, default=1, help="fits per point; median time and score")
+    ap.add_argument("--seeds", type=int, default=None, help="scikit-learn's and dask-asgd's sweeps fit every "
+                    "point N times, with random_state 0, 1, ..., N-1, and keep the median time and score (the "
+                    "target is then scikit-learn's median); dask-ml's methods run once (default 5; --quick, "
+                    "or --repeats given: 1)")
+    ap.add_argument("--repeats", type=int, default=1, help="fits per point, every method; median time and score")
     ap.add_argument("--vary-seed", action="store_true", help="repeat r fits with random_state 0 + r (SGD methods), "
                     "so that the medians are over seeds; the target is then scikit-learn's median score")
     ap.add_argument("--dask-ml-threads", action="store_true", help="dask-ml on an in-process cluster")
@@ -789,10 +809,17 @@ def main(argv=None):
         args.budget = 10.0 if q else 600.0
     if args.timeout is None:
         args.timeout = 120.0 if q else 3600.0
+    if args.seeds is None:
+        args.seeds = 1 if (q or args.repeats > 1) else 5
+    if args.seeds < 1 or args.repeats < 1:
+        ap.error("--seeds and --repeats take a positive number")
+    if args.seeds > 1 and args.repeats > 1:
+        ap.error("--seeds and --repeats both repeat the fits of a point: give one of them")
 
     if args.report:
         with open(args.report) as f:
             report = json.load(f)
+        args.seeds = 1  # reports written before --seeds existed
         for k, v in report["settings"].items():
             setattr(args, k, v)
         for dataset, entry in report["datasets"].items():
@@ -829,7 +856,8 @@ def drive(args):
     report = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
               "versions": versions(),
               "settings": {k: getattr(args, k) for k in ("quick", "fraction", "epochs", "max_epochs", "glm_iters",
-                                                         "budget", "timeout", "repeats", "vary_seed", "dask_ml_threads")},
+                                                         "budget", "timeout", "seeds", "repeats", "vary_seed",
+                                                         "dask_ml_threads")},
               "datasets": {}}
 
     def save():
@@ -973,7 +1001,10 @@ def write_markdown(report, args):
          "time of one `partial_fit` pass per epoch) and its held-out score"
          + (f", or the median time and score of {args.repeats} such fits" if args.repeats > 1 else "")
          + (" with `random_state` 0, 1, ... (one seed per fit; the target is scikit-learn's median)"
-            if args.repeats > 1 and args.vary_seed else "") + ";",
+            if args.repeats > 1 and args.vary_seed else "")
+         + (f"; scikit-learn's and dask-asgd's points are the median time and score of {args.seeds} fits, "
+            f"with `random_state` 0 to {args.seeds - 1} (the target is scikit-learn's median over them), "
+            "dask-ml's one fit each" if args.seeds > 1 else "") + ";",
          f"- the target is the held-out score of scikit-learn's SGD after {args.epochs} epochs (accuracy, "
          "or R^2 for regression); time to target is the wall time of the first point at or above it, "
          "not interpolated between points;",
@@ -1033,6 +1064,12 @@ def write_markdown(report, args):
                 ttt_s = f"not reached (best {max(p['score'] for p in pts):.4f})"
             else:
                 ttt_s = fmt_seconds(ttt)
+                cross = next((p for p in pts if target is not None and p["score"] >= target), None)
+                if cross is not None:  # the crossing point: its epoch (or max_iter), and its seeds
+                    seeds = [sc for sc in cross.get("all_scores", [])]
+                    ttt_s += (f" ({'max_iter' if METHODS[method][1] == 'glm' else 'epoch'} {cross['x']}"
+                              + (f"; {sum(sc >= target for sc in seeds)} of {len(seeds)} fits at or above"
+                                 if len(seeds) > 1 else "") + ")")
             speed = f"{sk_t / ttt:.2f}x" if (sk_t and ttt) else ""
             glm = METHODS[method][1] == "glm"
             unit = "max_iter" if glm else "epochs"
