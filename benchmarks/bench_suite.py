@@ -702,13 +702,16 @@ def fits_per_point(method, args):
     return args.repeats, args.vary_seed
 
 
-def time_to_target(res, target):
+def crossing_point(res, target):
+    """The first point of ``res`` whose (median) score is at or above ``target``, or None."""
     if target is None:
         return None
-    for p in res.get("points", []):
-        if p["score"] >= target:
-            return p["seconds"]
-    return None
+    return next((p for p in res.get("points", []) if p["score"] >= target), None)
+
+
+def time_to_target(res, target):
+    p = crossing_point(res, target)
+    return None if p is None else p["seconds"]
 
 
 def machine_info():
@@ -1064,12 +1067,12 @@ def write_markdown(report, args):
                 ttt_s = f"not reached (best {max(p['score'] for p in pts):.4f})"
             else:
                 ttt_s = fmt_seconds(ttt)
-                cross = next((p for p in pts if target is not None and p["score"] >= target), None)
-                if cross is not None:  # the crossing point: its epoch (or max_iter), and its seeds
-                    seeds = [sc for sc in cross.get("all_scores", [])]
+                cross = crossing_point(res, target)
+                if cross is not None:  # its epoch (or max_iter), and how many of its fits got there
+                    scores = cross.get("all_scores", [])
                     ttt_s += (f" ({'max_iter' if METHODS[method][1] == 'glm' else 'epoch'} {cross['x']}"
-                              + (f"; {sum(sc >= target for sc in seeds)} of {len(seeds)} fits at or above"
-                                 if len(seeds) > 1 else "") + ")")
+                              + (f"; {sum(sc >= target for sc in scores)} of {len(scores)} fits at or above"
+                                 if len(scores) > 1 else "") + ")")
             speed = f"{sk_t / ttt:.2f}x" if (sk_t and ttt) else ""
             glm = METHODS[method][1] == "glm"
             unit = "max_iter" if glm else "epochs"
