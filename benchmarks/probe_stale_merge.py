@@ -19,6 +19,10 @@ two in turn, as asynchronous merges come) merges the other's state, in one of th
 * ``stale-compensated``: the receiver adds half of (sender's old state - its own state of the
   same moment): the stale state moved on by the receiver's own progress since.
 
+Two more with ``--modes`` (not run by default): ``symmetric-coef`` averages only the
+coefficients of both states (each keeps its intercepts), ``symmetric-intercept`` only the
+intercepts: which part of the state a merge's effect comes from.
+
 Prints the held-out accuracy and log loss of the final average, medians over ``--seeds`` row
 orders, and the mean seed-by-seed difference of accuracy to ``apart`` (standard error).
 """
@@ -39,6 +43,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_suite import load_cached  # noqa: E402
 
 MODES = ["apart", "symmetric", "one-sided-fresh", "one-sided-stale", "stale-compensated"]
+PART_MODES = ["symmetric-coef", "symmetric-intercept"]
 ROUND = 8  # mini-batches a task trains per turn
 
 
@@ -75,6 +80,12 @@ def run(mode, Xtr, codes, K, epochs, every, age, seed):
             avg = (w + T[send].state()) / 2
             _set(T[0], avg)
             _set(T[1], avg)
+        elif mode in PART_MODES:  # both states: one part averaged, the other kept
+            part = slice(None, T[0].n_coef) if mode == "symmetric-coef" else slice(T[0].n_coef, None)
+            s0, s1 = T[0].state(), T[1].state()
+            s0[part] = s1[part] = (s0[part] + s1[part]) / 2
+            _set(T[0], s0)
+            _set(T[1], s1)
         elif mode == "one-sided-fresh":
             _set(T[recv], (w + T[send].state()) / 2)
         elif mode == "one-sided-stale":
@@ -92,7 +103,7 @@ def main():
     ap.add_argument("--every", type=int, default=64, help="mini-batches between merges (one task each time)")
     ap.add_argument("--age", type=int, default=32, help="mini-batches a stale state is behind")
     ap.add_argument("--seeds", type=int, default=8)
-    ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of: " + ", ".join(MODES + PART_MODES))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     Xtr, Xte, ytr, yte = load_cached(args.dataset)
