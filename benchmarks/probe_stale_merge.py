@@ -24,7 +24,9 @@ coefficients of both states (each keeps its intercepts), ``symmetric-intercept``
 intercepts: which part of the state a merge's effect comes from.
 
 Prints the held-out accuracy and log loss of the final average, medians over ``--seeds`` row
-orders, and the mean seed-by-seed difference of accuracy to ``apart`` (standard error).
+orders, and the mean seed-by-seed difference of accuracy to ``apart`` (standard error); then,
+means over the seeds, the held-out accuracy of each task's own final state, the distance between
+the two states' coefficients relative to the norm of their average, and that norm.
 """
 
 import argparse
@@ -93,7 +95,7 @@ def run(mode, Xtr, codes, K, epochs, every, age, seed):
         elif mode == "stale-compensated":
             _set(T[recv], w + (past[send][0] - past[recv][0]) / 2)
         past[recv][-1] = T[recv].state()
-    return np.mean([t.state() for t in T], axis=0)
+    return [t.state() for t in T]
 
 
 def main():
@@ -132,8 +134,9 @@ def main():
     modes = [m for m in args.modes.split(",") if m]
     print(f"# {args.dataset} {Xtr.shape}, {args.epochs} epochs, a merge every {args.every} mini-batches, "
           f"stale states {args.age} mini-batches old, {args.seeds} seeds")
-    res = {m: [scores(run(m, Xtr, codes, K, args.epochs, args.every, args.age, s)) for s in range(args.seeds)]
-           for m in modes}
+    states = {m: [run(m, Xtr, codes, K, args.epochs, args.every, args.age, s) for s in range(args.seeds)]
+              for m in modes}
+    res = {m: [scores(np.mean(pair, axis=0)) for pair in states[m]] for m in modes}
     base = res.get("apart")
     for m in modes:
         acc = [r[0] for r in res[m]]
@@ -144,6 +147,13 @@ def main():
             se = statistics.stdev(diff) / math.sqrt(len(diff)) if len(diff) > 1 else float("nan")
             line += f"; - apart {statistics.mean(diff):+.4f} (se {se:.4f})"
         print(line, flush=True)
+    nc = K * d
+    for m in modes:  # what the final average is made of
+        own = [scores(w)[0] for pair in states[m] for w in pair]
+        gap = [np.linalg.norm(a[:nc] - b[:nc]) / np.linalg.norm((a[:nc] + b[:nc]) / 2) for a, b in states[m]]
+        norm = [np.linalg.norm((a[:nc] + b[:nc]) / 2) for a, b in states[m]]
+        print(f"{m:20s}: each task's own state: accuracy {statistics.mean(own):.4f}; the two states' "
+              f"coefficients apart by {statistics.mean(gap):.2f} of their average's norm ({statistics.mean(norm):.1f})")
 
 
 if __name__ == "__main__":
