@@ -145,6 +145,7 @@ METHODS = {
     "asgd-16-auto": ("dask-asgd, 16 workers, auto", "asgd"),
 }
 MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto")
+SPREAD_SHOWN = ("sklearn-sgd", "asgd-2-auto")  # the plots show the seeds' range for these
 DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS + ("asgd-2-fit-schedule",)]
 ASGD_SETTINGS = {
     "asgd-1": dict(n_workers=1, sync_interval="auto", parzen=True),
@@ -939,6 +940,12 @@ def plot(dataset, entry, args):
         style.setdefault("color", colors[i % len(colors)])
         ax.plot([p["seconds"] for p in pts], [p["score"] for p in pts], label=res.get("label", method),
                 markersize=4, **style)
+        if method in SPREAD_SHOWN and all(len(p.get("all_scores", [])) > 1 for p in pts):
+            # the seeds' range at each point, for the two methods the goals compare
+            mid = [p["score"] for p in pts]
+            ax.errorbar([p["seconds"] for p in pts], mid, fmt="none", ecolor=style["color"], alpha=0.35,
+                        elinewidth=2, yerr=[[m - min(p["all_scores"]) for m, p in zip(mid, pts)],
+                                            [max(p["all_scores"]) - m for m, p in zip(mid, pts)]])
     if entry.get("target") is not None:
         ax.axhline(entry["target"], color="grey", linestyle=":", linewidth=1,
                    label=f"target {entry['target']:.4f} (scikit-learn, {args.epochs} epochs)")
@@ -946,6 +953,9 @@ def plot(dataset, entry, args):
     if base is not None:
         ax.axhline(base, color="grey", linestyle="-.", linewidth=0.8, label=f"constant model {fmt_score(base)}")
     ax.set_xscale("log")
+    if any(len(p.get("all_scores", [])) > 1 for m in SPREAD_SHOWN for p in entry["runs"].get(m, {}).get("points", [])):
+        ax.plot([], [], color="grey", alpha=0.35, linewidth=2,
+                label="bars: lowest to highest of the seeds (" + ", ".join(METHODS[m][0] for m in SPREAD_SHOWN) + ")")
     ax.set_xlabel("wall time of the fit, s (log)")
     ax.set_ylabel("held-out " + entry["metric"])
     info = entry.get("info", {})
