@@ -43,13 +43,11 @@ def main():
     if "dense" in args.datasets:
         X, y = make_classification(1_200_000, 100, n_informative=20, random_state=0)
         sets["dense"] = (X[:1_000_000], X[1_000_000:], y[:1_000_000], y[1_000_000:])
-    if "sparse" in args.datasets:
-        from bench_suite import load_cached
+    from bench_suite import load_cached
 
+    if "sparse" in args.datasets:
         sets["sparse"] = load_cached("synthetic_sparse")
     if "fashion_mnist" in args.datasets:
-        from bench_suite import load_cached
-
         sets["fashion_mnist"] = load_cached("fashion_mnist")
     common = dict(loss="log_loss", max_iter=args.epochs, tol=None)
     on = args.average

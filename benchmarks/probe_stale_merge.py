@@ -78,12 +78,10 @@ def run(mode, Xtr, codes, K, epochs, every, age, seed):
         recv, send = turn % 2, 1 - turn % 2
         turn += 1
         w = T[recv].state()
-        if mode == "symmetric":
-            avg = (w + T[send].state()) / 2
-            _set(T[0], avg)
-            _set(T[1], avg)
-        elif mode in PART_MODES:  # both states: one part averaged, the other kept
-            part = slice(None, T[0].n_coef) if mode == "symmetric-coef" else slice(T[0].n_coef, None)
+        if mode.startswith("symmetric"):  # both states: the whole (or one part) averaged
+            nc = T[0].n_coef
+            part = {"symmetric": slice(None), "symmetric-coef": slice(None, nc),
+                    "symmetric-intercept": slice(nc, None)}[mode]
             s0, s1 = T[0].state(), T[1].state()
             s0[part] = s1[part] = (s0[part] + s1[part]) / 2
             _set(T[0], s0)
@@ -150,8 +148,8 @@ def main():
     nc = K * d
     for m in modes:  # what the final average is made of
         own = [scores(w)[0] for pair in states[m] for w in pair]
-        gap = [np.linalg.norm(a[:nc] - b[:nc]) / np.linalg.norm((a[:nc] + b[:nc]) / 2) for a, b in states[m]]
         norm = [np.linalg.norm((a[:nc] + b[:nc]) / 2) for a, b in states[m]]
+        gap = [np.linalg.norm(a[:nc] - b[:nc]) / n for (a, b), n in zip(states[m], norm)]
         print(f"{m:20s}: each task's own state: accuracy {statistics.mean(own):.4f}; the two states' "
               f"coefficients apart by {statistics.mean(gap):.2f} of their average's norm ({statistics.mean(norm):.1f})")
 
