@@ -1,4 +1,5 @@
-"""Does exchange change the held-out score? Several seeds, one data set of the suite, 2 workers.
+"""Does exchange change the held-out score? Several seeds, one data set of the suite, 2 workers
+(``--workers`` for more).
 
     python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches the set
     python benchmarks/bench_exchange_seeds.py [--dataset fashion_mnist] [--epochs 2,3,5] [--seeds 6]
@@ -8,7 +9,7 @@
 
 Classification sets: ASGDClassifier(loss="log_loss", max_iter=k, tol=None); regression sets
 (flights_reg): ASGDRegressor with the suite's settings (squared_error, invscaling, eta0=0.01,
-power_t=0.25, alpha=1e-4); an in-process cluster of 2 workers, ``sync_interval`` from
+power_t=0.25, alpha=1e-4); an in-process cluster of 2 workers (``--workers``), ``sync_interval`` from
 ``--syncs`` ("auto", "none": no exchange, or an integer), random_state 0..seeds-1. Prints the
 median and mean held-out accuracy and log loss (R^2 for regression) per setting, and the
 seed-by-seed difference of the held-out score of the first setting and "none" (mean, standard
@@ -33,6 +34,7 @@ def main():
     ap.add_argument("--dataset", default="fashion_mnist")
     ap.add_argument("--epochs", default="2,3,5")
     ap.add_argument("--seeds", type=int, default=6)
+    ap.add_argument("--workers", type=int, default=2, help="in-process single-thread workers, n_workers of every fit")
     ap.add_argument("--syncs", default="auto,none,64")
     ap.add_argument("--merge", default="auto", help="the estimators' merge= (auto, average, pairwise)")
     ap.add_argument("--no-parzen", action="store_true", help="parzen=False: every state merged")
@@ -55,7 +57,7 @@ def main():
 
     if args.schedule:
         dask.config.set({"dask-asgd.schedule": args.schedule})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=50) as cluster, Client(cluster):
         make(max_iter=1, tol=None).fit(Xtr[:2000], ytr[:2000])
         for k in [int(e) for e in args.epochs.split(",")]:
@@ -63,7 +65,7 @@ def main():
             for sync in syncs:
                 score, ll, sent = [], [], 0
                 for seed in range(args.seeds):
-                    est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync,
+                    est = make(max_iter=k, tol=None, random_state=seed, sync_interval=sync, n_workers=args.workers,
                                merge=args.merge, parzen=not args.no_parzen).fit(Xtr, ytr)
                     score.append(est.score(Xte, yte))
                     sent += int(est.fit_report_.tasks["sent"].sum())

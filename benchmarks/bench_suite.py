@@ -83,7 +83,7 @@ timing; warm-up: Incremental runs one throwaway epoch on the persisted blocks, t
 
 dask-asgd's settings: "auto" is the default ``sync_interval``, which trains the random shards of
 in-memory input apart (as "no exchange") in fits without ``max_time``; "auto, exchanging" and
-its Parzen-off and average-merge variants set ``dask-asgd.balance.exchange-random-shards`` so
+its Parzen-off and average-merge variants (and "16 workers, auto, exchanging") set ``dask-asgd.balance.exchange-random-shards`` so
 that the same shards exchange states, which is what their rows measure.
 
 Known dask-ml limits with this stack (dask-ml 2025.1.0, dask 2026.8): its LogisticRegression is
@@ -143,8 +143,9 @@ METHODS = {
     "asgd-4-auto": ("dask-asgd, 4 workers, auto", "asgd"),
     "asgd-8-auto": ("dask-asgd, 8 workers, auto", "asgd"),
     "asgd-16-auto": ("dask-asgd, 16 workers, auto", "asgd"),
+    "asgd-16-auto-exchange": ("dask-asgd, 16 workers, auto, exchanging", "asgd"),
 }
-MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto")
+MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto", "asgd-16-auto-exchange")
 SPREAD_SHOWN = ("sklearn-sgd", "asgd-2-auto")  # the plots show the seeds' range for these
 DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS + ("asgd-2-fit-schedule",)]
 ASGD_SETTINGS = {
@@ -159,12 +160,13 @@ ASGD_SETTINGS = {
     "asgd-4-auto": dict(n_workers=4, sync_interval="auto", parzen=True),
     "asgd-8-auto": dict(n_workers=8, sync_interval="auto", parzen=True),
     "asgd-16-auto": dict(n_workers=16, sync_interval="auto", parzen=True),
+    "asgd-16-auto-exchange": dict(n_workers=16, sync_interval="auto", parzen=True),
 }
 # "auto" trains the random shards of in-memory input apart (no exchange) unless told otherwise:
 # these methods tell it, to measure the exchange itself, its Parzen test and its merges
 EXCHANGING = {"dask-asgd.balance.exchange-random-shards": True}
 ASGD_CONFIG = {"asgd-2-auto-exchange": EXCHANGING, "asgd-2-auto-noparzen": EXCHANGING,
-               "asgd-2-auto-average": EXCHANGING, "asgd-2-fit-schedule": {"dask-asgd.schedule": "fit"}}
+               "asgd-2-auto-average": EXCHANGING, "asgd-16-auto-exchange": EXCHANGING, "asgd-2-fit-schedule": {"dask-asgd.schedule": "fit"}}
 MIB = 2**20
 
 

@@ -15,6 +15,8 @@
 #                 (for a machine that cannot install them); the suite reads them from there
 #   SMALL=1       tiny sizes, to check the script itself on a small machine
 #   TASKS         the numbers of tasks (default 1,2,4,8,16)
+#   SUITE_SEEDS   fits per point of the suite's SGD methods (default 3), SUITE_DATASETS its data
+#                 sets (default all five), SUITE_METHODS its methods, SUITE_LIMIT its seconds (360)
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -64,25 +66,26 @@ pack
 [ $rc -eq 0 ] || { echo "environment check failed"; exit 1; }
 
 if [ "${SMALL:-0}" = 1 ]; then
-    ROWS=40000; SUITE_ARGS="--fraction 0.02 --datasets flights_clf,fashion_mnist"; REPS=1
+    ROWS=40000; SUITE_ARGS="--fraction 0.02 --datasets flights_clf,fashion_mnist"; REPS=1; SEEDS=1
 else
-    # synthetic_dense left out for time: the scaling steps train the same kind of problem
-    ROWS=2000000; SUITE_ARGS="--datasets ${SUITE_DATASETS:-fashion_mnist,flights_clf,flights_reg,synthetic_sparse}"
-    REPS=3
+    ROWS=2000000; REPS=3; SEEDS=${SUITE_SEEDS:-3}
+    SUITE_ARGS="--datasets ${SUITE_DATASETS:-synthetic_dense,fashion_mnist,flights_clf,flights_reg,synthetic_sparse}"
 fi
+SUITE_METHODS=${SUITE_METHODS:-sklearn-sgd,asgd-1,asgd-2-auto,asgd-4-auto,asgd-8-auto,asgd-16-auto,asgd-16-auto-exchange}
 
-# 1. in-process workers, data in client memory: what fit() does without a client
-# ("auto" trains the random shards of in-memory input apart, as "none" would: one setting is enough)
-step scaling_threads 100 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
-    --sync auto --clusters threads --sklearn-repeats 1 --json "$RESULTS/scaling_threads.json"
-# 2. time to scikit-learn's 5-epoch score on the real and synthetic sets, 1 to 16 workers
-step suite 220 $PY benchmarks/bench_suite.py $SUITE_ARGS --repeats 1 --budget 30 --timeout 100 \
-    --methods sklearn-sgd,asgd-1,asgd-2-auto,asgd-4-auto,asgd-8-auto,asgd-16-auto \
+# 1. time to scikit-learn's 5-epoch score on the real and synthetic sets, 1 to 16 workers, every
+# point the median of SEEDS fits (random_state 0..SEEDS-1), the 16-worker exchange as a row of its own
+step suite "${SUITE_LIMIT:-360}" $PY benchmarks/bench_suite.py $SUITE_ARGS --seeds $SEEDS --budget 60 --timeout 120 \
+    --methods "$SUITE_METHODS" \
     --out-json "$RESULTS/suite.json" --out-md "$RESULTS/suite.md" --plots-dir "$RESULTS/img"
+# 2. in-process workers, data in client memory: what fit() does without a client
+# ("auto" trains the random shards of in-memory input apart, as "none" would: one setting is enough)
+step scaling_threads 50 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
+    --sync auto --clusters threads --sklearn-repeats 1 --json "$RESULTS/scaling_threads.json"
 # 3. one and two tasks against SGDClassifier (issue 2's throughput figures)
-step throughput 70 $PY benchmarks/bench_throughput.py --repeats $REPS --rows $((ROWS / 2)) \
+step throughput 35 $PY benchmarks/bench_throughput.py --repeats $REPS --rows $((ROWS / 2)) \
     --json "$RESULTS/throughput.json"
 # 4. one worker process per task, the blocks made on the workers (a dask collection: exchanging)
-step scaling_processes 110 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
+step scaling_processes 70 $PY benchmarks/bench_scaling.py --tasks "$TASKS" --rows $ROWS --repeats $REPS \
     --sync auto,none --clusters processes --sklearn-repeats 0 --json "$RESULTS/scaling_processes.json"
 echo "done"
