@@ -826,6 +826,7 @@ def main(argv=None):
         with open(args.report) as f:
             report = json.load(f)
         args.seeds = 1  # reports written before --seeds existed
+        args.out_json = args.report  # the report links the JSON it was written from
         for k, v in report["settings"].items():
             setattr(args, k, v)
         for dataset, entry in report["datasets"].items():

@@ -16,7 +16,10 @@
 #   SMALL=1       tiny sizes, to check the script itself on a small machine
 #   TASKS         the numbers of tasks (default 1,2,4,8,16)
 #   SUITE_SEEDS   fits per point of the suite's SGD methods (default 3), SUITE_DATASETS its data
-#                 sets (default all five), SUITE_METHODS its methods, SUITE_LIMIT its seconds (360)
+#                 sets (default all five), SUITE_METHODS its methods, SUITE_LIMIT its seconds (450;
+#                 five sets at 3 seeds took about 460 s on a 16-core Xeon VM, thirteenth session)
+#   STEPS         the steps to run, of suite,threads,throughput,processes (default all four; the
+#                 first three fit one 10-minute call)
 set -u
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -29,8 +32,11 @@ pack() {
     if [ -n "${OUT:-}" ]; then tar czf "$OUT/results.tar.gz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"; fi
 }
 
+STEPS=${STEPS:-suite,threads,throughput,processes}
+
 step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to RESULTS/NAME.log
     local name=$1 limit=$2
+    case ",$STEPS," in *",${name%%_*},"*|*",${name#*_},"*) ;; *) echo "=== $name: not in STEPS"; return ;; esac
     shift 2
     echo "=== $name (limit ${limit} s): $*" | tee -a "$RESULTS/steps.txt"
     local t0=$SECONDS
@@ -74,8 +80,9 @@ fi
 SUITE_METHODS=${SUITE_METHODS:-sklearn-sgd,asgd-1,asgd-2-auto,asgd-4-auto,asgd-8-auto,asgd-16-auto,asgd-16-auto-exchange}
 
 # 1. time to scikit-learn's 5-epoch score on the real and synthetic sets, 1 to 16 workers, every
-# point the median of SEEDS fits (random_state 0..SEEDS-1), the 16-worker exchange as a row of its own
-step suite "${SUITE_LIMIT:-360}" $PY benchmarks/bench_suite.py $SUITE_ARGS --seeds $SEEDS --budget 60 --timeout 120 \
+# point the median of SEEDS fits (random_state 0..SEEDS-1), the 16-worker exchange as a row of its own;
+# the budget lets scikit-learn's sweep reach epoch 5 on Fashion-MNIST (3 seeds x 1..5 epochs, ~75 s)
+step suite "${SUITE_LIMIT:-450}" $PY benchmarks/bench_suite.py $SUITE_ARGS --seeds $SEEDS --budget 90 --timeout 150 \
     --methods "$SUITE_METHODS" \
     --out-json "$RESULTS/suite.json" --out-md "$RESULTS/suite.md" --plots-dir "$RESULTS/img"
 # 2. in-process workers, data in client memory: what fit() does without a client
