@@ -85,6 +85,8 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
+        if n_workers is None and checked:
+            slots = slots[: default_tasks(X, spec.n_outputs, len(slots))]
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
         try:
             if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
@@ -181,6 +183,27 @@ def schedule_mode() -> str:
     if mode not in ("auto", "task", "fit"):
         raise ValueError(f"dask-asgd.schedule must be 'auto', 'task' or 'fit', got {mode!r}")
     return mode
+
+
+def default_tasks(X, n_outputs: int, n_slots: int) -> int:
+    """How many tasks ``n_workers=None`` trains in-memory input with: one per worker thread, but
+    at most one per ``dask-asgd.default-tasks.min-rows`` rows and one per
+    ``dask-asgd.default-tasks.min-work`` of an epoch's work (0: no such limit), and at least 2
+    where the cluster has 2 threads.  Work is counted in dense values: rows x outputs x features, or for sparse input
+    rows x outputs x stored values a row x 10 (a stored value of a sparse row costs the kernel
+    about 10 times a dense one: 7.4 ns against 0.77 ns, docs/design.md).  Tasks of a few hundred
+    rows average to a worse model (Fashion-MNIST's first 2,000 rows: 16 tasks 0.746 accuracy, 4
+    tasks 0.799), and a task's fixed cost outweighs its share of a small epoch (the flights sets
+    on 16 cores: 16 tasks took twice as long as 4-8; docs/design.md, "How many tasks")."""
+    n = X.shape[0]
+    per_row = (X.nnz / max(n, 1)) * SPARSE_VALUE_COST if is_sparse_input(X) else X.shape[1]
+    work = n * max(1, int(n_outputs)) * per_row
+    min_rows, min_work = int(config.get("default-tasks.min-rows")), float(config.get("default-tasks.min-work"))
+    cap = min(n // min_rows if min_rows > 0 else n_slots, int(work // min_work) if min_work > 0 else n_slots)
+    return max(min(2, n_slots), min(n_slots, cap))
+
+
+SPARSE_VALUE_COST = 10  # a sparse row's stored value against a dense one, in the kernel's time
 
 
 def schedule_scale(n_tasks: int, spec: TrainSpec, X) -> float:

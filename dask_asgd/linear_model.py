@@ -468,9 +468,14 @@ _SHARED_DOC = """
         data-limited problems, where "average" measurably lowers held-out AUC), average for
         dense input (where "pairwise" adds noise to the final model). docs/design.md.
     n_workers : int or None, default=None
-        Training tasks; default: one per worker thread of the cluster (or per core). Without an
-        active distributed Client, fit trains on an in-process cluster of that many
-        single-thread workers, kept for the next fit (``dask_asgd.close_own_cluster()``,
+        Training tasks; default: one per worker thread of the cluster (or per core), except that
+        in-memory input trains with at most one task per 500 rows and per 2,500,000 of an epoch's
+        multiply-adds (rows x features x one-vs-rest classes; a sparse row's stored value counts
+        10; ``dask-asgd.default-tasks``), and at least 2 where the cluster has 2 threads: small
+        data trains better and sooner on fewer tasks. Dask
+        collections train where their partitions live. Without an active distributed Client,
+        fit trains on an in-process cluster of one single-thread worker per core (or
+        ``n_workers``), kept for the next fit (``dask_asgd.close_own_cluster()``,
         ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
     max_time : float or None, default=None
         Seconds; each task stops then and the model is returned as it stands.

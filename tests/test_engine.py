@@ -586,6 +586,42 @@ def test_fit_wakes_no_blas_threads(thread_client):
     assert spent < 20, f"threads outside Python used {spent:.0f} ms of CPU during the fit"
 
 
+def test_default_tasks_caps_by_rows_and_work_with_a_floor_of_two():
+    # a pure function: n_workers=None trains in-memory input with one task per thread, at most
+    # one per 500 rows and one per 2,500,000 dense values of an epoch, at least 2 (2 threads)
+    from dask_asgd._fit import default_tasks
+
+    assert default_tasks(np.zeros((455, 30)), 1, 16) == 2  # breast_cancer-sized: the floor
+    assert default_tasks(np.zeros((455, 30)), 1, 1) == 1  # never more tasks than threads
+    assert default_tasks(np.zeros((2000, 784)), 10, 16) == 4  # rows: 4 tasks of 500
+    assert default_tasks(np.zeros((60000, 784)), 10, 16) == 16  # plenty: one per thread
+    assert default_tasks(np.zeros((60000, 784)), 10, 256) == 120
+    assert default_tasks(np.zeros((100000, 20)), 1, 16) == 2  # rows allow 200, work (2 M values) 0
+    # sparse: a stored value counts 10 dense ones; 262,000 rows of 6 values (the flights sets): 6 tasks
+    Xs = sp.random(262000, 155, density=6 / 155, format="csr", random_state=0)
+    assert Xs.nnz * 10 // 2_500_000 == 6 and default_tasks(Xs, 1, 16) == 6
+    assert default_tasks(Xs, 1, 4) == 4
+
+
+def test_default_n_workers_trains_small_data_on_fewer_tasks_than_threads():
+    # 4 in-process workers, 1,000 rows: 2 tasks by default (shards of a few hundred rows average
+    # to a worse model); n_workers= is obeyed as given; the limits are dask config
+    import dask
+    from distributed import LocalCluster
+
+    X, y = _clf_data(n=3500)
+    with LocalCluster(n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster):
+        small = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X[:1000], y[:1000])
+        assert len(small.fit_report_.tasks) == 2
+        assert len(ASGDClassifier(max_iter=2, tol=None, n_workers=4, random_state=0).fit(X[:1000], y[:1000])
+                   .fit_report_.tasks) == 4
+        with dask.config.set({"dask-asgd.default-tasks.min-work": 1, "dask-asgd.default-tasks.min-rows": 1000}):
+            assert len(ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y).fit_report_.tasks) == 3
+        with dask.config.set({"dask-asgd.default-tasks.min-work": 0, "dask-asgd.default-tasks.min-rows": 0}):
+            assert len(ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y).fit_report_.tasks) == 4
+
+
 def test_tasks_start_as_one_graph_each_on_its_shards_worker():
     # the tasks go to the scheduler as one graph with a worker restriction per task: on 2 of 4
     # workers the scheduler left to itself put them elsewhere (every fit of 6 raised the task's
