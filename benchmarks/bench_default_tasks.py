@@ -1,6 +1,6 @@
 """How many tasks ``n_workers=None`` should train with: one per thread, or fewer on small data.
 
-    python benchmarks/bench_suite.py --datasets fashion_mnist,flights_clf,flights_reg --methods sklearn-sgd  # once: caches
+    python benchmarks/bench_suite.py --datasets fashion_mnist,flights_clf,flights_reg --methods sklearn-sgd  # caches
     python benchmarks/bench_default_tasks.py [--workers 16] [--seeds 9]
 
 On an in-process cluster of ``--workers`` single-thread workers (default: one per core), fits

@@ -83,8 +83,9 @@ timing; warm-up: Incremental runs one throwaway epoch on the persisted blocks, t
 
 dask-asgd's settings: "auto" is the default ``sync_interval``, which trains the random shards of
 in-memory input apart (as "no exchange") in fits without ``max_time``; "auto, exchanging" and
-its Parzen-off and average-merge variants (and "16 workers, auto, exchanging") set ``dask-asgd.balance.exchange-random-shards`` so
-that the same shards exchange states, which is what their rows measure.
+its Parzen-off and average-merge variants (and "16 workers, auto, exchanging") set
+``dask-asgd.balance.exchange-random-shards`` so that the same shards exchange states, which is
+what their rows measure.
 
 Known dask-ml limits with this stack (dask-ml 2025.1.0, dask 2026.8): its LogisticRegression is
 binary only, so it is skipped on Fashion-MNIST; its ``add_intercept`` and dask-glm's
@@ -166,7 +167,8 @@ ASGD_SETTINGS = {
 # these methods tell it, to measure the exchange itself, its Parzen test and its merges
 EXCHANGING = {"dask-asgd.balance.exchange-random-shards": True}
 ASGD_CONFIG = {"asgd-2-auto-exchange": EXCHANGING, "asgd-2-auto-noparzen": EXCHANGING,
-               "asgd-2-auto-average": EXCHANGING, "asgd-16-auto-exchange": EXCHANGING, "asgd-2-fit-schedule": {"dask-asgd.schedule": "fit"}}
+               "asgd-2-auto-average": EXCHANGING, "asgd-16-auto-exchange": EXCHANGING,
+               "asgd-2-fit-schedule": {"dask-asgd.schedule": "fit"}}
 MIB = 2**20
 
 

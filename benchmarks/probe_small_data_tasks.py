@@ -76,5 +76,6 @@ def main():
                     parts.append(part)
                 print(f"{label}:\n    " + "\n    ".join(parts), flush=True)
 
+
 if __name__ == "__main__":
     main()

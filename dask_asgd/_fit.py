@@ -189,9 +189,9 @@ def default_tasks(X, n_outputs: int, n_slots: int) -> int:
     """How many tasks ``n_workers=None`` trains in-memory input with: one per worker thread, but
     at most one per ``dask-asgd.default-tasks.min-rows`` rows and one per
     ``dask-asgd.default-tasks.min-work`` of an epoch's work (0: no such limit), and at least 2
-    where the cluster has 2 threads.  Work is counted in dense values: rows x outputs x features, or for sparse input
-    rows x outputs x stored values a row x 10 (a stored value of a sparse row costs the kernel
-    about 10 times a dense one: 7.4 ns against 0.77 ns, docs/design.md).  Tasks of a few hundred
+    where the cluster has 2 threads.  Work is counted in dense values: rows x outputs x
+    features, or for sparse input rows x outputs x stored values a row x 10 (a stored value of
+    a sparse row costs the kernel about 10 times a dense one: 7.4 ns against 0.77 ns).  Tasks of a few hundred
     rows average to a worse model (Fashion-MNIST's first 2,000 rows: 16 tasks 0.746 accuracy, 4
     tasks 0.799), and a task's fixed cost outweighs its share of a small epoch (the flights sets
     on 16 cores: 16 tasks took twice as long as 4-8; docs/design.md, "How many tasks")."""

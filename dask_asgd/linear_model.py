@@ -472,18 +472,18 @@ _SHARED_DOC = """
         in-memory input trains with at most one task per 500 rows and per 2,500,000 of an epoch's
         multiply-adds (rows x features x one-vs-rest classes; a sparse row's stored value counts
         10; ``dask-asgd.default-tasks``), and at least 2 where the cluster has 2 threads: small
-        data trains better and sooner on fewer tasks. Dask
-        collections train where their partitions live. Without an active distributed Client,
-        fit trains on an in-process cluster of one single-thread worker per core (or
-        ``n_workers``), kept for the next fit (``dask_asgd.close_own_cluster()``,
-        ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
+        data trains better and sooner on fewer tasks. Dask collections train where their
+        partitions live. Without an active distributed Client, fit trains on an in-process
+        cluster of one single-thread worker per core (or ``n_workers``), kept for the next fit
+        (``dask_asgd.close_own_cluster()``, ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
     max_time : float or None, default=None
         Seconds; each task stops then and the model is returned as it stands.
 """
 
 
 class ASGDClassifier(ClassifierMixin, _BaseASGD):
-    """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
+    # the docstring is built from parts: assigned, since an expression is not a docstring
+    __doc__ = """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
 
     One-vs-rest for more than two classes; the states of all classes travel in one message.
 
@@ -695,7 +695,8 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
 
 
 class ASGDRegressor(RegressorMixin, _BaseASGD):
-    """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
+    # the docstring is built from parts: assigned, since an expression is not a docstring
+    __doc__ = """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
 
     Parameters
     ----------

@@ -212,3 +212,17 @@ def test_average_partial_fit_goes_on_like_sklearn():
         np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-9, atol=1e-12)
         assert ours.t_ == theirs.t_
+
+
+@pytest.mark.parametrize("cls", [ASGDClassifier, ASGDRegressor])
+def test_docstring_is_set_and_its_example_runs(cls):
+    # the docstring is built from parts (its Parameters section is shared): an expression at the
+    # top of a class body is no docstring, so help() and IPython's ``?`` showed nothing
+    import doctest
+
+    assert cls.__doc__ and "n_workers : int or None" in cls.__doc__ and "Examples" in cls.__doc__
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(cls, cls.__name__, globs={}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted >= 4 and result.failed == 0, result
