@@ -44,3 +44,29 @@ def test_grid_search_example_runs_both_searches():
     for ln in ours + theirs:
         assert float(ln.rsplit("held-out accuracy ", 1)[1]) > 0.6, ln
     assert any(ln.startswith("dask-asgd's search took") for ln in lines)
+
+
+def test_notebook_runs_top_to_bottom(tmp_path):
+    # the notebook's code cells in order, as one script (a main guard around them: its cluster of
+    # worker processes starts by spawning, which imports the main module again); the committed
+    # notebook holds the outputs of a run, none of them an error
+    import json
+
+    with open(os.path.join(EXAMPLES, "notebook.ipynb")) as f:
+        nb = json.load(f)
+    cells = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert cells and all(c["outputs"] and c["execution_count"] for c in cells)
+    assert not any(o["output_type"] == "error" for c in cells for o in c["outputs"])
+    body = "\n".join("".join(c["source"]) for c in cells)
+    assert '"""' not in body and "'''" not in body  # indenting the cells below keeps their meaning
+    script = tmp_path / "notebook_as_script.py"
+    script.write_text("def _main():\n" + "\n".join("    " + ln for ln in body.splitlines())
+                      + '\n\n\nif __name__ == "__main__":\n    _main()\n')
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MPLBACKEND": "Agg"}, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr[-3000:]
+    lines = out.stdout.splitlines()
+    assert any(ln.startswith("fit in ") and "test accuracy 0.9" in ln for ln in lines), lines
+    assert sum("held-out accuracy" in ln for ln in lines) >= 3, lines
+    assert any(ln.startswith("10 fits in") for ln in lines), lines
+    assert any(ln.startswith("2 tasks on 2 worker processes") for ln in lines), lines
