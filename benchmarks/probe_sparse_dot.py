@@ -1,0 +1,93 @@
+"""The sparse row's dot product alone: one running sum or four, and the update; ns a row.
+
+    python benchmarks/probe_sparse_dot.py
+
+200,000 CSR rows of 50 values at random columns of 2^10 (the coefficients in L1) and 2^18 (in
+L3) columns, visited in order, one thread, best of 5: ``dot_only`` (one sum, as the kernel did
+until the thirteenth session), ``dot4`` (four running sums, as ``_kernels._csr_row_dot``),
+``upd_only`` (the coefficient update alone) and ``both`` (one sum, a sigmoid, the update).
+The numba flags are the kernels' (``fastmath`` with reassociation: it did not split the sum).
+"""
+
+import time
+
+import numba
+import numpy as np
+
+FLAGS = dict(nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+
+
+@numba.njit(**FLAGS)
+def dot_only(data, indices, indptr, W, order):
+    s = 0.0
+    for i in order:
+        acc = 0.0
+        for jj in range(indptr[i], indptr[i + 1]):
+            acc += W[0, indices[jj]] * data[jj]
+        s += acc
+    return s
+
+
+@numba.njit(**FLAGS)
+def dot4(data, indices, indptr, W, order):
+    s = 0.0
+    for i in order:
+        a0 = a1 = a2 = a3 = 0.0
+        jj, hi = indptr[i], indptr[i + 1]
+        while jj + 3 < hi:
+            a0 += W[0, indices[jj]] * data[jj]
+            a1 += W[0, indices[jj + 1]] * data[jj + 1]
+            a2 += W[0, indices[jj + 2]] * data[jj + 2]
+            a3 += W[0, indices[jj + 3]] * data[jj + 3]
+            jj += 4
+        while jj < hi:
+            a0 += W[0, indices[jj]] * data[jj]
+            jj += 1
+        s += (a0 + a1) + (a2 + a3)
+    return s
+
+
+@numba.njit(**FLAGS)
+def upd_only(data, indices, indptr, W, order):
+    c = 1e-9
+    for i in order:
+        for jj in range(indptr[i], indptr[i + 1]):
+            W[0, indices[jj]] += c * data[jj]
+    return W[0, 0]
+
+
+@numba.njit(**FLAGS)
+def both(data, indices, indptr, W, order):
+    s = 0.0
+    for i in order:
+        acc = 0.0
+        for jj in range(indptr[i], indptr[i + 1]):
+            acc += W[0, indices[jj]] * data[jj]
+        c = 1e-9 / (1.0 + np.exp(-acc))
+        for jj in range(indptr[i], indptr[i + 1]):
+            W[0, indices[jj]] += c * data[jj]
+        s += acc
+    return s
+
+
+def main():
+    rng = np.random.default_rng(0)
+    n, nnz = 200_000, 50
+    for d in (2**10, 2**18):
+        idx = np.sort(rng.integers(0, d, (n, nnz)), axis=1).astype(np.int32).ravel()
+        data = rng.standard_normal(n * nnz)
+        indptr = np.arange(0, n * nnz + 1, nnz).astype(np.int32)
+        W = np.zeros((1, d))
+        order = np.arange(n)
+        for f in (dot_only, dot4, upd_only, both):
+            f(data, idx, indptr, W, order[:10])  # compile
+            ts = []
+            for _ in range(5):
+                t = time.perf_counter()
+                f(data, idx, indptr, W, order)
+                ts.append(time.perf_counter() - t)
+            print(f"d=2^{int(np.log2(d))} {f.__name__:9s} {min(ts) / n * 1e9:6.1f} ns a row", flush=True)
+
+
+if __name__ == "__main__":
+    main()
