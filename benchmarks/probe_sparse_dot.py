@@ -19,14 +19,19 @@ import numpy as np
 FLAGS = dict(nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 
 
+@numba.njit(**FLAGS, inline="always")
+def _one_sum(data, indices, lo, hi, W):
+    acc = 0.0
+    for jj in range(lo, hi):
+        acc += W[0, indices[jj]] * data[jj]
+    return acc
+
+
 @numba.njit(**FLAGS)
 def dot_only(data, indices, indptr, W, order):
     s = 0.0
     for i in order:
-        acc = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            acc += W[0, indices[jj]] * data[jj]
-        s += acc
+        s += _one_sum(data, indices, indptr[i], indptr[i + 1], W)
     return s
 
 
@@ -62,9 +67,7 @@ def upd_only(data, indices, indptr, W, order):
 def both(data, indices, indptr, W, order):
     s = 0.0
     for i in order:
-        acc = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            acc += W[0, indices[jj]] * data[jj]
+        acc = _one_sum(data, indices, indptr[i], indptr[i + 1], W)
         c = 1e-9 / (1.0 + np.exp(-acc))
         for jj in range(indptr[i], indptr[i + 1]):
             W[0, indices[jj]] += c * data[jj]

@@ -22,6 +22,8 @@ SPARSE_INTERCEPT_DECAY = 0.01
 # reassociation lets LLVM vectorize the dot products. No nnan/ninf, but math.isfinite of a value
 # computed under these four flags together was still folded away (sgd_chunk tests bits instead)
 _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
+# the same, inlined into its callers by numba (small helpers of the kernel's inner loops)
+_jit_inline = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"}, inline="always")
 
 # dense rows: ask for the row this many rows ahead (in the visiting order) while training on this
 # one. One core streams rows slower than it trains on them on some machines: on a 16-core Xeon
@@ -227,12 +229,12 @@ def _not_finite(x, buf, bits):
 CSR_SPLIT_DOT_FROM = 16  # stored values a row from which _csr_row_dot keeps four sums
 
 
-@numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"}, inline="always")
+@_jit_inline
 def _csr_row_dot(W, k, indices, data, lo, hi):
     """``sum(W[k, indices[jj]] * data[jj] for jj in lo..hi)`` in four running sums: one sum's
     additions wait for each other (a floating add's latency each), and the compiler does not
     split a sum over gathered values itself; four let the loads and additions overlap (50
-    values a row: 134 -> 48 ns in L1, 139 -> 75 ns with the coefficients in L3; docs/design.md).
+    values a row: 135 -> 48 ns in L1, 143 -> 77 ns with the coefficients in L3; docs/design.md).
     Rows of fewer than ``CSR_SPLIT_DOT_FROM`` values keep one sum (little to overlap there).
     Inlined: as a call it made the flights sets' kernel 46 -> 54 ns a sample."""
     a0 = 0.0
