@@ -24,6 +24,22 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_suite import load_cached  # noqa: E402
 
 
+def kernel_seconds(X, y, spec, repeats):
+    """``(median seconds, samples)`` of one ShardTrainer training ``spec`` on ``(X, y)`` to the
+    end, ``repeats`` times (seeds 0, 1, ...), after a warm-up that compiles the kernel."""
+    from dask_asgd._task import ShardTrainer
+
+    ShardTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
+    secs = []
+    for r in range(repeats):
+        tr = ShardTrainer(X, y, None, spec, r)
+        t = time.perf_counter()
+        while not tr.done:
+            tr.run(10 ** 9)
+        secs.append(time.perf_counter() - t)
+    return statistics.median(secs), tr.samples_done
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=5)
@@ -34,7 +50,6 @@ def main():
     args = ap.parse_args()
     wanted = set(args.cases.split(","))
     from dask_asgd import ASGDClassifier, ASGDRegressor
-    from dask_asgd._task import ShardTrainer
 
     rng = np.random.default_rng(0)
     cases = []
@@ -51,17 +66,9 @@ def main():
         cases.append(("dense 1M x 100", ASGDClassifier(loss="log_loss"), Xd, yd))
     for name, est, X, y in cases:
         spec = est._spec(1, X.shape[1], est._is_clf, args.epochs, None, None, 1.0)
-        ShardTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
-        secs = []
-        for r in range(args.repeats):
-            tr = ShardTrainer(X, y, None, spec, r)
-            t = time.perf_counter()
-            while not tr.done:
-                tr.run(10 ** 9)
-            secs.append(time.perf_counter() - t)
-        s = statistics.median(secs)
-        print(f"{name:16s} {s:.3f} s  {tr.samples_done / s / 1e6:6.2f} M samples/s  "
-              f"{s / tr.samples_done * 1e9:5.1f} ns a sample", flush=True)
+        s, samples = kernel_seconds(X, y, spec, args.repeats)
+        print(f"{name:16s} {s:.3f} s  {samples / s / 1e6:6.2f} M samples/s  "
+              f"{s / samples * 1e9:5.1f} ns a sample", flush=True)
         if args.sklearn:
             from sklearn.linear_model import SGDClassifier, SGDRegressor
 

@@ -4,17 +4,25 @@
 
 200,000 CSR rows of 50 values at random columns of 2^10 (the coefficients in L1) and 2^18 (in
 L3) columns, visited in order, one thread, best of 5: ``dot_only`` (one sum, as the kernel did
-until the thirteenth session), ``dot4`` (four running sums, as ``_kernels._csr_row_dot``),
+until the thirteenth session), ``dot4`` (four running sums: ``_kernels._csr_row_dot`` itself),
 ``upd_only`` (the coefficient update alone) and ``both`` (one sum, a sigmoid, the update).
 The numba flags are the kernels' (``fastmath`` with reassociation: it did not split the sum).
 Then the training kernel itself (one ShardTrainer, log_loss, 3 epochs, median of 3) on the same
 kind of rows with 2^10 / 2^14 / 2^18 / 2^21 columns: the coefficients in L1, L2, L3, memory.
 """
 
+import os
+import sys
 import time
 
 import numba
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from probe_kernel_speed import kernel_seconds  # noqa: E402
+
+from dask_asgd._kernels import _csr_row_dot  # noqa: E402
 
 FLAGS = dict(nogil=True, fastmath={"reassoc", "contract", "nsz", "arcp"})
 
@@ -39,18 +47,7 @@ def dot_only(data, indices, indptr, W, order):
 def dot4(data, indices, indptr, W, order):
     s = 0.0
     for i in order:
-        a0 = a1 = a2 = a3 = 0.0
-        jj, hi = indptr[i], indptr[i + 1]
-        while jj + 3 < hi:
-            a0 += W[0, indices[jj]] * data[jj]
-            a1 += W[0, indices[jj + 1]] * data[jj + 1]
-            a2 += W[0, indices[jj + 2]] * data[jj + 2]
-            a3 += W[0, indices[jj + 3]] * data[jj + 3]
-            jj += 4
-        while jj < hi:
-            a0 += W[0, indices[jj]] * data[jj]
-            jj += 1
-        s += (a0 + a1) + (a2 + a3)
+        s += _csr_row_dot(W, 0, indices, data, indptr[i], indptr[i + 1])
     return s
 
 
@@ -96,12 +93,9 @@ def main():
 
 
 def kernel_by_columns(rng, n, nnz):
-    import statistics
-
     import scipy.sparse as sp
 
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
 
     for d in (2**10, 2**14, 2**18, 2**21):
         idx = np.sort(rng.integers(0, d, (n, nnz)), axis=1).astype(np.int32)
@@ -109,17 +103,9 @@ def kernel_by_columns(rng, n, nnz):
         X.sum_duplicates()
         y = (rng.random(n) > 0.5).astype(np.float64)
         spec = ASGDClassifier(loss="log_loss")._spec(1, d, True, 3, None, None, 1.0)
-        ShardTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
-        secs = []
-        for r in range(3):
-            tr = ShardTrainer(X, y, None, spec, r)
-            t = time.perf_counter()
-            while not tr.done:
-                tr.run(10**9)
-            secs.append(time.perf_counter() - t)
-        print(f"kernel, d=2^{int(np.log2(d))}: {statistics.median(secs) / tr.samples_done * 1e9:6.1f} ns a sample "
+        seconds, samples = kernel_seconds(X, y, spec, 3)
+        print(f"kernel, d=2^{int(np.log2(d))}: {seconds / samples * 1e9:6.1f} ns a sample "
               f"({X.nnz / n:.1f} values a row)", flush=True)
-
 
 if __name__ == "__main__":
     main()

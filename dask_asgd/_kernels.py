@@ -234,7 +234,7 @@ def _csr_row_dot(W, k, indices, data, lo, hi):
     """``sum(W[k, indices[jj]] * data[jj] for jj in lo..hi)`` in four running sums: one sum's
     additions wait for each other (a floating add's latency each), and the compiler does not
     split a sum over gathered values itself; four let the loads and additions overlap (50
-    values a row: 135 -> 48 ns in L1, 143 -> 77 ns with the coefficients in L3; docs/design.md).
+    values a row: 135 -> 50 ns in L1, 141 -> 78 ns with the coefficients in L3; docs/design.md).
     Rows of fewer than ``CSR_SPLIT_DOT_FROM`` values keep one sum (little to overlap there).
     Inlined: as a call it made the flights sets' kernel 46 -> 54 ns a sample."""
     a0 = 0.0
