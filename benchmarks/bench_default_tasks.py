@@ -16,16 +16,14 @@ the scores mean anything: the fit times are of tasks sharing cores.
 """
 
 import argparse
-import math
 import os
 import statistics
 import sys
-import time
 import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_no_client import load  # noqa: E402
+from probe_small_data_tasks import fit_in_turns, paired_difference, small_sets, thread_cluster  # noqa: E402
 
 SETTINGS = {"capped": {}, "one per thread": {"dask-asgd.default-tasks.min-rows": 0,
                                              "dask-asgd.default-tasks.min-work": 0}}
@@ -40,47 +38,20 @@ def main():
                     help="comma-separated; NAME:N keeps the first N training rows")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    import dask
-    from distributed import Client, LocalCluster
-
-    from dask_asgd import ASGDClassifier, ASGDRegressor
-
     print(f"# {args.workers} in-process single-thread workers on {os.cpu_count()} cores; "
           f"means of the scores, medians of the times, {args.seeds} seeds")
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
-            LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
-                         silence_logs=50, memory_limit=0) as cluster, Client(cluster):
-        for spec in args.datasets.split(","):
-            name, _, rows = spec.partition(":")
-            Xtr, ytr, Xte, yte, is_clf = load(name)
-            if rows:
-                Xtr, ytr = Xtr[:int(rows)], ytr[:int(rows)]
-            cls = ASGDClassifier if is_clf else ASGDRegressor
-            cls(max_iter=1, tol=None).fit(Xtr[:200], ytr[:200])  # compile, plugins
+    settings = {name: ({}, cfg) for name, cfg in SETTINGS.items()}
+    with thread_cluster(args.workers):
+        for spec, Xtr, ytr, Xte, yte, cls in small_sets(args.datasets):
             print(f"## {spec}: {Xtr.shape[0]} x {Xtr.shape[1]}")
             for label, kw in (("defaults (tol=1e-3)", {}), ("5 epochs", {"max_iter": 5, "tol": None})):
-                res = {s: ([], [], [], []) for s in SETTINGS}
-                for seed in range(args.seeds):
-                    for setting, cfg in SETTINGS.items():
-                        with dask.config.set(cfg):
-                            est = cls(random_state=seed, **kw)
-                            t0 = time.perf_counter()
-                            est.fit(Xtr, ytr)
-                            res[setting][0].append(time.perf_counter() - t0)
-                        res[setting][1].append(est.score(Xte, yte))
-                        res[setting][2].append(est.n_iter_)
-                        res[setting][3].append(len(est.fit_report_.tasks))
-                parts = []
-                for setting in SETTINGS:
-                    t, sc, ep, nt = res[setting]
-                    parts.append(f"{setting}: {statistics.median(nt):g} tasks, {1000 * statistics.median(t):.1f} ms, "
-                                 f"score {statistics.fmean(sc):.4f}, epochs {statistics.median(ep):g}")
-                a, b = res["capped"][1], res["one per thread"][1]
-                d = [x - y for x, y in zip(a, b)]
-                se = statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan")
+                res = fit_in_turns(cls, settings, args.seeds, Xtr, ytr, Xte, yte, **kw)
+                parts = [f"{name}: {statistics.median(r['tasks']):g} tasks, "
+                         f"{1000 * statistics.median(r['seconds']):.1f} ms, score {statistics.fmean(r['score']):.4f}, "
+                         f"epochs {statistics.median(r['n_iter']):g}" for name, r in res.items()]
+                mean, se = paired_difference(res["capped"]["score"], res["one per thread"]["score"])
                 print(f"{label}: " + " | ".join(parts)
-                      + f" | capped - one per thread {statistics.fmean(d):+.4f} (standard error {se:.4f})", flush=True)
-
+                      + f" | capped - one per thread {mean:+.4f} (standard error {se:.4f})", flush=True)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ the scores mean anything: the fit times are of tasks sharing cores.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import statistics
@@ -31,6 +32,59 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_no_client import load  # noqa: E402
 
 
+@contextlib.contextmanager
+def thread_cluster(n_workers):
+    """A Client on an in-process cluster of ``n_workers`` single-thread workers, profiler off."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": False}), \
+            LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                         silence_logs=50, memory_limit=0) as cluster, Client(cluster) as client:
+        yield client
+
+
+def small_sets(specs, rows=None):
+    """``(spec, Xtr, ytr, Xte, yte, estimator class)`` for each of ``specs`` ("name", or "name:N" for
+    the first N training rows; ``rows`` for every set), the estimator warmed up on the cluster."""
+    from dask_asgd import ASGDClassifier, ASGDRegressor
+
+    for spec in specs.split(","):
+        name, _, n = spec.partition(":")
+        Xtr, ytr, Xte, yte, is_clf = load(name)
+        keep = int(n) if n else rows
+        if keep:
+            Xtr, ytr = Xtr[:keep], ytr[:keep]
+        cls = ASGDClassifier if is_clf else ASGDRegressor
+        cls(max_iter=1, tol=None).fit(Xtr[:200], ytr[:200])  # compile, plugins
+        yield spec, Xtr, ytr, Xte, yte, cls
+
+
+def fit_in_turns(cls, settings, seeds, Xtr, ytr, Xte, yte, **kw):
+    """Seed by seed, every setting in turn: ``settings`` maps a name to ``(estimator keywords,
+    dask config)``. Returns name -> {"seconds", "score", "n_iter", "tasks": one list each}."""
+    import dask
+
+    res = {name: {"seconds": [], "score": [], "n_iter": [], "tasks": []} for name in settings}
+    for seed in range(seeds):
+        for name, (params, cfg) in settings.items():
+            with dask.config.set(cfg):
+                est = cls(random_state=seed, **params, **kw)
+                t0 = time.perf_counter()
+                est.fit(Xtr, ytr)
+                res[name]["seconds"].append(time.perf_counter() - t0)
+            res[name]["score"].append(est.score(Xte, yte))
+            res[name]["n_iter"].append(est.n_iter_)
+            res[name]["tasks"].append(len(est.fit_report_.tasks))
+    return res
+
+
+def paired_difference(a, b):
+    """Mean and standard error of ``a[i] - b[i]``."""
+    d = [x - y for x, y in zip(a, b)]
+    return statistics.fmean(d), (statistics.stdev(d) / math.sqrt(len(d)) if len(d) > 1 else float("nan"))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, default=9)
@@ -40,42 +94,22 @@ def main():
     args = ap.parse_args()
     tasks = [int(t) for t in args.tasks.split(",")]
     warnings.simplefilter("ignore")
-    import dask
-    from distributed import Client, LocalCluster
-
-    from dask_asgd import ASGDClassifier, ASGDRegressor
-
-    with dask.config.set({"distributed.worker.profile.enabled": False}), \
-            LocalCluster(n_workers=max(tasks), threads_per_worker=1, processes=False, dashboard_address=None,
-                         silence_logs=50, memory_limit=0) as cluster, Client(cluster):
-        for name in args.datasets.split(","):
-            Xtr, ytr, Xte, yte, is_clf = load(name)
-            if args.rows:
-                Xtr, ytr = Xtr[:args.rows], ytr[:args.rows]
-            cls = ASGDClassifier if is_clf else ASGDRegressor
-            cls(max_iter=1, tol=None).fit(Xtr[:200], ytr[:200])  # compile, plugins
+    settings = {n: ({"n_workers": n}, {}) for n in tasks}
+    with thread_cluster(max(tasks)):
+        for name, Xtr, ytr, Xte, yte, cls in small_sets(args.datasets, args.rows):
             print(f"## {name}: {Xtr.shape[0]} x {Xtr.shape[1]}, medians (scores: means) of {args.seeds} seeds")
             for label, kw in (("defaults (tol=1e-3)", {}), ("5 epochs", {"max_iter": 5, "tol": None})):
-                res = {n: ([], [], []) for n in tasks}
-                for seed in range(args.seeds):
-                    for n in tasks:
-                        est = cls(n_workers=n, random_state=seed, **kw)
-                        t0 = time.perf_counter()
-                        est.fit(Xtr, ytr)
-                        res[n][0].append(time.perf_counter() - t0)
-                        res[n][1].append(est.score(Xte, yte))
-                        res[n][2].append(est.n_iter_)
+                res = fit_in_turns(cls, settings, args.seeds, Xtr, ytr, Xte, yte, **kw)
                 parts = []
                 for n in tasks:
-                    part = (f"{n} task{'s' if n > 1 else ''} {1000 * statistics.median(res[n][0]):.1f} ms, score "
-                            f"{statistics.fmean(res[n][1]):.4f}, epochs {statistics.median(res[n][2]):g}")
+                    r = res[n]
+                    part = (f"{n} task{'s' if n > 1 else ''} {1000 * statistics.median(r['seconds']):.1f} ms, score "
+                            f"{statistics.fmean(r['score']):.4f}, epochs {statistics.median(r['n_iter']):g}")
                     if n != tasks[0] and args.seeds > 1:
-                        d = [b - a for a, b in zip(res[tasks[0]][1], res[n][1])]
-                        se = statistics.stdev(d) / math.sqrt(len(d))
-                        part += f" ({n} - {tasks[0]}: {statistics.fmean(d):+.4f}, standard error {se:.4f})"
+                        mean, se = paired_difference(r["score"], res[tasks[0]]["score"])
+                        part += f" ({n} - {tasks[0]}: {mean:+.4f}, standard error {se:.4f})"
                     parts.append(part)
                 print(f"{label}:\n    " + "\n    ".join(parts), flush=True)
-
 
 if __name__ == "__main__":
     main()
