@@ -185,6 +185,9 @@ def schedule_mode() -> str:
     return mode
 
 
+SPARSE_VALUE_COST = 10  # a sparse row's stored value against a dense one, in the kernel's time
+
+
 def default_tasks(X, n_outputs: int, n_slots: int) -> int:
     """How many tasks ``n_workers=None`` trains in-memory input with: one per worker thread, but
     at most one per ``dask-asgd.default-tasks.min-rows`` rows and one per
@@ -201,9 +204,6 @@ def default_tasks(X, n_outputs: int, n_slots: int) -> int:
     min_rows, min_work = int(config.get("default-tasks.min-rows")), float(config.get("default-tasks.min-work"))
     cap = min(n // min_rows if min_rows > 0 else n_slots, int(work // min_work) if min_work > 0 else n_slots)
     return max(min(2, n_slots), min(n_slots, cap))
-
-
-SPARSE_VALUE_COST = 10  # a sparse row's stored value against a dense one, in the kernel's time
 
 
 def schedule_scale(n_tasks: int, spec: TrainSpec, X) -> float:
