@@ -3,7 +3,7 @@ and of stale states, without Dask and without timing.
 
     python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches the set
     python benchmarks/probe_stale_merge.py [--dataset fashion_mnist] [--epochs 2] [--every 64]
-        [--age 32] [--seeds 8]
+        [--age 32] [--seeds 8] [--head 0] [--tail 0]
 
 Two ``ShardTrainer`` s (a task's training loop) train the two halves of a classification set of
 the suite (its training rows under a fixed random permutation), 8 mini-batches at a time in
@@ -18,6 +18,9 @@ two in turn, as asynchronous merges come) merges the other's state, in one of th
   waited in transit and for the receiver's next kernel call, as in the engine);
 * ``stale-compensated``: the receiver adds half of (sender's old state - its own state of the
   same moment): the stale state moved on by the receiver's own progress since.
+
+``--head F`` / ``--tail F``: no merges in the first / last fraction F of the fit's mini-batches
+(merges early only, or late only).
 
 Two more with ``--modes`` (not run by default): ``symmetric-coef`` averages only the
 coefficients of both states (each keeps its intercepts), ``symmetric-intercept`` only the
@@ -54,7 +57,7 @@ def _set(trainer, w):
     trainer.scale[0] = 1.0
 
 
-def run(mode, Xtr, codes, K, epochs, every, age, seed):
+def run(mode, Xtr, codes, K, epochs, every, age, seed, tail=0.0, head=0.0):
     from dask_asgd import ASGDClassifier
     from dask_asgd._task import ShardTrainer
 
@@ -73,7 +76,7 @@ def run(mode, Xtr, codes, K, epochs, every, age, seed):
             t.run(m)
             past[i].append(t.state())
         done += m
-        if mode == "apart" or done < every * (turn + 1):
+        if mode == "apart" or done < every * (turn + 1) or done > total * (1 - tail) or done < total * head:
             continue
         recv, send = turn % 2, 1 - turn % 2
         turn += 1
@@ -103,6 +106,8 @@ def main():
     ap.add_argument("--every", type=int, default=64, help="mini-batches between merges (one task each time)")
     ap.add_argument("--age", type=int, default=32, help="mini-batches a stale state is behind")
     ap.add_argument("--seeds", type=int, default=8)
+    ap.add_argument("--head", type=float, default=0.0, help="the first fraction of the mini-batches: no merges")
+    ap.add_argument("--tail", type=float, default=0.0, help="the last fraction of the mini-batches: no merges")
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of: " + ", ".join(MODES + PART_MODES))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -132,8 +137,8 @@ def main():
     modes = [m for m in args.modes.split(",") if m]
     print(f"# {args.dataset} {Xtr.shape}, {args.epochs} epochs, a merge every {args.every} mini-batches, "
           f"stale states {args.age} mini-batches old, {args.seeds} seeds")
-    states = {m: [run(m, Xtr, codes, K, args.epochs, args.every, args.age, s) for s in range(args.seeds)]
-              for m in modes}
+    states = {m: [run(m, Xtr, codes, K, args.epochs, args.every, args.age, s, args.tail, args.head)
+                  for s in range(args.seeds)] for m in modes}
     res = {m: [scores(np.mean(pair, axis=0)) for pair in states[m]] for m in modes}
     base = res.get("apart")
     for m in modes:
