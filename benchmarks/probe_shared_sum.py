@@ -1,0 +1,113 @@
+"""Would one shared sum of updates (dual averaging across the tasks) take away the many-task lag?
+
+    python benchmarks/bench_suite.py --datasets fashion_mnist --methods sklearn-sgd   # once: caches the set
+    python benchmarks/probe_shared_sum.py [--tasks 2] [--every 1] [--epochs 1] [--seeds 1]
+
+Under the 'optimal' schedule a state after t updates is (t0 + t - 1)^-1 times the sum of its
+updates, S_t = S_{t-1} - g_t / alpha (scikit-learn's L2 shrink and step together); a task's state
+comes to its final scale with its own t, 1/P of the fit's updates
+(``benchmarks/probe_task_objective.py``). This tries the exact alternative without Dask: P
+``ShardTrainer`` s (a task's training loop) train P slices of Fashion-MNIST (its training rows
+in a fixed random order, hinge loss, the estimator's defaults), ``--every`` mini-batches each in
+turn, and after each round the P states are combined in one of two ways:
+
+* ``average``: every state becomes the average of the P states (a synchronous stand-in for
+  merges), each task keeps its own sample count;
+* ``shared sum``: every state becomes the sum S of all the tasks' updates so far divided by
+  (t0 + T - 1), T the sum of their sample counts, and every task's count becomes T (one SGD's
+  state, with each round's gradients taken at the round's common start); intercepts: the
+  average of the tasks' (``--intercepts sum``: their summed changes).
+
+Prints, at a few rounds and at the end, the held-out accuracy and coefficient norm of the
+combined state and the mean held-out accuracy of the tasks' own states after the round (each
+started from the combined state of the round before); scikit-learn's SGD after the same number
+of samples for reference.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from bench_suite import load_cached  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", type=int, default=2)
+    ap.add_argument("--every", type=int, default=1, help="mini-batches a task trains per round")
+    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--intercepts", default="average", choices=["average", "sum"])
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    from sklearn.linear_model import SGDClassifier
+
+    from dask_asgd import ASGDClassifier
+    from dask_asgd._task import ShardTrainer
+
+    Xtr, Xte, ytr, yte = load_cached("fashion_mnist")
+    perm = np.random.default_rng(0).permutation(Xtr.shape[0])
+    Xtr, ytr = Xtr[perm], np.asarray(ytr)[perm]
+    classes = np.unique(ytr)
+    K, d, P = len(classes), Xtr.shape[1], args.tasks
+    codes = np.searchsorted(classes, ytr).astype(np.float64)
+    yte_codes = np.searchsorted(classes, yte)
+
+    def acc(w, nc):
+        W, b = w[:nc].reshape(K, d), w[nc:]
+        return float(np.mean((Xte @ W.T + b).argmax(axis=1) == yte_codes)), float(np.linalg.norm(W))
+
+    spec = ASGDClassifier(max_iter=args.epochs, tol=None)._spec(K, d, True, args.epochs, None, None, 1.0)
+    cuts = np.linspace(0, len(ytr), P + 1).astype(int)
+    print(f"# Fashion-MNIST {Xtr.shape}, hinge, {P} tasks, rounds of {args.every} mini-batch(es) a task, "
+          f"{args.epochs} epoch(s), intercepts {args.intercepts} (shared sum)")
+    for seed in range(args.seeds):
+        res = {}
+        for mode in ("average", "shared sum"):
+            T = [ShardTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
+                 for i in range(P)]
+            nc, t0 = T[0].n_coef, T[0].opt_init
+            rounds = min(t.n_batches for t in T) * args.epochs // args.every
+            marks = {0, 4, rounds // 8, rounds // 2, rounds - 1}
+            S, total = np.zeros(nc + K), 0.0
+            for r in range(rounds):
+                starts = [(t.state(), t.t[0]) for t in T]
+                for t in T:
+                    t.run(args.every)
+                own = [t.state() for t in T]
+                if mode == "average":
+                    w = np.mean(own, axis=0)
+                else:
+                    for (w0, c0), t, w1 in zip(starts, T, own):
+                        # the state after the step at count c is S / (t0 + c - 1); the count is then c + 1
+                        S[:nc] += w1[:nc] * (t0 + t.t[0] - 2) - w0[:nc] * (t0 + c0 - 2)
+                        S[nc:] += (w1[nc:] - w0[nc:]) / (P if args.intercepts == "average" else 1)
+                        total += t.t[0] - c0
+                    w = S.copy()
+                    w[:nc] /= t0 + total - 1
+                for t in T:
+                    t.w[:] = w
+                    t.scale[0] = 1.0
+                    if mode == "shared sum":
+                        t.t[0] = 1 + total
+                if r in marks:
+                    a, norm = acc(w, nc)
+                    res.setdefault(r, {})[mode] = (a, norm, np.mean([acc(o, nc)[0] for o in own]))
+        n_per_round = P * args.every * spec.batch_size if hasattr(spec, "batch_size") else None
+        for r in sorted(res):
+            line = f"seed {seed}, round {r + 1:5d}" + (f" ({(r + 1) * n_per_round} samples)" if n_per_round else "")
+            for mode, (a, norm, own_a) in res[r].items():
+                line += f" | {mode}: accuracy {a:.4f}, norm {norm:6.1f}, tasks' own {own_a:.4f}"
+            print(line, flush=True)
+    for n in sorted({1, args.epochs}):
+        sk = SGDClassifier(max_iter=n, tol=None, random_state=0).fit(Xtr, ytr)
+        print(f"scikit-learn SGD, {n} epoch(s): accuracy {sk.score(Xte, yte):.4f}, norm {np.linalg.norm(sk.coef_):.1f}")
+
+
+if __name__ == "__main__":
+    main()
