@@ -11,6 +11,8 @@ comes to its final scale with its own t, 1/P of the fit's updates
 in a fixed random order, hinge loss, the estimator's defaults), ``--every`` mini-batches each in
 turn, and after each round the P states are combined in one of two ways:
 
+* ``in turn``: the reference, one SGD: in each round the tasks train one after another, each
+  from the state and sample count the previous one ended with;
 * ``average``: every state becomes the average of the P states (a synchronous stand-in for
   merges), each task keeps its own sample count;
 * ``shared sum``: every state becomes the sum S of all the tasks' updates so far divided by
@@ -43,6 +45,9 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--intercepts", default="average", choices=["average", "sum"])
+    ap.add_argument("--switch", type=float, default=None,
+                    help="a third way, 'switch': average while a round's samples are more than this "
+                         "fraction of the samples so far, the shared sum after")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     from sklearn.linear_model import SGDClassifier
@@ -68,32 +73,49 @@ def main():
           f"{args.epochs} epoch(s), intercepts {args.intercepts} (shared sum)")
     for seed in range(args.seeds):
         res = {}
-        for mode in ("average", "shared sum"):
+        for mode in ("in turn", "average", "shared sum") + (("switch",) if args.switch is not None else ()):
             T = [ShardTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
                  for i in range(P)]
             nc, t0 = T[0].n_coef, T[0].opt_init
             rounds = min(t.n_batches for t in T) * args.epochs // args.every
             marks = {0, 4, rounds // 8, rounds // 2, rounds - 1}
-            S, total = np.zeros(nc + K), 0.0
+            S, total, summing = np.zeros(nc + K), 0.0, mode == "shared sum"
             for r in range(rounds):
                 starts = [(t.state(), t.t[0]) for t in T]
-                for t in T:
-                    t.run(args.every)
+                if mode == "in turn":  # one SGD: each task goes on from the previous one's state and count
+                    for i, t in enumerate(T):
+                        if i:
+                            t.w[:] = T[i - 1].state()
+                            t.scale[0] = 1.0
+                            t.t[0] = T[i - 1].t[0]
+                        t.run(args.every)
+                else:
+                    for t in T:
+                        t.run(args.every)
                 own = [t.state() for t in T]
-                if mode == "average":
+                total += sum(t.t[0] - c0 for (_, c0), t in zip(starts, T))
+                if mode == "in turn":
+                    w = own[-1]
+                    for t in T:
+                        t.t[0] = T[-1].t[0]
+                elif mode == "switch" and not summing and P * args.every * spec.batch_size <= args.switch * total:
+                    summing = True  # from here on one SGD's state: the average, counted with every sample so far
+                    S = np.mean(own, axis=0)
+                    S[:nc] *= t0 + total - 1
+                    w = np.mean(own, axis=0)
+                elif not summing:
                     w = np.mean(own, axis=0)
                 else:
                     for (w0, c0), t, w1 in zip(starts, T, own):
                         # the state after the step at count c is S / (t0 + c - 1); the count is then c + 1
                         S[:nc] += w1[:nc] * (t0 + t.t[0] - 2) - w0[:nc] * (t0 + c0 - 2)
                         S[nc:] += (w1[nc:] - w0[nc:]) / (P if args.intercepts == "average" else 1)
-                        total += t.t[0] - c0
                     w = S.copy()
                     w[:nc] /= t0 + total - 1
                 for t in T:
                     t.w[:] = w
                     t.scale[0] = 1.0
-                    if mode == "shared sum":
+                    if summing:
                         t.t[0] = 1 + total
                 if r in marks:
                     a, norm = acc(w, nc)
