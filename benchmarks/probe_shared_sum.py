@@ -45,6 +45,7 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--intercepts", default="average", choices=["average", "sum"])
+    ap.add_argument("--no-intercept", action="store_true", help="fit_intercept=False everywhere")
     ap.add_argument("--switch", type=float, default=None,
                     help="a third way, 'switch': average while a round's samples are more than this "
                          "fraction of the samples so far, the shared sum after")
@@ -67,7 +68,7 @@ def main():
         W, b = w[:nc].reshape(K, d), w[nc:]
         return float(np.mean((Xte @ W.T + b).argmax(axis=1) == yte_codes)), float(np.linalg.norm(W))
 
-    spec = ASGDClassifier(max_iter=args.epochs, tol=None)._spec(K, d, True, args.epochs, None, None, 1.0)
+    spec = ASGDClassifier(max_iter=args.epochs, tol=None, fit_intercept=not args.no_intercept)._spec(K, d, True, args.epochs, None, None, 1.0)
     cuts = np.linspace(0, len(ytr), P + 1).astype(int)
     print(f"# Fashion-MNIST {Xtr.shape}, hinge, {P} tasks, rounds of {args.every} mini-batch(es) a task, "
           f"{args.epochs} epoch(s), intercepts {args.intercepts} (shared sum)")
@@ -127,7 +128,7 @@ def main():
                 line += f" | {mode}: accuracy {a:.4f}, norm {norm:6.1f}, tasks' own {own_a:.4f}"
             print(line, flush=True)
     for n in sorted({1, args.epochs}):
-        sk = SGDClassifier(max_iter=n, tol=None, random_state=0).fit(Xtr, ytr)
+        sk = SGDClassifier(max_iter=n, tol=None, random_state=0, fit_intercept=not args.no_intercept).fit(Xtr, ytr)
         print(f"scikit-learn SGD, {n} epoch(s): accuracy {sk.score(Xte, yte):.4f}, norm {np.linalg.norm(sk.coef_):.1f}")
 
 
