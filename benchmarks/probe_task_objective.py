@@ -68,6 +68,7 @@ def main():
     ap.add_argument("--calibrate", action="store_true", help="train on 50,000 rows, calibrate on 10,000")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
+    import dask
     from sklearn.linear_model import SGDClassifier
 
     from dask_asgd import ASGDClassifier
@@ -90,8 +91,6 @@ def main():
               f"median |decision| {mean['margin']:6.2f}, held-out accuracy {mean['accuracy']:.4f}"
               + (f", log loss {mean['log_loss']:.4f}" if "log_loss" in mean else "")
               + (f", calibrated {mean['calibrated']:.4f}" if "calibrated" in mean else ""), flush=True)
-
-    import dask
 
     print(f"# Fashion-MNIST {Xtr.shape}, loss {args.loss}, average {args.average}, dask-asgd.schedule "
           f"{dask.config.get('dask-asgd.schedule')}; the estimators' defaults but max_iter / tol; "
