@@ -70,6 +70,7 @@ def main():
 
     spec = ASGDClassifier(max_iter=args.epochs, tol=None, fit_intercept=not args.no_intercept)._spec(K, d, True, args.epochs, None, None, 1.0)
     cuts = np.linspace(0, len(ytr), P + 1).astype(int)
+    round_samples = P * args.every * spec.batch_size  # samples all the tasks train in a round
     print(f"# Fashion-MNIST {Xtr.shape}, hinge, {P} tasks, rounds of {args.every} mini-batch(es) a task, "
           f"{args.epochs} epoch(s), intercepts {args.intercepts} (shared sum)")
     for seed in range(args.seeds):
@@ -99,7 +100,7 @@ def main():
                     w = own[-1]
                     for t in T:
                         t.t[0] = T[-1].t[0]
-                elif mode == "switch" and not summing and P * args.every * spec.batch_size <= args.switch * total:
+                elif mode == "switch" and not summing and round_samples <= args.switch * total:
                     summing = True  # from here on one SGD's state: the average, counted with every sample so far
                     S = np.mean(own, axis=0)
                     S[:nc] *= t0 + total - 1
@@ -121,9 +122,8 @@ def main():
                 if r in marks:
                     a, norm = acc(w, nc)
                     res.setdefault(r, {})[mode] = (a, norm, np.mean([acc(o, nc)[0] for o in own]))
-        n_per_round = P * args.every * spec.batch_size if hasattr(spec, "batch_size") else None
         for r in sorted(res):
-            line = f"seed {seed}, round {r + 1:5d}" + (f" ({(r + 1) * n_per_round} samples)" if n_per_round else "")
+            line = f"seed {seed}, round {r + 1:5d} ({(r + 1) * round_samples} samples)"
             for mode, (a, norm, own_a) in res[r].items():
                 line += f" | {mode}: accuracy {a:.4f}, norm {norm:6.1f}, tasks' own {own_a:.4f}"
             print(line, flush=True)
