@@ -47,27 +47,8 @@ step() {  # step NAME SECONDS COMMAND...: run it under a time limit, log to RESU
     pack
 }
 
-if [ -n "${WHEELS:-}" ]; then
-    $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-        "$WHEELS"/*.whl $(ls "$WHEELS"/opt/*.whl 2>/dev/null) || exit 1
-    export PYTHONPATH=$PWD:/tmp/site
-fi
-if [ -n "${DATA:-}" ]; then
-    export DASK_ASGD_FASHION_DIR=$DATA DASK_ASGD_FLIGHTS_CSV=$DATA/flights.csv.zip
-fi
-
-{
-    date -u
-    git rev-parse HEAD 2>/dev/null
-    nproc; lscpu 2>/dev/null | grep -E "Model name|^CPU\(s\)|Thread|NUMA node\(s\)|L3"
-    free -g | head -2
-    $PY -c "import sys, numpy, numba, sklearn, scipy, dask, distributed, dask_asgd
-print(sys.version.split()[0], 'numpy', numpy.__version__, 'numba', numba.__version__, 'scikit-learn',
-      sklearn.__version__, 'scipy', scipy.__version__, 'dask', dask.__version__, 'distributed',
-      distributed.__version__, 'dask_asgd', dask_asgd.__file__)"
-} > "$RESULTS/env.txt" 2>&1
-rc=$?
-cat "$RESULTS/env.txt"
+. benchmarks/device_setup.sh   # WHEELS, DATA, $RESULTS/env.txt
+rc=$ENV_RC
 pack
 [ $rc -eq 0 ] || { echo "environment check failed"; exit 1; }
 
