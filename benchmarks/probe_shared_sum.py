@@ -35,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from bench_suite import load_cached  # noqa: E402
+from probe_stale_merge import _set, shuffled_set  # noqa: E402
 
 
 def main():
@@ -56,12 +56,8 @@ def main():
     from dask_asgd import ASGDClassifier
     from dask_asgd._task import ShardTrainer
 
-    Xtr, Xte, ytr, yte = load_cached("fashion_mnist")
-    perm = np.random.default_rng(0).permutation(Xtr.shape[0])
-    Xtr, ytr = Xtr[perm], np.asarray(ytr)[perm]
-    classes = np.unique(ytr)
+    Xtr, Xte, ytr, yte, classes, codes = shuffled_set("fashion_mnist")
     K, d, P = len(classes), Xtr.shape[1], args.tasks
-    codes = np.searchsorted(classes, ytr).astype(np.float64)
     yte_codes = np.searchsorted(classes, yte)
 
     def acc(w, nc):
@@ -87,8 +83,7 @@ def main():
                 if mode == "in turn":  # one SGD: each task goes on from the previous one's state and count
                     for i, t in enumerate(T):
                         if i:
-                            t.w[:] = T[i - 1].state()
-                            t.scale[0] = 1.0
+                            _set(t, T[i - 1].state())
                             t.t[0] = T[i - 1].t[0]
                         t.run(args.every)
                 else:
@@ -115,8 +110,7 @@ def main():
                     w = S.copy()
                     w[:nc] /= t0 + total - 1
                 for t in T:
-                    t.w[:] = w
-                    t.scale[0] = 1.0
+                    _set(t, w)
                     if summing:
                         t.t[0] = 1 + total
                 if r in marks:

@@ -57,6 +57,17 @@ def _set(trainer, w):
     trainer.scale[0] = 1.0
 
 
+def shuffled_set(dataset):
+    """A classification set of the suite's cache with its training rows under a fixed random
+    permutation: ``(Xtr, Xte, ytr, yte, classes, codes)``, ``codes`` the training labels' class
+    codes as the kernel reads them."""
+    Xtr, Xte, ytr, yte = load_cached(dataset)
+    perm = np.random.default_rng(0).permutation(Xtr.shape[0])
+    Xtr, ytr = Xtr[perm], np.asarray(ytr)[perm]
+    classes = np.unique(ytr)
+    return Xtr, Xte, ytr, yte, classes, np.searchsorted(classes, ytr).astype(np.float64)
+
+
 def run(mode, Xtr, codes, K, epochs, every, age, seed, tail=0.0, head=0.0):
     from dask_asgd import ASGDClassifier
     from dask_asgd._task import ShardTrainer
@@ -111,12 +122,8 @@ def main():
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of: " + ", ".join(MODES + PART_MODES))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    Xtr, Xte, ytr, yte = load_cached(args.dataset)
-    perm = np.random.default_rng(0).permutation(Xtr.shape[0])
-    Xtr, ytr = Xtr[perm], np.asarray(ytr)[perm]
-    classes = np.unique(ytr)
+    Xtr, Xte, ytr, yte, classes, codes = shuffled_set(args.dataset)
     K = 1 if len(classes) == 2 else len(classes)
-    codes = np.searchsorted(classes, ytr).astype(np.float64)
     d = Xtr.shape[1]
 
     def scores(w):
