@@ -122,7 +122,7 @@ def main():
     ap.add_argument("--modes", default=",".join(MODES), help="comma-separated, of: " + ", ".join(MODES + PART_MODES))
     args = ap.parse_args()
     warnings.simplefilter("ignore")
-    Xtr, Xte, ytr, yte, classes, codes = shuffled_set(args.dataset)
+    Xtr, Xte, _, yte, classes, codes = shuffled_set(args.dataset)
     K = 1 if len(classes) == 2 else len(classes)
     d = Xtr.shape[1]
 
