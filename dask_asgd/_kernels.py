@@ -288,8 +288,10 @@ def sgd_chunk(
     makes its prediction non-finite (0 * inf is NaN), and the caller then tells bad input from
     divergence by checking the rows (no separate pass over the data before training).  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
     sample counter, carried between calls; the schedule reads it as ``1 + t_scale (t - 1)``
-    (``t_scale`` 1: the task's own samples, scikit-learn's schedule; the number of tasks: the
-    samples of the whole fit, ``dask-asgd.schedule: fit``).  With ``average`` > 0 (scikit-learn's ``average=``:
+    and the 'optimal' offset as ``t_scale t0`` (``t_scale`` 1: the task's own samples,
+    scikit-learn's schedule; the number of tasks P: the samples of the whole fit,
+    ``dask-asgd.schedule: fit``, where a task's 'optimal' step is scikit-learn's at its own count
+    over P, ``1 / (alpha P (t0 + t - 1))``).  With ``average`` > 0 (scikit-learn's ``average=``:
     averaged SGD from sample ``average`` on), ``avg`` (the shape of ``w``) and ``ab`` carry the
     average of the iterates (``_fold_average``), carried between calls like ``scale``.
     """
@@ -327,7 +329,7 @@ def sgd_chunk(
                         _prefetch(X, r, c)
             yi = y[i]
             wi = sw[i] if has_sw else 1.0
-            eta = learning_rate_at(lr, eta0, power_t, alpha, opt_init, 1.0 + t_scale * (t[0] - 1.0))
+            eta = learning_rate_at(lr, eta0, power_t, alpha, t_scale * opt_init, 1.0 + t_scale * (t[0] - 1.0))
             sc = scale[0]
             zero = False
             # L2 shrink of all coefficients through the scale (predictions use the old scale)
