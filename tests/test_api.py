@@ -53,9 +53,10 @@ def test_predict_proba_log_loss_and_modified_huber(iris):
 
 
 def test_calibrating_a_fitted_model_on_held_out_rows_takes_its_overconfidence_away():
-    """docs/usage.md's recipe: several tasks leave predict_proba overconfident (the average of the
-    tasks' states keeps each one's early large steps); a frozen fitted model calibrated on rows the
-    fit did not see gives a held-out log loss near the data's own, without refitting it."""
+    """docs/usage.md's recipe: a short SGD fit leaves predict_proba overconfident (here 4 tasks,
+    5 epochs of 4,000 rows: held-out log loss 4.9; scikit-learn's SGDClassifier 6.5, one task
+    7.9); a frozen fitted model calibrated on rows the fit did not see gives a held-out log loss
+    near the data's own, without refitting it."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.datasets import make_classification
     from sklearn.frozen import FrozenEstimator
@@ -67,7 +68,7 @@ def test_calibrating_a_fitted_model_on_held_out_rows_takes_its_overconfidence_aw
     coef = clf.coef_.copy()
     cal = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid").fit(X[4000:5000], y[4000:5000])
     raw, calibrated = log_loss(y[5000:], clf.predict_proba(X[5000:])), log_loss(y[5000:], cal.predict_proba(X[5000:]))
-    assert raw > 2.0  # overconfident: 5.4 when measured
+    assert raw > 2.0  # overconfident: 4.9 when measured (5.4 before the fifteenth session)
     assert calibrated < 1.0  # 0.73 when measured
     np.testing.assert_array_equal(clf.coef_, coef)  # the fitted model was not trained again
     np.testing.assert_array_equal(cal.classes_, clf.classes_)
