@@ -301,6 +301,7 @@ def sgd_chunk(
     W = w[:n_coef].reshape((K, d))
     b = w[n_coef:]
     intercept_decay = 1.0 if dense else SPARSE_INTERCEPT_DECAY
+    sched_init = t_scale * opt_init  # the 'optimal' offset in the schedule's count (t_scale t0)
     l2 = (1.0 - l1_ratio) * alpha if (penalty == 1 or penalty == 3) else 0.0
     use_l1 = penalty == 2 or penalty == 3
     n_slots = slot_fresh.shape[0]
@@ -329,7 +330,7 @@ def sgd_chunk(
                         _prefetch(X, r, c)
             yi = y[i]
             wi = sw[i] if has_sw else 1.0
-            eta = learning_rate_at(lr, eta0, power_t, alpha, t_scale * opt_init, 1.0 + t_scale * (t[0] - 1.0))
+            eta = learning_rate_at(lr, eta0, power_t, alpha, sched_init, 1.0 + t_scale * (t[0] - 1.0))
             sc = scale[0]
             zero = False
             # L2 shrink of all coefficients through the scale (predictions use the old scale)
