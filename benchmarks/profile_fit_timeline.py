@@ -1,12 +1,14 @@
 """Where a fit's wall time goes: a timeline of each fit, and distributed's own floor.
 
-    python benchmarks/profile_fit_timeline.py [--data dense|flights_reg] [--epochs 5] [--fits 4] [--sync none]
+    python benchmarks/profile_fit_timeline.py [--data dense|flights_reg|synthetic_sparse] [--epochs 5] [--fits 4] [--sync none]
 
 Fits on an in-process LocalCluster of 2 single-thread workers (one untimed warm-up fit first),
 with timestamps written at the steps of a fit (``ensure_plugins``, ``place_in_memory``, the
 submit-and-wait loop ``_watch``, each task's start, the end of its shard's preparation and its
 end): milliseconds since ``fit()`` was called. ``dense`` is make_classification(1,000,000, 100)
-(log_loss); ``flights_reg`` the suite's cached flights regression set (run the suite on it once).
+(log_loss); ``flights_reg`` and ``synthetic_sparse`` the suite's cached sets (run the suite on them
+once; the sparse one with log_loss, as the suite fits it), ``--sklearn``
+also times scikit-learn's SGD for the same epochs on the same data (one thread).
 Then distributed's floor on the same cluster: two no-op tasks submitted, their start and their
 gathered result, medians of 30.
 """
@@ -27,7 +29,8 @@ def _noop(t0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="dense", choices=["dense", "flights_reg"])
+    ap.add_argument("--data", default="dense", choices=["dense", "flights_reg", "synthetic_sparse"])
+    ap.add_argument("--sklearn", action="store_true", help="also time scikit-learn's SGD, the same epochs")
     ap.add_argument("--epochs", type=int, default=5)
     ap.add_argument("--fits", type=int, default=4)
     ap.add_argument("--sync", default="none", help="sync_interval: none, auto or an integer")
@@ -70,6 +73,12 @@ def main():
         X, y = make_classification(1_000_000, 100, n_informative=20, random_state=0)
         make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
                                         random_state=r, n_workers=args.workers)
+    elif args.data == "synthetic_sparse":
+        from bench_suite import load_cached
+
+        X, _, y, _ = load_cached("synthetic_sparse")
+        make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
+                                        random_state=r, n_workers=args.workers)
     else:
         from bench_suite import load_cached
 
@@ -106,6 +115,19 @@ def main():
             print(f"medians of {len(fits)} fits: fit {statistics.median(fits):.1f} ms; the first and last tasks end "
                   f"{statistics.median(gaps):.1f} ms apart; fit returns {statistics.median(tails):.1f} ms after the last; "
                   f"the shards' preparation (first start to last end) {statistics.median(prepared):.1f} ms")
+        if args.sklearn:
+            from sklearn.linear_model import SGDClassifier, SGDRegressor
+
+            est = SGDRegressor if args.data == "flights_reg" else SGDClassifier
+            kw = {} if args.data == "flights_reg" else {"loss": "log_loss"}
+            sk = []
+            for r in range(args.fits):
+                t0 = time.monotonic()
+                est(max_iter=args.epochs, tol=None, random_state=r, **kw).fit(X, y)
+                sk.append(1000 * (time.monotonic() - t0))
+            print(f"scikit-learn's SGD, the same {args.epochs} epochs: {statistics.median(sk):.1f} ms "
+                  f"(median of {len(sk)}); dask-asgd's fit {statistics.median(fits):.1f} ms, "
+                  f"{statistics.median(fits) / statistics.median(sk):.3f} of it")
         workers = sorted(client.nthreads())
         start, done = [], []
         for _ in range(30):
