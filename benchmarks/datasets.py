@@ -11,6 +11,10 @@
 - ``synthetic_dense()``: 2,000,000 x 100 float64, binary (make_classification).
 - ``synthetic_sparse()``: 1,000,000 x 2^18 CSR, about 50 non-zeros a row, binary, from a
   sparse true model.
+- ``debian_packages()``: real short texts: the one-line descriptions of the Debian archive's
+  packages (``apt-cache dumpavail``, after ``apt-get update``), labelled with their section,
+  the 10 largest sections (about 37,600 packages); words and word pairs hashed into 2^18
+  features, each row scaled to unit norm (``HashingVectorizer``), CSR; not in the suite.
 Each returns ``X_train, X_test, y_train, y_test`` (a fixed 80/20 split).
 """
 
@@ -88,6 +92,32 @@ def flights(task="classification"):
     return _split(X, y)
 
 
+def debian_packages(n_sections=10, n_features=2**18):
+    import re
+    from collections import Counter
+
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    def dump():
+        return subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
+
+    text = dump()
+    if "Package:" not in text:  # no package lists yet
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        text = dump()
+    rows = []
+    for block in text.split("\n\n"):
+        fields = dict(re.findall(r"^(Section|Description): (.*)$", block, re.M))
+        if "Section" in fields and "Description" in fields:
+            rows.append((fields["Description"], fields["Section"].split("/")[-1]))
+    top = [s for s, _ in Counter(s for _, s in rows).most_common(n_sections)]
+    rows = sorted((t, s) for t, s in rows if s in top)  # the archive's order differs between mirrors
+    X = HashingVectorizer(n_features=n_features, alternate_sign=False, ngram_range=(1, 2)).transform(
+        [t for t, _ in rows])
+    y = np.array([top.index(s) for _, s in rows], dtype=np.int64)
+    return _split(X.tocsr(), y)
+
+
 def synthetic_dense(n=2_000_000, d=100):
     from sklearn.datasets import make_classification
 
@@ -113,7 +143,8 @@ def synthetic_sparse(n=1_000_000, d=2**18, nnz=50, seed=0):
 if __name__ == "__main__":
     for name, load in [("fashion_mnist", fashion_mnist), ("flights classification", lambda: flights()),
                        ("flights regression", lambda: flights("regression")),
-                       ("synthetic dense", synthetic_dense), ("synthetic sparse", synthetic_sparse)]:
+                       ("synthetic dense", synthetic_dense), ("synthetic sparse", synthetic_sparse),
+                       ("Debian package descriptions", debian_packages)]:
         Xtr, Xte, ytr, yte = load()
         print(f"{name}: train {Xtr.shape} {type(Xtr).__name__} {Xtr.dtype}, test {Xte.shape}, "
               f"y {ytr.dtype} {np.unique(ytr).size if ytr.dtype.kind in 'iu' else 'continuous'}", flush=True)
