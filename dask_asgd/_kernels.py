@@ -157,10 +157,13 @@ def learning_rate_at(code, eta0, power_t, alpha, optimal_init, t):
     return eta0  # constant, adaptive (adaptive is divided by 5 from Python between epochs)
 
 
-def optimal_init(loss_code: int, param: float, alpha: float) -> float:
-    """scikit-learn's offset of the 'optimal' schedule: eta at the first sample is typw / dloss."""
+def optimal_init(loss_code: int, param: float, alpha: float, compiled: bool = True) -> float:
+    """scikit-learn's offset of the 'optimal' schedule: eta at the first sample is typw / dloss.
+    ``compiled=False`` evaluates the loss's gradient in Python (no compiled kernel to load: the
+    client's schedule choice, ``_fit.first_steps_overshoot``)."""
     typw = np.sqrt(1.0 / np.sqrt(alpha))
-    initial_eta0 = typw / max(1.0, loss_gradient(loss_code, param, 1.0, -typw))
+    gradient = loss_gradient if compiled else getattr(loss_gradient, "py_func", loss_gradient)
+    initial_eta0 = typw / max(1.0, gradient(loss_code, param, 1.0, -typw))
     return 1.0 / (initial_eta0 * alpha)
 
 

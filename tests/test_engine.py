@@ -719,11 +719,12 @@ def test_many_tasks_converge_about_as_one_sgd_under_the_whole_fits_schedule():
         assert eight <= 1.4 * one  # measured: 29 against 30
 
 
-def test_one_hot_tables_do_better_with_the_whole_fits_schedule():
-    """docs/usage.md: one-hot encoded categorical columns are sparse input, whose default is each
-    task's own schedule, and do better with ``dask-asgd.schedule: fit``: with 8 tasks each
-    task's full-size first steps overshoot (held-out log loss after one epoch 1.11 against 0.52
-    when measured, coefficient norm 29 against 8) and a fit to ``tol`` runs 57 epochs against 24."""
+def test_one_hot_tables_get_the_whole_fits_schedule():
+    """One-hot encoded categorical columns are sparse input whose rows share a direction (every
+    block of a column sums to the intercept's), along which scikit-learn's full-size first
+    steps overshoot: "auto" gives them the whole fit's schedule, as dense input.  With 8 tasks
+    each task's own schedule leaves held-out log loss 1.11 after one epoch against 0.52 (when
+    measured), coefficient norm 29 against 8, and a fit to ``tol`` runs 57 epochs against 24."""
     import dask
     import pandas as pd
     from distributed import LocalCluster
@@ -746,10 +747,31 @@ def test_one_hot_tables_do_better_with_the_whole_fits_schedule():
 
     with LocalCluster(n_workers=8, threads_per_worker=1, processes=False, dashboard_address=None,
                       silence_logs=40) as cluster, Client(cluster):
-        own, whole = fit("auto", max_iter=1, tol=None), fit("fit", max_iter=1, tol=None)
+        own, auto, whole = (fit(s, max_iter=1, tol=None) for s in ("task", "auto", "fit"))
+        np.testing.assert_allclose(auto[-1].coef_, whole[-1].coef_, rtol=1e-12, atol=1e-14)
         assert log_loss(y[20000:], whole.predict_proba(df[20000:])) < 0.7 * log_loss(y[20000:], own.predict_proba(df[20000:]))
         assert np.linalg.norm(whole[-1].coef_) < 0.5 * np.linalg.norm(own[-1].coef_)
-        assert fit("fit")[-1].n_iter_ < fit("auto")[-1].n_iter_
+        assert fit("auto")[-1].n_iter_ < fit("task")[-1].n_iter_
+
+
+def test_first_steps_overshoot_reads_the_rows_shared_direction():
+    # eta0 ||mean row||^2 >= 1 (eta0 = 10 for alpha 1e-4): one-hot rows yes, rows of unit norm
+    # without a common direction (hashed text, the synthetic sparse sets) no, and the same rows
+    # scaled up until they do; only in-memory sparse input is read
+    from dask_asgd._fit import first_steps_overshoot
+
+    spec = ASGDClassifier(loss="log_loss")._spec(1, 10, True, 5, None, None, 1.0)
+    rng = np.random.default_rng(0)
+    onehot = sp.csr_matrix((np.ones(3000), (np.repeat(np.arange(1000), 3),
+                                            (rng.integers(0, 4, 3000) + np.tile([0, 4, 8], 1000)))), shape=(1000, 12))
+    assert first_steps_overshoot(onehot, spec)  # ||m||^2 about 3 x 4 x (1/4)^2 = 0.75, eta0 ||m||^2 7.5
+    signs = sp.random(20000, 2000, density=0.005, format="csr", random_state=0, data_rvs=lambda n: rng.choice([-1.0, 1.0], n))
+    unit = sp.csr_matrix(signs.multiply(1.0 / np.sqrt(np.maximum(signs.getnnz(axis=1), 1))[:, None]))
+    assert not first_steps_overshoot(unit, spec)
+    positive = abs(unit)  # a shared direction, but weak: eta0 ||m||^2 about 0.05 over 2,000 features
+    assert not first_steps_overshoot(positive, spec)
+    assert first_steps_overshoot(positive * 6.0, spec)  # 36 times that: 1.8
+    assert not first_steps_overshoot(onehot.toarray(), spec)  # dense input is not read (it gets "fit" anyway)
 
 
 def test_schedule_counted_over_the_whole_fit():
@@ -779,13 +801,20 @@ def test_schedule_counted_over_the_whole_fit():
         # "auto", the default: the whole fit's schedule for dense input with 'optimal', else the task's
         # (the final average sums the tasks' states in the order they finish: equal to rounding)
         np.testing.assert_allclose(fit("auto", 4).coef_, whole.coef_, rtol=1e-12, atol=1e-14)
+        # sparse input: "fit" where the rows share a direction enough for the first steps to
+        # overshoot along it (these rows: eta0 ||mean row||^2 = 22), else the task's (the same
+        # rows with random signs: 0.016; ``first_steps_overshoot``)
         Xs = sp.csr_matrix(np.where(np.abs(X) > 1.0, X, 0.0))
-        with dask.config.set({"dask-asgd.schedule": "auto"}):
-            auto_sparse = ASGDClassifier(loss="log_loss", max_iter=2, tol=None, n_workers=4, sync_interval=None,
-                                         random_state=0).fit(Xs, y)
-        with dask.config.set({"dask-asgd.schedule": "task"}):
-            task_sparse = ASGDClassifier(loss="log_loss", max_iter=2, tol=None, n_workers=4, sync_interval=None,
-                                         random_state=0).fit(Xs, y)
-        np.testing.assert_allclose(auto_sparse.coef_, task_sparse.coef_, rtol=1e-12, atol=1e-14)
+        Xr = Xs.copy()
+        Xr.data *= np.random.default_rng(0).choice([-1.0, 1.0], Xr.nnz)
+
+        def fit_sparse(schedule, Xin):
+            with dask.config.set({"dask-asgd.schedule": schedule}):
+                return ASGDClassifier(loss="log_loss", max_iter=2, tol=None, n_workers=4, sync_interval=None,
+                                      random_state=0).fit(Xin, y).coef_
+
+        np.testing.assert_allclose(fit_sparse("auto", Xs), fit_sparse("fit", Xs), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(fit_sparse("auto", Xr), fit_sparse("task", Xr), rtol=1e-12, atol=1e-14)
+        assert not np.allclose(fit_sparse("fit", Xr), fit_sparse("task", Xr))
         with dask.config.set({"dask-asgd.schedule": "global"}), pytest.raises(ValueError, match="schedule"):
             ASGDClassifier(max_iter=1, tol=None).fit(X, y)
