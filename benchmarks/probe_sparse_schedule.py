@@ -17,7 +17,8 @@ fit to convergence, the epochs and the median time (on this machine's cores: wit
 than cores only the models compare). ``--data`` a classification set of the suite's cache,
 or ``--features D``: the suite's synthetic sparse generator (``datasets.synthetic_sparse``,
 ``--rows`` rows, 50 non-zeros a row, 80% for training) with D features; ``--scale`` multiplies
-every value (a question about the rows' norm); ``--text`` real short texts, the Debian
+every value (a question about the rows' norm); ``--describe`` prints the set's figures (with
+eta0 ||mean row||^2, what "auto" reads, and the schedule it picks) and fits nothing; ``--text`` real short texts, the Debian
 archive's package descriptions by section (``datasets.debian_packages``, 10 classes).
 """
 
@@ -48,6 +49,7 @@ def main():
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--loss", default="log_loss")
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--describe", action="store_true", help="print the set's figures only, no fits")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     import dask
@@ -78,9 +80,16 @@ def main():
         Xtr, Xte = Xtr * args.scale, Xte * args.scale
     sq = np.asarray(Xtr.multiply(Xtr).sum(axis=1)).ravel() if sp.issparse(Xtr) else (Xtr ** 2).sum(axis=1)
     nnz = Xtr.nnz if sp.issparse(Xtr) else np.count_nonzero(Xtr)
+    from dask_asgd._fit import schedule_scale, shared_direction_step
+
+    spec = ASGDClassifier(loss=args.loss)._spec(1, Xtr.shape[1], True, 5, None, None, 1.0)
     print(f"# {name}: {Xtr.shape}, values x {args.scale:g}, mean squared row norm {np.mean(sq):.2f}, "
-          f"density {nnz / Xtr.shape[0] / Xtr.shape[1]:.4%}, non-zeros a column {nnz / Xtr.shape[1]:.0f}; "
-          f"loss {args.loss}, means of {args.seeds} seeds", flush=True)
+          f"density {nnz / Xtr.shape[0] / Xtr.shape[1]:.4%}, non-zeros a column {nnz / Xtr.shape[1]:.0f}, "
+          f"eta0 ||mean row||^2 {shared_direction_step(Xtr, spec):.4g} (auto's schedule: "
+          f"{'fit' if schedule_scale(2, spec, Xtr) > 1 else 'task'}); loss {args.loss}, means of {args.seeds} seeds",
+          flush=True)
+    if args.describe:
+        return
     tasks = [int(p) for p in args.tasks.split(",")]
     points = [int(e) for e in args.epochs.split(",")] + ["tol"]
     binary = np.unique(ytr).size == 2
