@@ -37,11 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench_suite import load_cached  # noqa: E402
-
-
-def objective(W, b, X, Y, alpha=1e-4):
-    z = X @ W.T + b
-    return float(np.mean(np.maximum(0, 1 - Y * z).mean(axis=0) + 0.5 * alpha * (W ** 2).sum(axis=1)))
+from probe_task_objective import training_objective as objective  # noqa: E402
 
 
 def engine(args, Xtr, ytr, Xte, yte, Y):

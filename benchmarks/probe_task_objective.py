@@ -38,13 +38,21 @@ from bench_suite import load_cached  # noqa: E402
 from probe_small_data_tasks import thread_cluster  # noqa: E402
 
 
+def training_objective(W, b, X, Y, loss="hinge", alpha=1e-4, z=None):
+    """scikit-learn's ``tol`` objective of a one-vs-rest model (``Y``: +-1, one column a class),
+    averaged over the problems: mean loss on ``X`` plus alpha / 2 ||w_k||^2; ``z`` the decision
+    values if already computed."""
+    z = X @ W.T + b if z is None else z
+    losses = np.maximum(0, 1 - Y * z) if loss == "hinge" else np.logaddexp(0, -Y * z)
+    return float(np.mean(losses.mean(axis=0) + 0.5 * alpha * (W ** 2).sum(axis=1)))
+
+
 def describe(model, Xtr, Y, Xte, yte, loss, alpha=1e-4, calib=None):
     from sklearn.metrics import log_loss
 
     W, b = model.coef_, model.intercept_
     z = Xtr @ W.T + b
-    losses = np.maximum(0, 1 - Y * z) if loss == "hinge" else np.logaddexp(0, -Y * z)
-    objective = float(np.mean(losses.mean(axis=0) + 0.5 * alpha * (W ** 2).sum(axis=1)))
+    objective = training_objective(W, b, Xtr, Y, loss, alpha, z=z)
     out = {"objective": objective, "norm": float(np.linalg.norm(W)), "margin": float(np.median(np.abs(z))),
            "accuracy": float(model.score(Xte, yte))}
     if loss == "log_loss":

@@ -71,20 +71,16 @@ def main():
         from sklearn.datasets import make_classification
 
         X, y = make_classification(1_000_000, 100, n_informative=20, random_state=0)
-        make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
-                                        random_state=r, n_workers=args.workers)
-    elif args.data == "synthetic_sparse":
-        from bench_suite import load_cached
-
-        X, _, y, _ = load_cached("synthetic_sparse")
-        make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
-                                        random_state=r, n_workers=args.workers)
     else:
         from bench_suite import load_cached
 
-        X, _, y, _ = load_cached("flights_reg")
+        X, _, y, _ = load_cached(args.data)
+    if args.data == "flights_reg":
         make = lambda r: ASGDRegressor(max_iter=args.epochs, tol=None, sync_interval=si, random_state=r,  # noqa: E731
                                        n_workers=args.workers)
+    else:
+        make = lambda r: ASGDClassifier(loss="log_loss", max_iter=args.epochs, tol=None, sync_interval=si,  # noqa: E731
+                                        random_state=r, n_workers=args.workers)
     si = None if args.sync == "none" else args.sync if args.sync == "auto" else int(args.sync)
     print(f"# {args.data}, {args.epochs} epochs, sync_interval={si}, {args.workers} tasks; ms since fit() was called")
     with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=False, dashboard_address=None,
