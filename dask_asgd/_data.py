@@ -168,7 +168,7 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
     rows that its task gathers, in parallel with the other tasks (``Shard.rows``); for a cluster
     of processes the client shuffles once (a copy) before the block-wise split.
     """
-    from ._task import needs_row_shuffle
+    from ._prepare import needs_row_shuffle
 
     n = X.shape[0]
     P = max(1, min(len(slots), n))

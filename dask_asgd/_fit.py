@@ -13,9 +13,10 @@ import numpy as np
 from . import _compat, config
 from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
                     worker_slots)
-from ._options import LEARNING_RATES, TrainSpec
+from ._engine.spec import EngineSpec
+from ._engine.task import train_task
+from ._options import LEARNING_RATES
 from ._paused import PausedClock, paused_error
-from ._task import train_shard
 from .balance import PLUGIN_NAME as BALANCE_NAME
 from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
@@ -66,7 +67,7 @@ def _registered(dask_scheduler=None):
 
 class FitResult:
     def __init__(self, results, lost, history, seconds, started=None, skew_warned=False):
-        self.results = results  # one dict per finished task
+        self.results = results  # one TaskResult per finished task
         self.lost = lost  # task -> worker address of the tasks lost with their worker
         self.history = history
         self.seconds = seconds
@@ -74,9 +75,11 @@ class FitResult:
         self.skew_warned = skew_warned  # the shards' class mix was warned about while it ran
 
 
-def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None, class_weights=None,
-            policy=None, ordered=None) -> FitResult:
-    """Train ``spec`` on the cluster; returns the finished tasks' results (states not averaged).
+def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None, ordered=None,
+            is_classifier=False) -> FitResult:
+    """Train ``spec`` on the cluster; returns the finished tasks' results (states not combined).
+    ``y`` None: a model without targets.  ``is_classifier``: ``y`` holds class codes (the
+    placement looks at their order).
     ``ordered``: whether in-memory rows are ordered by their target, if the caller knows
     (``place_in_memory``)."""
     started = time.time()
@@ -86,17 +89,17 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
         if n_workers is None and checked:
-            slots = slots[: default_tasks(X, spec.n_outputs, len(slots))]
+            slots = slots[: default_tasks(X, spec.model.work_outputs, len(slots))]
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
         try:
             if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
-                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, spec.is_classifier, ordered,
+                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered,
                                          fit=fit_id)
             else:
                 shards = place_dask(client, X, y, sw, slots)
             tasks = {i: s.worker for i, s in enumerate(shards)}
             seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
-            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, t_scale=schedule_scale(len(tasks), spec, X))
+            spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, model=spec.model.for_fit(len(tasks), X))
             if spec.auto_interval:
                 # in-memory input split at random: the shards are samples of one distribution
                 random_shards = checked and spec.shuffle
@@ -112,7 +115,7 @@ def run_fit(X, y, sw, spec: TrainSpec, *, n_workers, random_state, classes=None,
             futures = {}
             t0 = time.monotonic()
             try:
-                futures = submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked)
+                futures = submit_tasks(client, fit_id, shards, spec, checked)
                 results, lost, skew_warned = _watch(client, fit_id, futures, spec)
             finally:
                 ended = {"history": [], "lost": {}}
@@ -139,10 +142,10 @@ class _Opaque:
 def _train_task(task_id, X_parts, y_parts, sw_parts, rest: _Opaque):
     X_parts, y_parts = [resolve_local(x) for x in X_parts], [resolve_local(v) for v in y_parts]
     sw_parts = None if sw_parts is None else [resolve_local(w) for w in sw_parts]
-    return train_shard(task_id, X_parts, y_parts, sw_parts, *rest.args)
+    return train_task(task_id, X_parts, y_parts, sw_parts, *rest.args)
 
 
-def submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked) -> dict:
+def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
     """Start the training tasks, each pinned to its shard's worker, as one task graph: one message
     to the scheduler and one pass of its graph handling for all of them.  Submitted one by one,
     each task is a message and a graph of its own, handled in turn by the scheduler's event loop
@@ -155,7 +158,7 @@ def submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked) 
     for i, s in enumerate(shards):
         # row ranges as one array: the graph would walk a list of pairs element by element
         ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
-        rest = _Opaque((spec, classes, class_weights, checked, ranges, s.rows))
+        rest = _Opaque((spec, checked, ranges, s.rows))
         key = f"{fit_id}-task-{i}"
         if one_graph:  # the data blocks (futures) stay arguments: they are the task's dependencies
             with dask.annotate(workers=[s.worker], allow_other_workers=False):
@@ -169,11 +172,11 @@ def submit_tasks(client, fit_id, shards, spec, classes, class_weights, checked) 
     return dict(enumerate(tasks))
 
 
-def _state_bytes(spec: TrainSpec, itemsize: int) -> int:
-    return (spec.n_outputs * spec.n_features + spec.n_outputs) * itemsize
+def _state_bytes(spec: EngineSpec, itemsize: int) -> int:
+    return spec.model.state_size() * itemsize
 
 
-def _fanout(spec: TrainSpec) -> int:
+def _fanout(spec: EngineSpec) -> int:
     n_peers = max(1, len(spec.peers) - 1)
     return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
 
@@ -206,7 +209,7 @@ def default_tasks(X, n_outputs: int, n_slots: int) -> int:
     return max(min(2, n_slots), min(n_slots, cap))
 
 
-def schedule_scale(n_tasks: int, spec: TrainSpec, X) -> float:
+def schedule_scale(n_tasks: int, spec, X) -> float:
     """How many samples the step-size schedule counts per sample a task trains.
     ``dask-asgd.schedule``: ``task``, 1, each task's schedule is scikit-learn's over its own
     samples; ``fit``, the number of tasks, the schedule of one SGD over the whole fit's samples
@@ -227,7 +230,7 @@ def schedule_scale(n_tasks: int, spec: TrainSpec, X) -> float:
     return float(max(1, n_tasks)) if mode == "fit" else 1.0
 
 
-def first_steps_overshoot(X, spec: TrainSpec, n_rows: int = 2_000) -> bool:
+def first_steps_overshoot(X, spec, n_rows: int = 2_000) -> bool:
     """Whether scikit-learn's first 'optimal' step, eta0 = 1 / (alpha t0), moves the margin along
     the direction all rows share, the mean row m, by a unit or more: eta0 ||m||^2 >= 1.  Then each
     of P tasks trained apart makes the same large first moves along it, their average keeps
@@ -242,7 +245,7 @@ def first_steps_overshoot(X, spec: TrainSpec, n_rows: int = 2_000) -> bool:
     return shared_direction_step(X, spec, n_rows) >= 1.0
 
 
-def shared_direction_step(X, spec: TrainSpec, n_rows: int = 2_000) -> float:
+def shared_direction_step(X, spec, n_rows: int = 2_000) -> float:
     """eta0 ||m||^2 of ``first_steps_overshoot``: ``m`` the mean of at most ``n_rows`` rows drawn
     with a fixed seed (under 1 ms for the benchmarks' sparse sets), eta0 the 'optimal' schedule's
     first step."""
@@ -256,7 +259,7 @@ def shared_direction_step(X, spec: TrainSpec, n_rows: int = 2_000) -> float:
     return eta0 * float(np.einsum("i,i->", mean, mean))
 
 
-def trains_apart(spec: TrainSpec) -> bool:
+def trains_apart(spec: EngineSpec) -> bool:
     """Whether "auto" trains shards drawn at random from in-memory input apart, averaging at the
     end (no exchange): on such shards merges never changed the model we measured, cost 3% of the
     fit's time, and made fits with a ``random_state`` differ from run to run (docs/design.md).
@@ -267,7 +270,7 @@ def trains_apart(spec: TrainSpec) -> bool:
                 or bool(config.get("balance.exchange-random-shards")))
 
 
-def publish_floor(spec: TrainSpec, itemsize: int, random_shards: bool = False) -> float:
+def publish_floor(spec: EngineSpec, itemsize: int, random_shards: bool = False) -> float:
     """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor,
     and a budget of messages per second for each worker process, whose one interpreter lock and
     event loop its tasks share) and the CPU cost of copying and merging a state of this size
@@ -294,7 +297,7 @@ def tasks_per_process(peers: dict) -> int:
     return max(counts.values(), default=1)
 
 
-def default_policy(spec: TrainSpec, itemsize: int):
+def default_policy(spec: EngineSpec, itemsize: int):
     """The adaptive law for sync_interval="auto", settings from dask.config; else fixed."""
     if not spec.auto_interval:
         return FixedPolicy(spec.sync_interval, spec.n_blocks)
@@ -364,7 +367,7 @@ def _watch(client, fit_id, futures: dict, spec):
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
         results = client.gather(list(done.values()), errors="skip")
-        got = {r["task"] for r in results}
+        got = {r.task for r in results}
         lost.update({i: spec.peers.get(i) for i in done if i not in got})
     return results, lost, warned
 
@@ -376,20 +379,12 @@ def _is_lost_worker_error(exc) -> bool:
     return isinstance(exc, KilledWorker) or name in ("FutureCancelledError", "CancelledError", "CommClosedError")
 
 
-def average_states(results, key: str = "state") -> np.ndarray:
-    """The final model: the plain average of the tasks' final states (``key``), weighted by
-    shard size."""
-    states = np.stack([r[key] for r in results])
-    weights = np.array([max(r["n_samples"], 1) for r in results], dtype=np.float64)
-    return (states * (weights / weights.sum())[:, None]).sum(axis=0).astype(states.dtype)
-
-
 def shard_skew(results) -> tuple:
     """``(task, distance)``: the task whose shard's class mix is farthest from the mix of all
     shards (total variation distance: the share of its rows that would have to change class),
     from the counts the tasks of a Dask collection report; ``(None, 0.0)`` without them."""
-    rows = [(r["task"], np.asarray(r["class_counts"], dtype=np.float64))
-            for r in results if r.get("class_counts") is not None]
+    rows = [(_field(r, "task"), np.asarray(_field(r, "class_counts"), dtype=np.float64))
+            for r in results if _field(r, "class_counts") is not None]
     rows = [(t, c) for t, c in rows if c.sum() > 0]
     if len(rows) < 2:
         return None, 0.0
@@ -398,6 +393,11 @@ def shard_skew(results) -> tuple:
     dist = 0.5 * np.abs(counts / counts.sum(axis=1, keepdims=True) - overall).sum(axis=1)
     worst = int(np.argmax(dist))
     return rows[worst][0], float(dist[worst])
+
+
+def _field(record, name):
+    """A field of a ``TaskResult`` or of a plain record (the class mixes the scheduler holds)."""
+    return record.get(name) if isinstance(record, dict) else getattr(record, name)
 
 
 def warn_skewed(results) -> bool:

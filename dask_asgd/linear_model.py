@@ -23,9 +23,11 @@ from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection, is_sparse_input
-from ._fit import average_states, run_fit, shard_skew, warn_lost, warn_skewed
+from ._engine.spec import EngineSpec
+from ._fit import run_fit, shard_skew, warn_lost, warn_skewed
 from ._paused import compute_input
-from ._task import encode_labels, labels_ordered
+from ._prepare import encode_labels, labels_ordered
+from .models.linear import LinearSpec, average_states
 from .monitor import as_monitor
 from ._options import (
     CLASSIFICATION_LOSSES,
@@ -33,7 +35,6 @@ from ._options import (
     LOSSES,
     PENALTIES,
     REGRESSION_LOSSES,
-    TrainSpec,
     effective_l1_ratio,
     loss_param,
 )
@@ -102,20 +103,20 @@ class FitReport:
                 "settle_seconds", "n_iter", "stop_reason", "monitor_seconds"]
 
     def __init__(self, results, history, lost, seconds, started=None):
-        rows = sorted(results, key=lambda r: r["task"])
+        rows = sorted(results, key=lambda r: r.task)
         # the tables are built when first read (pandas takes milliseconds a table, at the end of
         # every fit); until then the report holds their rows (no states)
-        self._task_rows = [{c: r.get(c, 0.0) for c in self._COLUMNS} for r in rows]
-        self._task_ids = [r["task"] for r in rows]
+        self._task_rows = [{c: getattr(r, c) for c in self._COLUMNS} for r in rows]
+        self._task_ids = [r.task for r in rows]
         self._history_rows = history
         t0 = started if started is not None else 0.0
-        self._trace_rows = [{"time": tm - t0, "task": r["task"], "worker": r["worker"], "samples": n, "value": v}
-                            for r in rows for tm, n, v in r.get("trace", ())]
+        self._trace_rows = [{"time": tm - t0, "task": r.task, "worker": r.worker, "samples": n, "value": v}
+                            for r in rows for tm, n, v in r.trace]
         self.lost = dict(lost)
         self.class_skew = shard_skew(rows)[1]
         self.seconds = float(seconds)
         self.started = started
-        self.samples_seen = int(sum(r["samples_seen"] for r in rows))
+        self.samples_seen = int(sum(r.samples_seen for r in rows))
 
     @functools.cached_property
     def tasks(self) -> pd.DataFrame:
@@ -206,12 +207,8 @@ class _BaseASGD(BaseEstimator):
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
 
     def _spec(self, n_outputs, n_features, is_clf, max_iter, tol, init_state, init_t, init_avg=None):
-        sync = self.sync_interval
-        auto = sync == "auto"
-        if auto:
-            sync = int(config.get("balance.initial-interval"))
-        return TrainSpec(
-            fit_id="",
+        """The model's part of what the training tasks need (``models.linear.LinearSpec``)."""
+        return LinearSpec(
             n_outputs=n_outputs,
             n_features=n_features,
             is_classifier=is_clf,
@@ -231,20 +228,10 @@ class _BaseASGD(BaseEstimator):
             early_stopping=bool(self.early_stopping) and max_iter > 1,
             validation_fraction=float(self.validation_fraction),
             batch_size=int(self.batch_size),
-            sync_interval=sync,
-            auto_interval=auto,
-            fanout=0 if self.fanout == "all" else int(self.fanout),
-            n_buffers=int(self.n_buffers),
             parzen=bool(self.parzen),
             pairwise=self.merge == "pairwise",  # "auto": decided in _run, from the input
-            settle_timeout=float(config.get("settle-timeout")),
             evidence_units=bool(config.get("merge-evidence-units")),
-            max_time=None if self.max_time is None else float(self.max_time),
             verbose=int(self.verbose),
-            report_interval=float(config.get("report-interval")),
-            chunk_seconds=float(config.get("chunk-seconds")),
-            share_epochs=bool(config.get("share-epochs")),
-            min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
             init_state=init_state,
             init_t=float(init_t),
             average=int(self.average),
@@ -318,11 +305,13 @@ class _BaseASGD(BaseEstimator):
     def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm,
              classes=None, class_weights=None, ordered=None):
         random_state = check_random_state(self.random_state)
-        spec = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
-        spec = replace(spec, monitor=getattr(self, "_monitor", None), pairwise=self._pairwise(X))
+        model = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
+        # Dask collections' labels are encoded by the tasks (``classes``, ``class_weights``)
+        model = replace(model, pairwise=self._pairwise(X), classes=classes, class_weights=class_weights)
+        spec = engine_spec(self, model)
         res = run_fit(
             X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
-            classes=classes, class_weights=class_weights, ordered=ordered,
+            ordered=ordered, is_classifier=self._is_clf,
         )
         n_tasks = len(res.results) + len(res.lost)
         if not res.results:
@@ -340,12 +329,12 @@ class _BaseASGD(BaseEstimator):
         if self.average:  # where a warm start or partial_fit goes on: the tasks' iterates
             self._standard_state = average_states(res.results, key="iterate")
             self._average_state = state
-        self.n_iter_ = int(max(r["n_iter"] for r in res.results))
-        self.t_ = float(max(r["t"] for r in res.results))
+        self.n_iter_ = int(max(r.n_iter for r in res.results))
+        self.t_ = float(max(r.final["t"] for r in res.results))
         self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
         if self.verbose:
             print(self.fit_report_)
-        if tol is not None and max_iter > 1 and any(r["stop_reason"] == "max_iter" for r in res.results):
+        if tol is not None and max_iter > 1 and any(r.stop_reason == "max_iter" for r in res.results):
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider increasing "
                 "max_iter to improve the fit.",
@@ -400,6 +389,30 @@ class _BaseASGD(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def engine_spec(est, model) -> EngineSpec:
+    """The exchange settings of a fit of ``est`` (its engine parameters, dask.config's values)."""
+    sync = est.sync_interval
+    auto = sync == "auto"
+    if auto:
+        sync = int(config.get("balance.initial-interval"))
+    return EngineSpec(
+        fit_id="",
+        model=model,
+        sync_interval=sync,
+        auto_interval=auto,
+        fanout=0 if est.fanout == "all" else int(est.fanout),
+        n_buffers=int(est.n_buffers),
+        max_time=None if est.max_time is None else float(est.max_time),
+        report_interval=float(config.get("report-interval")),
+        chunk_seconds=float(config.get("chunk-seconds")),
+        shuffle=bool(est.shuffle),
+        settle_timeout=float(config.get("settle-timeout")),
+        share_epochs=bool(config.get("share-epochs")),
+        min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
+        monitor=getattr(est, "_monitor", None),
+    )
 
 
 def _call_method(block, est, method):

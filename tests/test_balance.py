@@ -189,7 +189,7 @@ def test_publish_floor_shares_each_process_message_budget():
     import dask
 
     from dask_asgd._fit import publish_floor, tasks_per_process
-    from tests.test_kernels import make_spec
+    from tests.test_kernels import make_engine_spec
 
     inproc = {i: f"inproc://192.0.2.2/4242/{2 * i}" for i in range(16)}
     tcp = {i: f"tcp://10.0.0.{i}:4000" for i in range(16)}
@@ -198,16 +198,16 @@ def test_publish_floor_shares_each_process_message_budget():
     assert tasks_per_process({0: "tcp://a:1", 1: "tcp://a:1", 2: "tcp://b:1"}) == 2  # two threads of a worker
     with dask.config.set({"dask-asgd.balance.min-publish-period": 0.005,
                           "dask-asgd.balance.max-messages-per-second-per-process": 400}):
-        two = publish_floor(make_spec(peers=dict(list(inproc.items())[:2])), 8)
-        many = publish_floor(make_spec(peers=inproc), 8)
-        apart = publish_floor(make_spec(peers=tcp), 8)
+        two = publish_floor(make_engine_spec(peers=dict(list(inproc.items())[:2])), 8)
+        many = publish_floor(make_engine_spec(peers=inproc), 8)
+        apart = publish_floor(make_engine_spec(peers=tcp), 8)
     assert two == pytest.approx(0.005)
     assert many == pytest.approx(16 / 400)
     assert apart == pytest.approx(0.005)
 
 
 def test_batches_to_publish_waits_for_the_publish_clock():
-    from dask_asgd._task import batches_to_publish
+    from dask_asgd._engine.task import batches_to_publish
 
     # the interval's count alone, with no clock or no measurement yet
     assert batches_to_publish(40, 1e-5, 0.0) == 40

@@ -92,7 +92,8 @@ def _worker_state(dask_worker):
 
 
 def _wait_clean(client, timeout=10):
-    from dask_asgd import _data, _task
+    from dask_asgd import _data
+    from dask_asgd._engine import sharing
 
     deadline = time.time() + timeout
     while True:
@@ -100,7 +101,7 @@ def _wait_clean(client, timeout=10):
         if all(v == {"inboxes": 0, "stats": 0, "pending": 0, "executing": 0, "long_running": 0}
                for v in states.values()) or time.time() > deadline:
             # the in-process tables: input handed by reference, tasks sharing their epochs
-            assert not _data._LOCAL and not _task._SHARING, (_data._LOCAL.keys(), _task._SHARING.keys())
+            assert not _data._LOCAL and not sharing._SHARING, (_data._LOCAL.keys(), sharing._SHARING.keys())
             return states
         time.sleep(0.1)
 
@@ -360,7 +361,7 @@ def test_nan_in_held_out_rows_or_rows_never_reached_is_found(thread_client):
 
 
 def test_shard_trainer_checks_the_rows_it_has_not_reached():
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer as ShardTrainer
 
     X, y = _clf_data(n=5000, classes=2)
     X[-1, 0] = np.nan

@@ -25,8 +25,8 @@ from dask_asgd._options import (
     effective_l1_ratio,
     loss_param,
 )
-from dask_asgd._options import TrainSpec
-from dask_asgd._task import ShardTrainer
+from dask_asgd.models.linear import LinearSpec
+from dask_asgd.models.linear import LinearTrainer as ShardTrainer
 
 HINGE, LOG, MHUBER, SQHINGE, PERCEPTRON = 0, 1, 2, 3, 4
 SQERR, HUBER, EPSINS, SQEPSINS = 5, 6, 7, 8
@@ -336,15 +336,24 @@ def reference_sgd(X, y, sw, spec, n_epochs=1, merge_after=None):
 def make_spec(**kw):
     penalty = kw.pop("penalty_name", None)
     base = dict(
-        fit_id="test", n_outputs=1, n_features=4, is_classifier=True, loss=HINGE, loss_param=1.0,
+        n_outputs=1, n_features=4, is_classifier=True, loss=HINGE, loss_param=1.0,
         penalty=PENALTIES[penalty], alpha=1e-3, l1_ratio=effective_l1_ratio(penalty, kw.pop("l1_ratio", 0.15)),
         fit_intercept=True, learning_rate=1, eta0=0.0, power_t=0.5, max_iter=1, tol=None,
         n_iter_no_change=5, shuffle=False, early_stopping=False, validation_fraction=0.1, batch_size=7,
-        sync_interval=None, auto_interval=False, fanout=0, n_buffers=1, parzen=True, max_time=None,
-        verbose=0, report_interval=1.0, chunk_seconds=0.1,
+        parzen=True, verbose=0,
     )
     base.update(kw)
-    return TrainSpec(**base)
+    return LinearSpec(**base)
+
+
+def make_engine_spec(model=None, **kw):
+    """The exchange settings of a fit of ``model`` (default: ``make_spec()``)."""
+    from dask_asgd._engine.spec import EngineSpec
+
+    base = dict(fit_id="test", model=make_spec() if model is None else model, sync_interval=None,
+                auto_interval=False, fanout=0, n_buffers=1, max_time=None, report_interval=1.0, chunk_seconds=0.1)
+    base.update(kw)
+    return EngineSpec(**base)
 
 
 def _data(problem, n=61, d=5, seed=0):
@@ -759,7 +768,7 @@ def test_l1_zeroes_irrelevant_coefficients(fmt):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_shuffle_rows_equals_fancy_indexing(dtype, sparse):
-    from dask_asgd._task import shuffle_rows
+    from dask_asgd._prepare import shuffle_rows
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((500, 13)).astype(dtype)
@@ -901,7 +910,7 @@ def test_label_codes_equal_a_sorted_factorization():
 
 def test_label_pass_tells_ordered_rows_as_the_placement_test_does():
     # the client's label pass counts neighbours; its verdict must be needs_row_shuffle's
-    from dask_asgd._task import labels_ordered, needs_row_shuffle
+    from dask_asgd._prepare import labels_ordered, needs_row_shuffle
     from dask_asgd.linear_model import _label_codes
 
     rng = np.random.default_rng(1)
@@ -974,7 +983,7 @@ def _sharing_pair(X, y, max_iter):
     import threading
 
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer as ShardTrainer
 
     spec = ASGDClassifier(loss="log_loss", batch_size=128)._spec(1, X.shape[1], True, max_iter, None, None, 1.0)
     trainers = {}
@@ -987,7 +996,7 @@ def _sharing_pair(X, y, max_iter):
 def test_taking_over_the_end_of_an_epoch_makes_the_same_updates():
     # the task that gives up the end of its epoch and the one that trains it split one sequence
     # of mini-batches: trained in that order on one state, it is the whole epoch's
-    from dask_asgd._task import _claim_tail
+    from dask_asgd._engine.sharing import claim_tail as _claim_tail
 
     from sklearn.datasets import make_classification
 
@@ -1013,7 +1022,7 @@ def test_taking_over_the_end_of_an_epoch_makes_the_same_updates():
 def test_nan_in_the_part_of_a_first_epoch_another_task_took_is_sklearns_error():
     # the row is trained (and found) by the task that took over; its own task, whose first
     # epoch did not see it, meets it in its second epoch: the error must still name the input
-    from dask_asgd._task import _claim_tail
+    from dask_asgd._engine.sharing import claim_tail as _claim_tail
 
     from sklearn.datasets import make_classification
 
@@ -1044,7 +1053,7 @@ def test_lag1_sums_match_numpy():
 
 
 def test_continuous_target_order_is_told_from_random_order():
-    from dask_asgd._task import needs_row_shuffle
+    from dask_asgd._prepare import needs_row_shuffle
 
     rng = np.random.default_rng(3)
     noise = rng.standard_normal(20_000)
@@ -1108,7 +1117,7 @@ def test_seeded_permutation_is_a_reproducible_uniform_shuffle():
 
 
 def test_place_values_matches_fancy_indexing():
-    from dask_asgd._task import _in_order
+    from dask_asgd._prepare import _in_order
 
     rng = np.random.default_rng(6)
     v = rng.standard_normal(50)

@@ -1,0 +1,69 @@
+"""The typed records that cross a boundary: a task's result and its live metric report."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class TaskResult:
+    """What a training task returns to the client."""
+
+    task: int
+    worker: str
+    state: np.ndarray  # the task's model, flat (the model family's layout)
+    final: dict  # what the model's final combine needs besides ``state`` (``ShardTrainer.final``)
+    n_iter: int  # epochs run
+    n_samples: int  # rows of the shard
+    n_batches: int  # mini-batches trained
+    samples_seen: int
+    taken_over: int  # samples of other tasks' epochs trained (``dask-asgd.share-epochs``)
+    sent: int  # messages written to peers
+    received: int
+    merged: int
+    rejected: int  # by the Parzen test
+    overwritten: int  # received states replaced unread
+    coalesced: int  # unsent states replaced by a newer one
+    replied: int  # merge="pairwise": shares sent back to senders
+    shares_received: int
+    settle_seconds: float
+    deferred: int  # publishes put off while the send path to every peer was busy
+    bytes_sent: int
+    seconds: float
+    stop_reason: str
+    objective: list = field(default_factory=list)  # per epoch
+    trace: list = field(default_factory=list)  # monitor: (wall-clock time, samples seen, value)
+    monitor_seconds: float = 0.0
+    class_counts: list | None = None  # a Dask collection's shard: rows per class
+
+
+@dataclass
+class TaskMetrics:
+    """One live report of a task to the scheduler plugin: counters are cumulative, gauges now."""
+
+    batches: int
+    batch_rate: float  # mini-batches per second
+    sync_interval: int  # mini-batches between publishes, in force now
+    n_blocks: int
+    message_fraction: float  # share of the state one message carries
+    sent: int
+    bytes_sent: int
+    send_seconds: float
+    coalesced: int
+    replied: int
+    backlog_bytes: int  # waiting or being written
+    backlog_messages: int
+    inflight_seconds: float  # the slowest write in flight: how long so far
+    inflight_bytes: int  # ... and how big (a bound on the link's capacity)
+    received: int
+    overwritten: int
+    merged: int
+    rejected: int
+    accept_ratio: float
+    merge_age: float  # mini-batches between arrival and merge, since the last report
+
+    def to_dict(self) -> dict:
+        """As the scheduler plugin keeps it (its history is a list of plain records)."""
+        return asdict(self)

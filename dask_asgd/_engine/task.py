@@ -1,0 +1,456 @@
+"""The long-running training task on a worker, for any model family.
+
+``TaskLoop`` is the Dask task around a model's ``ShardTrainer``: it secedes, subscribes to the
+fit's topic, and between kernel chunks hands received states to the trainer, publishes its state
+on the ``PublishSchedule``, keeps the ``PairwiseLedger`` of merge="pairwise", reports its
+``TaskMetrics`` to the scheduler plugin and takes the plugin's decisions.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import math
+import time
+
+import numpy as np
+
+from . import sharing
+from .messages import TaskMetrics, TaskResult
+from .spec import EngineSpec
+
+SETTLE_WAIT_SECONDS = 0.5  # merge="pairwise": the longest the scheduler holds a finished task's question
+
+
+class PublishSchedule:
+    """When a task publishes and which block of its state.
+
+    ``interval`` mini-batches between publishes (the policy's decision under "auto"), and with
+    "auto" a clock too: at most one publish per ``min_period`` seconds, the first one
+    ``min_period`` after training starts (through the measured seconds per mini-batch alone,
+    the first mini-batches, slow on cold caches, would let publishes out in a fit's first
+    milliseconds).  The state leaves as ``n_blocks`` rotating blocks.
+    """
+
+    def __init__(self, interval: int, n_blocks: int, auto: bool, min_period: float):
+        self.interval = int(interval)
+        self.n_blocks = max(1, int(n_blocks))
+        self.auto = bool(auto)
+        self.min_period = float(min_period)
+        self.block = 0
+        self.since = 0  # mini-batches since the last publish
+        self.gated = self.auto
+        self.next_time = time.monotonic() + self.min_period if self.gated else 0.0
+        self.waiting = False  # a publish is due, but the send path to every peer is busy
+        self.deferred = 0  # checks that found it busy
+
+    def floor_interval(self, per_batch) -> None:
+        """"auto" never publishes more often than every ``min_period`` seconds: below that, the
+        Python work per message costs more training than the exchange gives."""
+        if self.auto and per_batch is not None:
+            self.interval = max(self.interval, int(math.ceil(self.min_period / max(per_batch, 1e-9))))
+
+    def batches_before_next(self, cap: int, per_batch) -> int:
+        """Mini-batches to run before the next look at publishing (at most ``cap``)."""
+        if self.interval <= 0 or self.waiting:
+            return cap
+        left = self.interval - self.since
+        return min(cap, batches_to_publish(left, per_batch, self.next_time - time.monotonic() if self.gated else 0.0))
+
+    def due(self) -> bool:
+        return self.interval > 0 and self.since >= self.interval and time.monotonic() >= self.next_time
+
+    def published(self) -> int:
+        """A publish went out (or was skipped with no peer free): returns the block to send."""
+        self.since = 0
+        if self.gated:
+            self.next_time = time.monotonic() + self.min_period
+        block = self.block
+        self.block = (self.block + 1) % self.n_blocks
+        return block
+
+    def decided(self, interval: int, n_blocks: int) -> None:
+        """The policy's new decision; the block rotation restarts inside the new block count."""
+        self.interval = int(interval)
+        self.n_blocks = max(1, int(n_blocks))
+        self.block %= self.n_blocks
+
+
+class PairwiseLedger:
+    """merge="pairwise": the shares of merges this task owes its senders, and the shares that
+    receivers of its states returned to it.  A share whose send path is busy waits and adds up
+    with later ones (none is dropped); shares owed to a task that left the fit are forgotten."""
+
+    def __init__(self, trainer, plugin, fit: str, task_id: int):
+        self.trainer = trainer
+        self.plugin = plugin
+        self.fit = fit
+        self.task_id = task_id
+        self.owed: dict = {}  # (task, lo, n) -> share of a merge not yet sent back
+
+    def apply_received(self, inbox) -> None:
+        """Subtract the shares of our states that receivers sent back."""
+        for _src, lo, share in inbox.take_replies():
+            self.trainer.subtract(lo, share)
+
+    def return_owed(self, peers: dict) -> None:
+        """Send each sender the share of this task's last merge that came from its state."""
+        for src, lo, share in self.trainer.take_replies():
+            key = (src, lo, share.shape[0])
+            self.owed[key] = share if key not in self.owed else self.owed[key] + share
+        for key in list(self.owed):
+            dest, lo, _ = key
+            if dest not in peers:
+                del self.owed[key]
+            elif not self.plugin.busy(self.fit, self.task_id, dest, lo, reply=True):
+                self.plugin.publish(self.fit, self.task_id, [(dest, peers[dest])], lo, self.owed.pop(key),
+                                    self.trainer.batches_done, reply=True)
+
+    def settle(self, worker, inbox, peers: dict, timeout: float, finish_op: str) -> float:
+        """After training: keep the books of the exchange balanced before leaving.
+
+        Until every task of the fit has finished (or was lost) and every share written to this
+        task has arrived, subtract the shares that arrive and write the ones still owed; merge
+        nothing more.  A share that a late merge of another task owes this one would otherwise
+        be lost, and the states' sum (the model) would keep that task's gain twice.  Bounded by
+        ``timeout`` seconds; returns the seconds spent."""
+        from .. import _compat
+
+        t0 = time.monotonic()
+        deadline = t0 + timeout
+        future = None
+        next_ask = t0  # the scheduler is asked at once, then at most every 5 ms
+        while time.monotonic() < deadline:
+            self.apply_received(inbox)
+            self.return_owed(peers)
+            flushed = not self.owed and not self.plugin.replies_pending(self.fit, self.task_id)
+            if future is None and flushed and time.monotonic() >= next_ask:
+                next_ask = time.monotonic() + 0.005
+                shares = self.plugin.stats(self.fit, self.task_id)["replies_to"]
+                # the scheduler answers once the last task has finished (or ``wait`` has passed)
+                wait = min(SETTLE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()))
+                future = _compat.run_in_loop(worker, _compat.scheduler_call(
+                    worker, finish_op, fit=self.fit, task=self.task_id, shares=shares, wait=wait))
+            elif future is not None and future.done():
+                try:
+                    answer = future.result()
+                except Exception:
+                    break
+                future = None
+                if answer.get("stop"):
+                    break
+                expected = answer.get("expected", {})
+                arrived = all(inbox.replies_from.get(int(src), 0) >= n for src, n in expected.items())
+                if answer.get("all_finished") and arrived:
+                    self.apply_received(inbox)
+                    break
+            if future is not None:  # back as soon as the scheduler answers (the last task waits on it)
+                concurrent.futures.wait([future], timeout=0.002)
+            else:
+                time.sleep(0.002)
+        if future is not None:
+            future.cancel()
+        return time.monotonic() - t0
+
+
+class Watch:
+    """Calls a fit's monitor (if any) on the task's model, every ``monitor.every`` seconds."""
+
+    def __init__(self, monitor, trainer):
+        self.monitor = monitor
+        self.trainer = trainer
+        self.trace: list = []  # (wall-clock time, samples seen, value)
+        self.seconds = 0.0
+        self.next = time.monotonic()
+
+    def due(self, now: float) -> bool:
+        return self.monitor is not None and now >= self.next
+
+    def call(self, deadline):
+        """Call the monitor now; returns ``deadline`` moved by the time the call took."""
+        if self.monitor is None:
+            return deadline
+        t0 = time.monotonic()
+        value = self.monitor.fn(*self.trainer.monitor_args())
+        self.trace.append((time.time(), int(self.trainer.samples_done), value))
+        took = time.monotonic() - t0
+        self.seconds += took
+        self.next = time.monotonic() + self.monitor.every
+        return None if deadline is None else deadline + took
+
+
+class TaskLoop:
+    """One training task of a fit, on its worker: the model's trainer and the exchange around it.
+
+    ``ranges`` (row ranges) or ``rows`` (``_data.RowBlocks``, to gather): the shard's rows in
+    the (single, shared) arrays of an in-process cluster.
+    """
+
+    def __init__(self, task_id: int, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False,
+                 ranges=None, rows=None):
+        from distributed import get_worker
+
+        from ..pubsub import PLUGIN_NAME
+
+        self.t_start = time.monotonic()
+        self.task_id = int(task_id)
+        self.spec = spec
+        self.worker = worker = get_worker()
+        all_peers = {int(k): v for k, v in spec.peers.items()}
+        placed = all_peers.get(self.task_id, worker.address)
+        if placed != worker.address:  # peers send to the worker the fit placed the task on
+            raise RuntimeError(f"dask-asgd: training task {task_id} runs on {worker.address}, "
+                               f"not on its shard's worker {placed}")
+        own_rows = ranges is None and rows is None
+        # rows ordered by their target: shuffled once (own rows), or given as this task's rows to
+        # place in a random order (``rows``, in-process clusters)
+        shuffled = (spec.shuffle and own_rows) or rows is not None
+        shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if shuffled else None
+        X, y, sw, self.class_counts = spec.model.prepare(X_parts, y_parts, sw_parts, checked, shuffle_rng, rows)
+        self.trainer = spec.model.trainer(X, y, sw, spec.seeds[task_id], spec.n_buffers, ranges)
+        self.plugin = worker.plugins[PLUGIN_NAME]
+        self.fit = spec.fit_id
+        self.peers = {k: v for k, v in all_peers.items() if k != self.task_id}
+        self.exchange = spec.sync_interval is not None and bool(self.peers)  # one task: nobody to send to
+        # fits without exchange stay reproducible: only fits that exchange share their epochs
+        self.sharing = spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1
+        self.rng = np.random.default_rng(spec.seeds[task_id] + 1)
+        self.schedule = PublishSchedule(int(spec.sync_interval) if self.exchange else 0, spec.n_blocks,
+                                        self.exchange and spec.auto_interval, spec.min_publish_period)
+        self.ledger = PairwiseLedger(self.trainer, self.plugin, self.fit, self.task_id)
+        self.per_batch = None  # measured seconds per mini-batch
+        self.ages: list = []  # how old merged states were, since the last report
+        self.counts_reported = False
+        self.settle_seconds = 0.0
+        self.inbox = None
+
+    def run(self) -> TaskResult:
+        """Train until the trainer is done, ``max_time`` passes or the fit stops; the result."""
+        from distributed import secede
+
+        spec, trainer = self.spec, self.trainer
+        if self.sharing:
+            sharing.join(self.fit, self.task_id, trainer)
+        secede()
+        # compile (or load from numba's cache) before subscribing: compiling holds the GIL for
+        # seconds, and a task that cannot take messages yet should not be sent any
+        trainer.warm_up()
+        self.inbox = self.plugin.subscribe(self.fit, self.task_id, spec.n_buffers)
+        stop_reason = ""
+        report_future = None
+        watch = Watch(spec.monitor, trainer)
+        try:
+            next_report = time.monotonic() + spec.report_interval
+            deadline = time.monotonic() + spec.max_time if spec.max_time else None  # training time
+            deadline = watch.call(deadline)
+            while not trainer.done:
+                if self.exchange:
+                    self._take_messages()
+                self._train_chunk()
+                if self.exchange and self.schedule.due():
+                    self._publish()
+                now = time.monotonic()
+                if watch.due(now):
+                    deadline = watch.call(deadline)
+                    now = time.monotonic()
+                if deadline is not None and now >= deadline:
+                    stop_reason = "max_time"
+                    break
+                if now >= next_report:
+                    next_report = now + spec.report_interval
+                    if report_future is not None and report_future.done():
+                        answer = _result_or_none(report_future)
+                        report_future = None
+                        if answer is not None and self._take_answer(answer):
+                            stop_reason = "stopped"
+                            break
+                    if report_future is None:
+                        report_future = self._report()
+            if self.sharing and not stop_reason and trainer.reason in ("max_iter", "converged"):
+                sharing.help_others(trainer, self.fit, self.task_id, self.per_batch, spec.chunk_seconds, deadline)
+            if stop_reason == "max_time" and trainer.check_input:  # rows the first epoch never reached
+                trainer.assert_input_finite()
+            if spec.pairwise and self.exchange and stop_reason != "stopped":
+                from ..balance import FINISH_OP
+
+                self.settle_seconds = self.ledger.settle(self.worker, self.inbox, self.peers,
+                                                         spec.settle_timeout, FINISH_OP)
+            watch.call(None)
+        finally:
+            if report_future is not None:  # nobody will read it: no "exception never retrieved"
+                report_future.cancel()
+            if self.sharing:
+                sharing.leave(self.fit, self.task_id)
+            sends = self.plugin.stats(self.fit, self.task_id)
+            self.plugin.unsubscribe(self.fit, self.task_id)
+        return self._result(sends, stop_reason or trainer.reason, watch)
+
+    # ------------------------------------------------------------------ steps of the loop
+    def _take_messages(self) -> None:
+        """Received states into the trainer's slots; returned shares subtracted."""
+        now = time.monotonic()
+        for slot, lo, values, _sent, arrived, src in self.inbox.take():
+            self.trainer.put_slot(slot, lo, values, src)
+            if self.per_batch:  # how old the state is when the kernel merges it, in mini-batches
+                self.ages.append((now - arrived) / self.per_batch)
+        if self.spec.pairwise:  # what peers gained from our states: ours to give up
+            self.ledger.apply_received(self.inbox)
+
+    def _train_chunk(self) -> None:
+        """One kernel call of about ``chunk_seconds``, cut short where a publish falls due."""
+        spec, trainer = self.spec, self.trainer
+        per_batch = self.per_batch
+        cap = 1 if per_batch is None else max(1, int(spec.chunk_seconds / max(per_batch, 1e-9)))
+        if trainer.helped:  # another task takes over the end of the epoch: shorter chunks
+            cap = max(1, cap // 4)
+        if self.exchange:
+            self.schedule.floor_interval(per_batch)
+            n = self.schedule.batches_before_next(cap, per_batch)
+        else:
+            n = cap
+        before = trainer.batches_done
+        t0 = time.perf_counter()
+        try:
+            trainer.run(n)
+        except FloatingPointError as e:
+            raise ValueError(str(e)) from None
+        ran = trainer.batches_done - before
+        if spec.pairwise:
+            self.ledger.return_owed(self.peers)
+        if ran:
+            dt = (time.perf_counter() - t0) / ran
+            self.per_batch = dt if per_batch is None else 0.8 * per_batch + 0.2 * dt
+        self.schedule.since += ran
+
+    def _publish(self) -> None:
+        """Publish to peers whose send path is free: a state published while the previous one is
+        still queued or on the wire would only replace it unsent, and copying a big state every
+        few mini-batches costs training time; so wait (a chunk at a time) and publish the
+        freshest state once the path is free."""
+        free = {k: a for k, a in self.peers.items() if not self.plugin.busy(self.fit, self.task_id, k)}
+        self.schedule.waiting = bool(self.peers) and not free
+        if self.schedule.waiting:
+            self.schedule.deferred += 1
+            return
+        block = self.schedule.published()
+        if free:
+            lo, values = self.trainer.outgoing(block, self.schedule.n_blocks)
+            self.plugin.publish(self.fit, self.task_id, choose_peers(self.rng, free, self.spec.fanout), lo, values,
+                                self.trainer.batches_done)
+
+    def _take_answer(self, answer: dict) -> bool:
+        """The scheduler plugin's answer to a report; returns whether the fit must stop."""
+        if answer.get("stop"):
+            return True
+        self.peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != self.task_id}
+        if self.exchange and self.spec.auto_interval and answer.get("sync_interval"):
+            self.schedule.decided(int(answer["sync_interval"]), int(answer.get("n_blocks", self.schedule.n_blocks)))
+        return False
+
+    def _report(self):
+        """Send this task's metrics to the scheduler plugin; a concurrent future of its answer."""
+        from .. import _compat
+        from ..balance import REPORT_OP
+
+        metrics = self.metrics().to_dict()
+        if self.class_counts is not None and not self.counts_reported:  # once: the client warns early
+            metrics["class_counts"] = self.class_counts
+            self.counts_reported = True
+        self.ages = []
+        return _compat.run_in_loop(self.worker, _compat.scheduler_call(
+            self.worker, REPORT_OP, fit=self.fit, task=self.task_id, metrics=metrics))
+
+    def metrics(self) -> TaskMetrics:
+        """One live report of this task."""
+        trainer, plugin = self.trainer, self.plugin
+        sends = plugin.stats(self.fit, self.task_id)
+        backlog = plugin.backlog()
+        tested = trainer.merged + trainer.rejected
+        return TaskMetrics(
+            batches=trainer.batches_done,
+            batch_rate=(1.0 / self.per_batch) if self.per_batch else 0.0,
+            sync_interval=self.schedule.interval,
+            n_blocks=self.schedule.n_blocks,
+            message_fraction=1.0 / self.schedule.n_blocks,
+            sent=sends["sent"],
+            bytes_sent=sends["bytes_sent"],
+            send_seconds=sends["send_seconds"],
+            coalesced=sends["coalesced"],
+            replied=sum(sends["replies_to"].values()),
+            backlog_bytes=sum(v[0] for v in backlog.values()),
+            backlog_messages=sum(v[1] for v in backlog.values()),
+            inflight_seconds=max((v[3] for v in backlog.values()), default=0.0),
+            inflight_bytes=max((v[2] for v in backlog.values() if v[3]), default=0),
+            received=self.inbox.received,
+            overwritten=self.inbox.overwritten,
+            merged=trainer.merged,
+            rejected=trainer.rejected,
+            accept_ratio=(trainer.merged / tested) if tested else 1.0,
+            merge_age=float(np.mean(self.ages)) if self.ages else float("nan"),
+        )
+
+    def _result(self, sends: dict, stop_reason: str, watch: Watch) -> TaskResult:
+        trainer = self.trainer
+        return TaskResult(
+            task=self.task_id,
+            worker=self.worker.address,
+            state=trainer.model(),
+            final=trainer.final(),
+            n_iter=trainer.epoch,
+            n_samples=trainer.n_rows,
+            n_batches=trainer.batches_done,
+            samples_seen=trainer.samples_done,
+            taken_over=trainer.taken_over,
+            sent=sends["sent"],
+            received=self.inbox.received,
+            merged=trainer.merged,
+            rejected=trainer.rejected,
+            overwritten=self.inbox.overwritten,
+            coalesced=sends["coalesced"],
+            replied=sum(sends["replies_to"].values()),
+            shares_received=sum(self.inbox.replies_from.values()),
+            settle_seconds=self.settle_seconds,
+            deferred=self.schedule.deferred,
+            bytes_sent=sends["bytes_sent"],
+            seconds=time.monotonic() - self.t_start,
+            stop_reason=stop_reason,
+            objective=list(trainer.history),
+            trace=watch.trace,
+            monitor_seconds=watch.seconds,
+            class_counts=self.class_counts,
+        )
+
+
+def train_task(task_id, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None):
+    """The long-running training task of one shard (runs seceded on its worker)."""
+    loop = TaskLoop(task_id, X_parts, y_parts, sw_parts, spec, checked, ranges, rows)
+    del X_parts, y_parts, sw_parts
+    return loop.run()
+
+
+def _result_or_none(future):
+    try:
+        return future.result()
+    except Exception:
+        return None
+
+
+def batches_to_publish(left: int, per_batch, seconds_left: float) -> int:
+    """Mini-batches to run before the next publish: the ``left`` of the interval, and with a
+    publish clock (``seconds_left`` > 0: "auto"'s earliest next publish is that far) at least
+    what the clock asks for at ``per_batch`` seconds a mini-batch (unknown: one)."""
+    if per_batch is not None and seconds_left > 0:
+        left = max(left, int(math.ceil(seconds_left / max(per_batch, 1e-9))))
+    return max(1, left)
+
+
+def choose_peers(rng, peers: dict, fanout: int) -> list:
+    """``fanout`` random ``(task, address)`` pairs of ``peers`` (all of them when fanout <= 0)."""
+    keys = list(peers)
+    k = len(keys) if fanout <= 0 else min(fanout, len(keys))
+    if k == 1:
+        chosen = [int(rng.integers(len(keys)))]
+    elif k == len(keys):
+        chosen = range(k)
+    else:
+        chosen = rng.choice(len(keys), size=k, replace=False)
+    return [(keys[c], peers[keys[c]]) for c in chosen]
