@@ -2,6 +2,7 @@
 
 from . import config  # noqa: F401  (registers the dask-asgd config defaults)
 from ._cluster import close_own_cluster
+from .cluster import ASGDKMeans
 from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
 from .linear_model import ASGDClassifier, ASGDRegressor, FitReport
 from .monitor import Monitor
@@ -10,6 +11,7 @@ from .pubsub import PubSubWorkerPlugin
 __all__ = [
     "ASGDClassifier",
     "ASGDRegressor",
+    "ASGDKMeans",
     "FitReport",
     "Monitor",
     "IntervalPolicy",

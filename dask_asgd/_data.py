@@ -19,7 +19,7 @@ from ._paused import wait_input
 class Shard:
     worker: str
     X: list  # futures of row blocks (or ``LocalRef`` of the whole array, with ``ranges`` or ``rows``)
-    y: list
+    y: list | None  # None: a model without targets
     sw: list | None
     n_samples: int
     ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
@@ -173,6 +173,8 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
     n = X.shape[0]
     P = max(1, min(len(slots), n))
     in_process = _in_this_process(slots)
+    if y is None:  # a model without targets: nothing to be ordered by
+        ordered = False
     ordered = shuffle and (needs_row_shuffle(y, is_classifier) if ordered is None else ordered)
     rows = None
     if ordered and in_process:
@@ -182,11 +184,11 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
     else:
         if ordered:  # one physical shuffle (a copy) before the block-wise split
             perm = rng.permutation(n)
-            X, y = X[perm], y[perm]
+            X, y = X[perm], (None if y is None else y[perm])
             sw = None if sw is None else sw[perm]
         ranges = _block_ranges(n, P, rng if shuffle else None)
         sizes = [int(sum(b - a for a, b in rs)) for rs in ranges]
-    arrays = [X, y] + ([sw] if sw is not None else [])
+    arrays = [X] + ([y] if y is not None else []) + ([sw] if sw is not None else [])
     shared = share_local(fit, arrays) if in_process else None
     shards = []
     for i in range(P):
@@ -196,7 +198,11 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
         else:  # the shard's rows, serialized to its worker
             held, kept = client.scatter([tuple(a[lo:hi] for lo, hi in rs) for a in arrays], workers=[addr],
                                         hash=False), (None, None)
-        shards.append(Shard(addr, [held[0]], [held[1]], [held[2]] if sw is not None else None, sizes[i], *kept))
+        held = list(held)
+        Xh = held.pop(0)
+        yh = [held.pop(0)] if y is not None else None
+        swh = [held.pop(0)] if sw is not None else None
+        shards.append(Shard(addr, [Xh], yh, swh, sizes[i], *kept))
     return shards
 
 
@@ -248,16 +254,20 @@ def place_dask(client, X, y, sw, slots: list) -> list:
 
     X = X.rechunk({1: -1}) if X.ndim == 2 else X
     row_chunks = X.chunks[0]
-    y = y.rechunk((row_chunks,))
+    if y is not None:
+        y = y.rechunk((row_chunks,))
     if sw is not None:
         sw = sw.rechunk((row_chunks,))
-    X, y, *rest = client.persist([X, y] + ([sw] if sw is not None else []))
+    collections = [c for c in (X, y, sw) if c is not None]
+    persisted = iter(client.persist(collections))
+    X = next(persisted)
+    y = next(persisted) if y is not None else None
+    sw = next(persisted) if sw is not None else None
     _compat.flush_to_scheduler(client)
-    sw = rest[0] if rest else None
-    futs = {f.key: f for c in [X, y] + ([sw] if sw is not None else []) for f in futures_of(c)}
+    futs = {f.key: f for c in (X, y, sw) if c is not None for f in futures_of(c)}
     wait_input(client, list(futs.values()))  # every worker paused: a clear error, not a hang
     xkeys = [k for k in _flat(X.__dask_keys__())]
-    ykeys = [k for k in _flat(y.__dask_keys__())]
+    ykeys = [k for k in _flat(y.__dask_keys__())] if y is not None else None
     skeys = [k for k in _flat(sw.__dask_keys__())] if sw is not None else None
     who = client.who_has([futs[k] for k in xkeys])
     by_worker: dict = {}
@@ -283,7 +293,7 @@ def place_dask(client, X, y, sw, slots: list) -> list:
                 Shard(
                     addr,
                     [futs[xkeys[i]] for i in mine],
-                    [futs[ykeys[i]] for i in mine],
+                    [futs[ykeys[i]] for i in mine] if ykeys else None,
                     [futs[skeys[i]] for i in mine] if skeys else None,
                     int(sum(row_chunks[i] for i in mine)),
                 )

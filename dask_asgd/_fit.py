@@ -140,7 +140,8 @@ class _Opaque:
 
 
 def _train_task(task_id, X_parts, y_parts, sw_parts, rest: _Opaque):
-    X_parts, y_parts = [resolve_local(x) for x in X_parts], [resolve_local(v) for v in y_parts]
+    X_parts = [resolve_local(x) for x in X_parts]
+    y_parts = None if y_parts is None else [resolve_local(v) for v in y_parts]
     sw_parts = None if sw_parts is None else [resolve_local(w) for w in sw_parts]
     return train_task(task_id, X_parts, y_parts, sw_parts, *rest.args)
 
@@ -266,7 +267,7 @@ def trains_apart(spec: EngineSpec) -> bool:
     Exchanged all the same: a fit bounded by ``max_time`` (a task that falls behind gets the
     others' states), with epoch sharing (it needs the exchange), or when
     ``dask-asgd.balance.exchange-random-shards`` is set."""
-    return not (spec.max_time is not None or spec.share_epochs
+    return not (spec.max_time is not None or spec.share_epochs or not spec.model.apart_on_random_shards
                 or bool(config.get("balance.exchange-random-shards")))
 
 

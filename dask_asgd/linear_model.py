@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import warnings
 from dataclasses import replace
 from numbers import Integral, Real
@@ -23,12 +21,11 @@ from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection, is_sparse_input
-from ._engine.spec import EngineSpec
-from ._fit import run_fit, shard_skew, warn_lost, warn_skewed
+from ._estimator import EngineMixin, FitReport
+from ._fit import run_fit, warn_lost, warn_skewed
 from ._paused import compute_input
 from ._prepare import encode_labels, labels_ordered
 from .models.linear import LinearSpec, average_states
-from .monitor import as_monitor
 from ._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -63,88 +60,7 @@ def _label_codes(y):
     return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present)), None
 
 
-class FitReport:
-    """What happened in a fit.
-
-    Attributes
-    ----------
-    tasks : pandas.DataFrame
-        One row per training task: ``worker``, ``n_samples``, ``n_batches``, ``sent``,
-        ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
-        ``bytes_sent``, ``deferred`` (publishes put off while the previous state to every peer was
-        still queued or on the wire), ``replied`` and ``shares_received`` (``merge="pairwise"``:
-        shares of merges sent back to senders, and received from receivers), ``taken_over``
-        (samples of other tasks' epochs this task trained on: the end of an epoch of a slower
-        task in the same process, ``dask-asgd.share-epochs``), ``seconds``, ``settle_seconds``
-        (``merge="pairwise"``: after training, waiting for the other tasks' last shares),
-        ``n_iter``, ``stop_reason`` and ``monitor_seconds``.
-    history : pandas.DataFrame
-        The metric reports of every task while the fit ran (``time``, ``task``,
-        ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
-    lost : dict
-        Task -> worker address of the tasks lost with their worker.
-    class_skew : float
-        Classifiers trained on a Dask collection: how far the class mix of the most different
-        shard is from the whole data's (total variation distance: 0 the same mix, 1 disjoint
-        classes; fit warns above ``dask-asgd.shard-skew-warning``). 0.0 for in-memory input,
-        which dask-asgd splits at random.
-    seconds : float
-        Wall time of the training (placement excluded).
-    trace : pandas.DataFrame
-        What a fit's ``monitor`` returned (:mod:`dask_asgd.monitor`): ``time`` (seconds since
-        the fit began placing its data), ``task``, ``worker``, ``samples`` (the task's samples
-        seen so far) and ``value``. Empty without a monitor.
-    started : float
-        Wall-clock time (``time.time()``) the fit began placing its data.
-    """
-
-    _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
-                "overwritten", "bytes_sent", "deferred", "replied", "shares_received", "taken_over", "seconds",
-                "settle_seconds", "n_iter", "stop_reason", "monitor_seconds"]
-
-    def __init__(self, results, history, lost, seconds, started=None):
-        rows = sorted(results, key=lambda r: r.task)
-        # the tables are built when first read (pandas takes milliseconds a table, at the end of
-        # every fit); until then the report holds their rows (no states)
-        self._task_rows = [{c: getattr(r, c) for c in self._COLUMNS} for r in rows]
-        self._task_ids = [r.task for r in rows]
-        self._history_rows = history
-        t0 = started if started is not None else 0.0
-        self._trace_rows = [{"time": tm - t0, "task": r.task, "worker": r.worker, "samples": n, "value": v}
-                            for r in rows for tm, n, v in r.trace]
-        self.lost = dict(lost)
-        self.class_skew = shard_skew(rows)[1]
-        self.seconds = float(seconds)
-        self.started = started
-        self.samples_seen = int(sum(r.samples_seen for r in rows))
-
-    @functools.cached_property
-    def tasks(self) -> pd.DataFrame:
-        return pd.DataFrame(self._task_rows, index=pd.Index(self._task_ids, name="task"), columns=self._COLUMNS)
-
-    @functools.cached_property
-    def history(self) -> pd.DataFrame:
-        return pd.DataFrame(self._history_rows)
-
-    @functools.cached_property
-    def trace(self) -> pd.DataFrame:
-        return pd.DataFrame(self._trace_rows, columns=["time", "task", "worker", "samples", "value"])
-
-    @property
-    def samples_per_second(self) -> float:
-        return self.samples_seen / self.seconds if self.seconds > 0 else 0.0
-
-    def __repr__(self):
-        t = self.tasks
-        return (
-            f"FitReport({len(t)} tasks, {self.seconds:.2f} s, {self.samples_per_second:,.0f} samples/s, "
-            f"sent={int(t['sent'].sum())}, merged={int(t['merged'].sum())}, "
-            f"rejected={int(t['rejected'].sum())}, lost={len(self.lost)}"
-            + (f", class_skew={self.class_skew:.2f}" if self.class_skew > 0 else "") + ")"
-        )
-
-
-class _BaseASGD(BaseEstimator):
+class _BaseASGD(EngineMixin, BaseEstimator):
     """Parameters, validation and the fit path shared by the classifier and the regressor."""
 
     _parameter_constraints: dict = {
@@ -177,15 +93,6 @@ class _BaseASGD(BaseEstimator):
     }
 
     # ------------------------------------------------------------------ checks
-    @contextlib.contextmanager
-    def _monitoring(self, monitor):
-        """The fit's monitor, for the fit's duration only (it is not a parameter)."""
-        self._monitor = as_monitor(monitor)
-        try:
-            yield
-        finally:
-            del self._monitor
-
     def _start_fit(self):
         """Validate the parameters; forget the previous fit unless warm_start."""
         self._validate_params()
@@ -308,7 +215,7 @@ class _BaseASGD(BaseEstimator):
         model = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
         # Dask collections' labels are encoded by the tasks (``classes``, ``class_weights``)
         model = replace(model, pairwise=self._pairwise(X), classes=classes, class_weights=class_weights)
-        spec = engine_spec(self, model)
+        spec = self._engine_spec(model)
         res = run_fit(
             X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
             ordered=ordered, is_classifier=self._is_clf,
@@ -389,30 +296,6 @@ class _BaseASGD(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
-
-
-def engine_spec(est, model) -> EngineSpec:
-    """The exchange settings of a fit of ``est`` (its engine parameters, dask.config's values)."""
-    sync = est.sync_interval
-    auto = sync == "auto"
-    if auto:
-        sync = int(config.get("balance.initial-interval"))
-    return EngineSpec(
-        fit_id="",
-        model=model,
-        sync_interval=sync,
-        auto_interval=auto,
-        fanout=0 if est.fanout == "all" else int(est.fanout),
-        n_buffers=int(est.n_buffers),
-        max_time=None if est.max_time is None else float(est.max_time),
-        report_interval=float(config.get("report-interval")),
-        chunk_seconds=float(config.get("chunk-seconds")),
-        shuffle=bool(est.shuffle),
-        settle_timeout=float(config.get("settle-timeout")),
-        share_epochs=bool(config.get("share-epochs")),
-        min_publish_period=float(config.get("balance.min-publish-period")),  # raised in _fit for big states
-        monitor=getattr(est, "_monitor", None),
-    )
 
 
 def _call_method(block, est, method):

@@ -38,6 +38,9 @@ class ModelSpec(abc.ABC):
     #: merge="pairwise": receivers return each sender's share of a merge (the engine settles
     #: the shares after training)
     pairwise: bool = False
+    #: sync_interval="auto" trains the random shards of in-memory input apart (no exchange)
+    #: where exchanging did not change this family's model (``_fit.trains_apart``)
+    apart_on_random_shards: bool = True
 
     @abc.abstractmethod
     def state_size(self) -> int:

@@ -1,0 +1,484 @@
+"""ASGDKMeans: K-Means clustering trained by asynchronous parallel SGD on a Dask cluster."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import Interval, StrOptions, _check_sample_weight
+from ._data import is_dask_collection
+from ._estimator import EngineMixin, FitReport
+from ._fit import run_fit, warn_lost
+from ._paused import compute_input
+from .models import _kmeans_kernels as KK
+from .models.base import check_finite
+from .models.kmeans import PARZEN_MODES, KMeansSpec, combine
+
+INIT_SAMPLE_ROWS = 20_000  # rows drawn for the initialization and for choosing the final model
+
+
+class ASGDKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, EngineMixin, BaseEstimator):
+    """K-Means clustering trained by asynchronous parallel SGD on a Dask cluster.
+
+    Every training task runs online K-Means on its own shard of the rows (each row moves its
+    nearest centroid by the row's share of the weight that centroid has received, as
+    scikit-learn's MiniBatchKMeans), from one initialization shared by all tasks.  Tasks send
+    their centroids to random peers every ``sync_interval`` mini-batches; a receiver merges
+    what it receives where the Parzen-window test says its own last step moved toward it, which
+    keeps the tasks' centroids describing the same clusters.  At the end every task makes one
+    Lloyd pass over its shard, and the model is the Lloyd step of all shards together (each
+    task's centroids matched to one reference task's first), or the best task's own centroids
+    where that has the lower inertia on a sample of the rows.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters.
+    init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), \
+default='k-means++'
+        How the shared start is made, on a random sample of at most 20,000 rows: scikit-learn's
+        k-means++ (``sklearn.cluster.kmeans_plusplus``), ``n_clusters`` random rows, a callable
+        ``init(X_sample, n_clusters, random_state)``, or the given centers.
+    n_init : 'auto' or int, default='auto'
+        Initializations tried on the sample; the one of lowest inertia on it starts the fit (as
+        MiniBatchKMeans: the fit itself runs once). 'auto': 1 for k-means++ or an array, 3 for
+        'random' or a callable.
+    max_iter : int, default=100
+        Epochs over each task's shard.
+    tol : float, default=1e-4
+        A task stops once an epoch moved its centroids (squared Frobenius norm) by less than
+        ``tol`` times its shard's mean feature variance (scikit-learn's KMeans criterion).
+        0 runs ``max_iter`` epochs.
+    batch_size : int, default=1024
+        Rows per mini-batch: the unit of the exchange schedule (updates are per row).
+    verbose : int, default=0
+        Print each task's mean inertia per epoch (on its worker) and the fit report.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialization, the shards and every task's row order.
+    sync_interval : int, "auto" or None, default="auto"
+        Mini-batches between two publishes of a task's centroids. ``None``: no exchange, the
+        tasks train apart and meet only in the final combine. "auto": the interval and message
+        size follow the measured links.
+    fanout : int or "all", default=1
+        Peers each publish goes to (chosen at random).
+    n_buffers : int, default=4
+        Receive slots per task; a newer state overwrites an unread older one.
+    parzen : bool or {"state", "centroid"}, default=True
+        The Parzen-window test on received centroids: "state", the received block is merged when
+        the local step moved the task's centroids toward it as a whole (the paper's test);
+        "centroid", each received centroid is merged when the local step moved that centroid
+        toward it; ``True`` is "state"; ``False`` merges everything received.
+    n_workers : int or None, default=None
+        Training tasks; default: one per worker thread of the cluster (or per core), with at most
+        one per 500 rows of in-memory input.
+    max_time : float or None, default=None
+        Seconds; each task stops then and the model is combined from where the tasks stand.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+        The nearest center of each training row (a lazy dask array for dask input).
+    inertia_ : float
+        Sum of squared distances of the training rows to their nearest center (weighted).
+    n_iter_ : int
+        The most epochs any task ran.
+    n_steps_ : int
+        Mini-batches trained, all tasks together.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    fit_report_ : FitReport
+        The tasks' counters (messages sent, merged, rejected, ...) and the live metrics.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from dask_asgd import ASGDKMeans
+    >>> X, _ = make_blobs(4000, 5, centers=4, random_state=0)
+    >>> km = ASGDKMeans(n_clusters=4, n_workers=2, random_state=0).fit(X)
+    >>> km.cluster_centers_.shape
+    (4, 5)
+    """
+
+    _parameter_constraints: dict = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"k-means++", "random"}), callable, "array-like"],
+        "n_init": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "sync_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "fanout": [Interval(Integral, 1, None, closed="left"), StrOptions({"all"})],
+        "n_buffers": [Interval(Integral, 1, None, closed="left")],
+        "parzen": ["boolean", StrOptions({"state", "centroid"})],
+        "n_workers": [Interval(Integral, 1, None, closed="left"), None],
+        "max_time": [Interval(Real, 0, None, closed="neither"), None],
+    }
+
+    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=100, tol=1e-4,
+                 batch_size=1024, verbose=0, random_state=None, sync_interval="auto", fanout=1, n_buffers=4,
+                 parzen=True, n_workers=None, max_time=None):
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.batch_size = batch_size
+        self.verbose = verbose
+        self.random_state = random_state
+        self.sync_interval = sync_interval
+        self.fanout = fanout
+        self.n_buffers = n_buffers
+        self.parzen = parzen
+        self.n_workers = n_workers
+        self.max_time = max_time
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y=None, sample_weight=None, monitor=None):
+        """Compute the clustering on all workers; returns self.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Training rows (CSR for sparse input).
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each row (all 1 by default).
+        monitor : dask_asgd.Monitor or callable, default=None
+            Called by every task with its current centroids, ``fn(centers)``; the values are in
+            ``fit_report_.trace``.
+
+        Returns
+        -------
+        self : ASGDKMeans
+        """
+        self._validate_params()
+        with self._monitoring(monitor):
+            return self._fit(X, sample_weight, reset=True)
+
+    def partial_fit(self, X, y=None, sample_weight=None, monitor=None):
+        """One epoch over ``X`` from the current centers (the first call initializes them on
+        ``X``); returns self."""
+        first = not hasattr(self, "cluster_centers_")
+        if first:
+            self._validate_params()
+        with self._monitoring(monitor):
+            return self._fit(X, sample_weight, reset=first, epochs=1)
+
+    def _fit(self, X, sample_weight, reset, epochs=None):
+        X, sample_weight = self._validate_input(X, sample_weight, reset)
+        n, d = X.shape
+        k = int(self.n_clusters)
+        if n < k and reset:
+            raise ValueError(f"n_samples={n} should be >= n_clusters={k}.")
+        random_state = check_random_state(self.random_state)
+        sample, sample_w = _sample_rows(X, sample_weight, INIT_SAMPLE_ROWS, random_state)
+        # the sample's NaN / inf now (scikit-learn's error); the tasks check every row they train on
+        check_finite(sample.data if sp.issparse(sample) else sample)
+        if reset:
+            centers = self._init_centers(sample, sample_w, k, random_state).astype(X.dtype)
+            counts = None
+        else:
+            centers = self.cluster_centers_.astype(X.dtype)
+            counts = self._counts
+        parzen = self.parzen
+        mode = PARZEN_MODES["off"] if parzen is False else PARZEN_MODES["state" if parzen is True else parzen]
+        model = KMeansSpec(n_clusters=k, n_features=d, init_centers=centers, init_counts=counts,
+                           max_iter=int(epochs or self.max_iter), tol=0.0 if epochs else float(self.tol),
+                           batch_size=int(self.batch_size), shuffle=True, parzen=mode, verbose=int(self.verbose))
+        res = run_fit(X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers,
+                      random_state=random_state)
+        if not res.results:
+            raise RuntimeError(
+                "dask-asgd: every training task was lost with its worker (%s); no model to return."
+                % ", ".join(sorted(set(map(str, res.lost.values())))))
+        warn_lost(res.lost, len(res.results) + len(res.lost))
+        combined, singles, weights = combine(res.results, k, d)
+        if counts is not None:  # partial_fit: this epoch's Lloyd step blended with the history
+            prior = np.asarray(counts, dtype=np.float64)
+            total = prior + weights
+            hit = total > 0
+            mix = centers.astype(np.float64)
+            mix[hit] = (prior[hit, None] * mix[hit] + weights[hit, None] * combined[hit]) / total[hit, None]
+            combined = mix
+            self._counts = total
+        else:
+            # the candidate of lowest inertia on the sample: the combined model, or one task's own
+            scores = [_inertia(sample, c, sample_w) for c in [combined] + singles]
+            best = int(np.argmin(scores))
+            combined = combined if best == 0 else singles[best - 1]
+            self._counts = weights
+        self.cluster_centers_ = combined.astype(X.dtype)
+        self._n_features_out = k
+        self.n_iter_ = int(max(r.n_iter for r in res.results))
+        self.n_steps_ = int(sum(r.n_batches for r in res.results))
+        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
+        self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight)
+        if self.verbose:
+            print(self.fit_report_)
+        return self
+
+    def _init_centers(self, sample, sample_w, k, random_state):
+        """The shared start: the best of ``n_init`` initializations by inertia on the sample."""
+        from sklearn.cluster import kmeans_plusplus
+
+        init = self.init
+        if not (isinstance(init, str) or callable(init)):
+            centers = np.asarray(init, dtype=np.float64)
+            if centers.shape != (k, sample.shape[1]):
+                raise ValueError(
+                    f"The shape of the initial centers {centers.shape} does not match the number of "
+                    f"clusters {k} and the number of features {sample.shape[1]}.")
+            if self.n_init != "auto" and self.n_init != 1:
+                warnings.warn(
+                    "Explicit initial center position passed: performing only one init in "
+                    f"{type(self).__name__} instead of n_init={self.n_init}.", RuntimeWarning, stacklevel=3)
+            return centers
+        n_init = self.n_init
+        if n_init == "auto":
+            n_init = 1 if init == "k-means++" else 3
+        best, best_score = None, np.inf
+        for _ in range(int(n_init)):
+            seed = random_state.randint(np.iinfo(np.int32).max)
+            if init == "k-means++":
+                centers, _ = kmeans_plusplus(sample, k, sample_weight=sample_w, random_state=seed)
+            elif init == "random":
+                rows = np.random.default_rng(seed).choice(sample.shape[0], k, replace=False)
+                centers = sample[np.sort(rows)]
+            else:
+                centers = init(sample, k, random_state=np.random.RandomState(seed))
+            centers = np.asarray(centers.toarray() if sp.issparse(centers) else centers, dtype=np.float64)
+            if centers.shape != (k, sample.shape[1]):
+                raise ValueError(
+                    f"The shape of the initial centers {centers.shape} does not match the number of "
+                    f"clusters {k} and the number of features {sample.shape[1]}.")
+            score = _inertia(sample, centers, sample_w) if n_init > 1 else 0.0
+            if best is None or score < best_score:
+                best, best_score = centers, score
+        return best
+
+    def _validate_input(self, X, sample_weight, reset):
+        if is_dask_collection(X):
+            return self._validate_dask(X, sample_weight, reset)
+        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
+                          accept_large_sparse=False, reset=reset, ensure_all_finite=False)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
+        return X, sample_weight
+
+    def _validate_dask(self, X, sample_weight, reset):
+        import dask.array as da
+        import dask.dataframe as dd
+
+        names = None
+        if isinstance(X, dd.DataFrame):
+            names = np.asarray(X.columns, dtype=object)
+            lengths = compute_input(X.map_partitions(len))[0]
+            X = X.to_dask_array(lengths=tuple(int(n) for n in lengths))
+        if not isinstance(X, da.Array) or X.ndim != 2:
+            raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
+        if any(np.isnan(c) for c in X.chunks[0]):
+            X = X.compute_chunk_sizes()
+        if X.shape[0] == 0:
+            raise ValueError("Found array with 0 sample(s) (shape=%r) while a minimum of 1 is required." % (X.shape,))
+        if X.dtype not in (np.float32, np.float64):
+            if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+                raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
+            X = X.astype(np.float64)
+        if sample_weight is not None and not is_dask_collection(sample_weight):
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!")
+            if np.any(sample_weight < 0):
+                raise ValueError("Negative values in data passed to `sample_weight`")
+            sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
+        if reset:
+            self.n_features_in_ = int(X.shape[1])
+            if names is not None and all(isinstance(n, str) for n in names):
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return X, sample_weight
+
+    # ------------------------------------------------------------------ using the model
+    def _labels_inertia(self, X, sample_weight=None):
+        """``(labels, inertia)`` of ``X`` under the centers: arrays for in-memory input, a lazy
+        dask array and a computed float for dask input."""
+        C = np.ascontiguousarray(self.cluster_centers_)
+        if is_dask_collection(X):
+            import dask.array as da
+
+            X = X.rechunk({1: -1})
+            labels = X.map_blocks(_block_labels, C, dtype=np.int32, drop_axis=1)
+            dist = X.map_blocks(_block_distances, C, dtype=np.float64, drop_axis=1)
+            if sample_weight is not None:
+                sw = sample_weight if is_dask_collection(sample_weight) else da.from_array(
+                    np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+                dist = dist * sw.rechunk((X.chunks[0],))
+            return labels, float(compute_input(dist.sum())[0])
+        labels, dist = assign(X, C)
+        if sample_weight is not None:
+            dist = dist * sample_weight
+        return labels.astype(np.int32), float(dist.sum())
+
+    def _check_test_data(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32], order="C")
+
+    def predict(self, X):
+        """The nearest center of each row (a lazy dask array for dask input).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        if is_dask_collection(X):
+            X = self._dask_rows(X)
+            return X.map_blocks(_block_labels, np.ascontiguousarray(self.cluster_centers_), dtype=np.int32,
+                                drop_axis=1)
+        X = self._check_test_data(X)
+        return assign(X, np.ascontiguousarray(self.cluster_centers_))[0].astype(np.int32)
+
+    def transform(self, X):
+        """Distances of each row to every center (a lazy dask array for dask input).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_clusters)
+        """
+        from sklearn.metrics.pairwise import euclidean_distances
+
+        if is_dask_collection(X):
+            X = self._dask_rows(X)
+            return X.map_blocks(euclidean_distances, self.cluster_centers_, dtype=self.cluster_centers_.dtype,
+                                chunks=(X.chunks[0], (self.n_clusters,)))
+        X = self._check_test_data(X)
+        return euclidean_distances(X, self.cluster_centers_)
+
+    def score(self, X, y=None, sample_weight=None):
+        """The opposite of the inertia of ``X`` under the centers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+        y : Ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        if is_dask_collection(X):
+            X = self._dask_rows(X)
+            return -self._labels_inertia(X, sample_weight)[1]
+        X = self._check_test_data(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        return -self._labels_inertia(X, sample_weight)[1]
+
+    def _dask_rows(self, X):
+        import dask.dataframe as dd
+
+        check_is_fitted(self)
+        if isinstance(X, dd.DataFrame):
+            X = X.to_dask_array(lengths=True)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return X.rechunk({1: -1})
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+# ---------------------------------------------------------------------------- helpers
+def _rows(X, a, b):
+    """Rows ``[a, b)`` as the kernels take them: ``(dense, X, data, indices, indptr)``."""
+    if sp.issparse(X):
+        lo, hi = X.indptr[a], X.indptr[b]
+        return (False, np.zeros((1, 1), dtype=X.dtype), X.data[lo:hi], X.indices[lo:hi],
+                (X.indptr[a:b + 1] - lo).astype(X.indptr.dtype))
+    return True, X[a:b], np.zeros(1, dtype=X.dtype), np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int32)
+
+
+def assign(X, C, n_threads=None):
+    """``(labels, squared distances)`` of the rows of ``X`` (dense or CSR) to the centers ``C``,
+    by the nogil kernel on several threads at once."""
+    if sp.issparse(X):
+        X = sp.csr_matrix(X)
+    else:
+        X = np.ascontiguousarray(X)
+    C = np.ascontiguousarray(C, dtype=X.dtype)
+    n = X.shape[0]
+    cnorm = np.zeros(C.shape[0])
+    KK.centroid_norms(C, cnorm)
+    labels = np.zeros(n, dtype=np.int64)
+    dist = np.zeros(n)
+    n_threads = max(1, min(n_threads or os.cpu_count() or 1, n // 2048 + 1))
+    bounds = np.linspace(0, n, n_threads + 1).astype(int)
+
+    def part(i):
+        a, b = bounds[i], bounds[i + 1]
+        KK.assign_rows(*_rows(X, a, b), C, cnorm, labels[a:b], dist[a:b])
+
+    if n_threads == 1:
+        part(0)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(part, range(n_threads)))
+    return labels, np.maximum(dist, 0.0)
+
+
+def _inertia(X, C, sw=None) -> float:
+    dist = assign(X, C)[1]
+    return float(dist.sum() if sw is None else (dist * sw).sum())
+
+
+def _block_labels(block, C):
+    return assign(block, C, n_threads=1)[0].astype(np.int32)
+
+
+def _block_distances(block, C):
+    return assign(block, C, n_threads=1)[1]
+
+
+def _sample_rows(X, sample_weight, n_rows, random_state):
+    """At most ``n_rows`` rows of ``X`` drawn at random (in memory), with their weights."""
+    n = X.shape[0]
+    if n <= n_rows:
+        idx = np.arange(n)
+    else:
+        idx = np.sort(random_state.choice(n, n_rows, replace=False))
+    if is_dask_collection(X):
+        rows = X[idx] if len(idx) < n else X
+        sw = None
+        if sample_weight is not None:
+            sw = sample_weight[idx] if len(idx) < n else sample_weight
+        rows, sw = compute_input(rows, sw) if sw is not None else (compute_input(rows)[0], None)
+        rows = rows.tocsr() if hasattr(rows, "tocsr") else np.asarray(rows)
+        return rows, (None if sw is None else np.asarray(sw, dtype=np.float64))
+    rows = X[idx] if len(idx) < n else X
+    return rows, (None if sample_weight is None else sample_weight[idx])

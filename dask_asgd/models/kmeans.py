@@ -1,0 +1,208 @@
+"""K-Means (ASGDKMeans): state, kernel call, epoch end, Parzen modes, final combine.
+
+The state of one task is a flat array of ``k * d + k`` values: the centroids row after row, then
+the summed sample weight the task has assigned to each (``_kmeans_kernels``).  Every task starts
+from one shared initialization, so centroid ``j`` of one task and centroid ``j`` of another
+describe the same cluster as long as the exchange keeps them together.
+
+The final combine (docs/design.md, "K-Means: the final combine"): each task ends with one Lloyd
+pass over its shard under its own centroids (the per-centroid sums and weights of the rows
+nearest to each), the client aligns every task's centroids to the reference task's (the one
+with most rows) by a minimum-cost matching, and the model's centroid ``j`` is the sum of the
+aligned sums over the sum of the aligned weights: one Lloyd step of the whole data when the
+tasks agree.  A centroid no row chose keeps the weighted mean of the tasks' centroids.  The
+client then keeps whichever of that model and each task's own refined centroids has the lowest
+inertia on the rows it sampled for the initialization.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .._prepare import prepare_shard
+from . import _kmeans_kernels as KK
+from .base import STAT_NOT_FINITE, ModelSpec, ShardTrainer
+
+PARZEN_MODES = {"off": 0, "state": 1, "centroid": 2}
+
+
+@dataclass
+class KMeansSpec(ModelSpec):
+    """Everything a K-Means training task needs."""
+
+    n_clusters: int
+    n_features: int
+    init_centers: np.ndarray  # (k, d): the shared start
+    init_counts: np.ndarray | None  # (k,) starting weights (a warm start), or None: zeros
+    max_iter: int
+    tol: float  # centroid movement over an epoch, relative to the shard's mean variance
+    batch_size: int
+    shuffle: bool
+    parzen: int  # PARZEN_MODES
+    verbose: int = 0
+    # centroids trained apart drift to different places: "auto" exchanges on any shards
+    apart_on_random_shards = False
+
+    def state_size(self) -> int:
+        return self.n_clusters * self.n_features + self.n_clusters
+
+    @property
+    def work_outputs(self) -> int:
+        return self.n_clusters
+
+    def prepare(self, X_parts, y_parts, sw_parts, checked, rng, rows):
+        X, _, sw = prepare_shard(X_parts, None, sw_parts, None, None, False, checked, rng, rows)
+        return X, None, sw, None
+
+    def trainer(self, X, y, sw, seed, n_buffers, ranges=None) -> "KMeansTrainer":
+        return KMeansTrainer(X, sw, self, seed, n_buffers, ranges)
+
+
+class KMeansTrainer(ShardTrainer):
+    """Online K-Means over one shard: each row moves its nearest centroid by 1 / its weight.
+
+    Stops after ``max_iter`` epochs, or once an epoch moved the centroids by less than ``tol``
+    times the shard's mean feature variance (squared Frobenius norm, scikit-learn's KMeans
+    criterion between two Lloyd iterations).
+    """
+
+    def __init__(self, X, sw, spec: KMeansSpec, seed: int, n_buffers: int = 0, ranges=None):
+        self.spec = spec
+        k, d = spec.n_clusters, spec.n_features
+        super().__init__(X, None, sw, size=k * d + k, batch_size=spec.batch_size, shuffle=spec.shuffle,
+                         max_iter=spec.max_iter, seed=seed, n_buffers=n_buffers, ranges=ranges)
+        dtype = self.slots.dtype
+        self.k, self.d = k, d
+        self.w = np.zeros(self.size, dtype=dtype)
+        self.w[: k * d] = np.asarray(spec.init_centers, dtype=dtype).ravel()
+        if spec.init_counts is not None:
+            self.w[k * d:] = np.asarray(spec.init_counts, dtype=dtype)
+        self.C = self.w[: k * d].reshape(k, d)  # views of the state
+        self.counts = self.w[k * d:]
+        self.cnorm = np.zeros(k)
+        KK.centroid_norms(self.C, self.cnorm)
+        self.epoch_start = self.C.copy()
+        self.tol_abs = spec.tol * self._mean_variance() if spec.tol else 0.0
+        self.start()
+
+    def _mean_variance(self) -> float:
+        """The mean variance of the shard's features (scikit-learn's ``_tolerance`` per shard)."""
+        if self.n_rows == 0:
+            return 0.0
+        parts = []
+        for a, b in self.ranges:
+            if self.dense:
+                parts.append(self.X[a:b])
+            else:
+                parts.append(sp.csr_matrix((self.data[self.indptr[a]:self.indptr[b]],
+                                            self.indices[self.indptr[a]:self.indptr[b]],
+                                            self.indptr[a:b + 1] - self.indptr[a]), shape=(b - a, self.d)))
+        if self.dense:
+            rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            return float(np.mean(np.var(rows, axis=0, dtype=np.float64)))
+        rows = sp.vstack(parts, format="csr")
+        mean = np.asarray(rows.mean(axis=0), dtype=np.float64).ravel()
+        sq = np.asarray(rows.multiply(rows).mean(axis=0), dtype=np.float64).ravel()
+        return float(np.mean(sq - mean ** 2))
+
+    def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
+        d = self if src is None else src
+        self.stats[:] = 0.0
+        KK.kmeans_chunk(
+            d.dense, d.X, d.data, d.indices, d.indptr, d.sw, d.has_sw,
+            self.w, self.cnorm, d.ostart, d.ostop, first_group, n_groups, d.gpb, self.k, self.d,
+            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.spec.parzen,
+            self.prev, self.acc, self.cnt, self.stats,
+        )
+        if self.stats[STAT_NOT_FINITE] != 0.0:
+            d.assert_input_finite()  # NaN / inf in a row: scikit-learn's error
+            raise FloatingPointError("K-Means diverged: a received state held non-finite centroids.")
+
+    def _epoch_end(self, loss_sum: float, samples: float) -> None:
+        objective = loss_sum / max(samples, 1.0)  # mean squared distance of the rows as assigned
+        self.history.append(objective)
+        if self.spec.verbose:
+            print(f"-- Epoch {self.epoch}: mean inertia {objective:.6f}")
+        shift = float(np.sum((self.C - self.epoch_start) ** 2))
+        self.epoch_start[:] = self.C
+        if self.spec.tol and shift <= self.tol_abs:
+            self.done = True
+            self.reason = "converged"
+
+    def _block_values(self, lo: int, hi: int) -> np.ndarray:
+        return self.w[lo:hi].copy()
+
+    def model(self) -> np.ndarray:
+        return self.w.copy()
+
+    def monitor_args(self) -> tuple:
+        return (self.C.copy(),)
+
+    def final(self) -> dict:
+        """One Lloyd pass over the shard under this task's centroids: per centroid, the sum and
+        the weight of the rows nearest to it, and their inertia."""
+        sums = np.zeros((self.k, self.d))
+        weights = np.zeros(self.k)
+        inertia = 0.0
+        KK.centroid_norms(self.C, self.cnorm)
+        for a, b in self.ranges:
+            if self.dense:
+                X, data, indices, indptr = self.X[a:b], self.data, self.indices, self.indptr
+            else:
+                X = self.X
+                data = self.data[self.indptr[a]:self.indptr[b]]
+                indices = self.indices[self.indptr[a]:self.indptr[b]]
+                indptr = self.indptr[a:b + 1] - self.indptr[a]
+            sw = self.sw[a:b] if self.has_sw else self.sw
+            inertia += KK.lloyd_sums(self.dense, X, data, indices, indptr, sw, self.has_sw, self.C, self.cnorm,
+                                     sums, weights)
+        return {"sums": sums, "weights": weights, "inertia": float(inertia)}
+
+
+def align(reference: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """The order of ``centers``' rows that best matches ``reference``'s (minimum total squared
+    distance, scipy's ``linear_sum_assignment``); the identity when that is as good."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = reference.shape[0]
+    cost = (np.einsum("ij,ij->i", reference, reference)[:, None] - 2.0 * reference @ centers.T
+            + np.einsum("ij,ij->i", centers, centers)[None, :])
+    identity = np.arange(k)
+    _, cols = linear_sum_assignment(cost)
+    if cost[identity, cols].sum() >= cost[identity, identity].sum() - 1e-12 * abs(cost[identity, identity].sum()):
+        return identity
+    return cols
+
+
+def combine(results, k: int, d: int):
+    """The candidates of the final model from the tasks' results: ``(combined, singles)``.
+
+    ``combined``: the tasks' Lloyd sums over their weights, each task aligned to the reference
+    task (most rows); ``singles``: each task's own refined centroids."""
+    ref = max(results, key=lambda r: r.n_samples)
+    ref_centers = ref.state[: k * d].reshape(k, d).astype(np.float64)
+    sums = np.zeros((k, d))
+    weights = np.zeros(k)
+    mean_centers = np.zeros((k, d))
+    mean_weights = np.zeros(k)
+    singles = []
+    for r in results:
+        centers = r.state[: k * d].reshape(k, d).astype(np.float64)
+        order = align(ref_centers, centers) if r is not ref else np.arange(k)
+        s, wt = r.final["sums"][order], r.final["weights"][order]
+        sums += s
+        weights += wt
+        own = np.maximum(r.state[k * d:].astype(np.float64)[order], 0.0) + 1e-12
+        mean_centers += centers[order] * own[:, None]
+        mean_weights += own
+        single = centers.copy()
+        hit = r.final["weights"] > 0
+        single[hit] = r.final["sums"][hit] / r.final["weights"][hit, None]
+        singles.append(single)
+    combined = mean_centers / mean_weights[:, None]
+    hit = weights > 0
+    combined[hit] = sums[hit] / weights[hit, None]
+    return combined, singles, weights

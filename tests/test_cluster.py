@@ -1,0 +1,173 @@
+"""ASGDKMeans: scikit-learn's checks and the behaviour of a fit, on real Dask clusters."""
+
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from dask_asgd import ASGDKMeans
+
+# Checks that cannot pass by design, each with its reason; scikit-learn's own MiniBatchKMeans
+# is marked the same way for both.
+_WEIGHTS = (
+    "Online K-Means visits a repeated row several times, each time with a smaller step, while a "
+    "weighted row is visited once with a larger one: the paths, and so the clusterings of the "
+    "check's few rows, differ (scikit-learn's MiniBatchKMeans: 'sample_weight is not equivalent "
+    "to removing/repeating samples')."
+)
+EXPECTED_FAILED = {
+    "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
+    "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS,
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster_client():
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
+
+
+def _expected_failed(est):
+    return EXPECTED_FAILED
+
+
+@parametrize_with_checks(
+    [
+        ASGDKMeans(n_clusters=2, max_iter=10, random_state=0),
+        ASGDKMeans(n_clusters=2, max_iter=10, random_state=0, sync_interval=None),
+        ASGDKMeans(n_clusters=2, max_iter=10, random_state=0, sync_interval=1, batch_size=8, parzen="centroid"),
+    ],
+    expected_failed_checks=_expected_failed,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+# ----------------------------------------------------------------------------- behaviour
+def _blobs(n=20_000, d=10, centers=20, seed=0, dtype=np.float64):
+    from sklearn.datasets import make_blobs
+
+    X, _ = make_blobs(n, d, centers=centers, cluster_std=2.0, random_state=seed)
+    return X.astype(dtype)
+
+
+def _reference(X, k, seed=0):
+    """scikit-learn's KMeans from a k-means++ start on the data: ``(init, inertia)``."""
+    from sklearn.cluster import KMeans, kmeans_plusplus
+
+    init = kmeans_plusplus(X, k, random_state=seed)[0]
+    return init, KMeans(k, init=init, n_init=1).fit(X).inertia_
+
+
+@pytest.mark.parametrize("sync_interval", ["auto", None, 2])
+def test_reaches_kmeans_inertia_from_the_same_start(sync_interval):
+    X = _blobs()
+    init, ref = _reference(X, 20)
+    km = ASGDKMeans(20, init=init, sync_interval=sync_interval, random_state=0).fit(X)
+    assert km.inertia_ <= 1.01 * ref
+    assert km.cluster_centers_.shape == (20, 10) and km.labels_.shape == (20_000,)
+    assert km.n_iter_ >= 1 and km.n_steps_ >= km.n_iter_
+    # inertia_ and labels_ are those of the returned centers on the training rows
+    assert km.inertia_ == pytest.approx(-km.score(X), rel=1e-9)
+    np.testing.assert_array_equal(km.labels_, km.predict(X))
+
+
+def test_tasks_exchange_and_the_parzen_test_decides():
+    X = _blobs()
+    km = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, random_state=0).fit(X)
+    t = km.fit_report_.tasks
+    assert len(t) == 2 and (t["sent"] + t["received"] > 0).all() and t["received"].sum() > 0
+    assert (t["merged"] + t["rejected"]).sum() > 0
+    off = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen=False, random_state=0).fit(X)
+    assert off.fit_report_.tasks["rejected"].sum() == 0 and off.fit_report_.tasks["merged"].sum() > 0
+    per_centroid = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen="centroid",
+                              random_state=0).fit(X)
+    # counted per centroid: many more decisions than messages
+    t = per_centroid.fit_report_.tasks
+    assert (t["merged"] + t["rejected"]).sum() > 5 * t["received"].sum()
+
+
+def test_without_exchange_fits_are_reproducible():
+    X = _blobs(n=5000)
+    a = ASGDKMeans(8, sync_interval=None, random_state=3).fit(X)
+    b = ASGDKMeans(8, sync_interval=None, random_state=3).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+
+
+def test_sparse_and_float32_input():
+    import scipy.sparse as sp
+
+    X = _blobs(n=8000, dtype=np.float32)
+    km = ASGDKMeans(20, random_state=0).fit(X)
+    assert km.cluster_centers_.dtype == np.float32
+    Xs = sp.csr_matrix(np.where(np.abs(X) < 2, 0, X).astype(np.float64))
+    init, ref = _reference(Xs.toarray(), 20)
+    kms = ASGDKMeans(20, init=init, random_state=0).fit(Xs)
+    assert kms.inertia_ <= 1.01 * ref
+    np.testing.assert_array_equal(kms.predict(Xs), kms.predict(Xs.toarray()))
+    np.testing.assert_allclose(kms.transform(Xs[:5]), kms.transform(Xs[:5].toarray()), rtol=1e-6)
+
+
+def test_dask_input_gives_lazy_results():
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X = _blobs(n=10_000)
+    dX = da.from_array(X, chunks=(2500, 10))
+    init, ref = _reference(X, 20)
+    km = ASGDKMeans(20, init=init, random_state=0).fit(dX)
+    assert km.inertia_ <= 1.01 * ref
+    assert isinstance(km.labels_, da.Array)
+    pred = km.predict(dX)
+    assert isinstance(pred, da.Array) and isinstance(km.transform(dX), da.Array)
+    np.testing.assert_array_equal(pred.compute(), km.predict(X))
+    np.testing.assert_array_equal(km.labels_.compute(), km.predict(X))
+    assert km.transform(dX).compute().shape == (10_000, 20)
+    assert km.score(dX) == pytest.approx(km.score(X))
+    assert sorted(km.fit_report_.tasks["n_samples"]) == [5000, 5000]
+    df = dd.from_pandas(pd.DataFrame(X, columns=[f"f{i}" for i in range(10)]), npartitions=4)
+    kdf = ASGDKMeans(20, init=init, random_state=0).fit(df)
+    assert list(kdf.feature_names_in_) == [f"f{i}" for i in range(10)]
+    assert kdf.inertia_ <= 1.01 * ref
+
+
+def test_partial_fit_goes_on_from_the_centers():
+    X = _blobs(n=12_000)
+    init, ref = _reference(X, 20)
+    km = ASGDKMeans(20, init=init, random_state=0)
+    for part in np.array_split(X, 4):
+        km.partial_fit(part)
+    assert km.n_features_in_ == 10 and km.cluster_centers_.shape == (20, 10)
+    first = ASGDKMeans(20, init=init, random_state=0).partial_fit(X[:3000])
+    assert km.score(X) > first.score(X)  # later calls improved on the first
+    assert -km.score(X) <= 1.05 * ref
+
+
+def test_bad_input_gets_scikit_learns_errors():
+    X = _blobs(n=3000)
+    with pytest.raises(ValueError, match="n_samples=5 should be >= n_clusters=8"):
+        ASGDKMeans(8).fit(X[:5])
+    with pytest.raises(ValueError, match="shape of the initial centers"):
+        ASGDKMeans(8, init=np.zeros((3, 10))).fit(X)
+    with pytest.warns(RuntimeWarning, match="performing only one init"):
+        ASGDKMeans(3, init=X[:3], n_init=3).fit(X)
+    Xn = X.copy()
+    Xn[-7, 3] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDKMeans(8, random_state=0).fit(Xn)
+
+
+def test_worker_processes(process_client):
+    # the in-memory input scattered to two worker processes, and a Dask array on them
+    import dask.array as da
+
+    X = _blobs(n=10_000)
+    init, ref = _reference(X, 20)
+    km = ASGDKMeans(20, init=init, sync_interval=2, random_state=0).fit(X)
+    assert km.inertia_ <= 1.01 * ref
+    assert len(set(km.fit_report_.tasks["worker"])) == 2
+    assert km.fit_report_.tasks["sent"].sum() > 0
+    kd = ASGDKMeans(20, init=init, random_state=0).fit(da.from_array(X, chunks=(2500, 10)))
+    assert kd.inertia_ <= 1.01 * ref
