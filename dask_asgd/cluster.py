@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Cluster
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
 from ._estimator import EngineMixin, FitReport
@@ -20,7 +21,7 @@ from ._fit import run_fit, warn_lost
 from ._paused import compute_input
 from .models import _kmeans_kernels as KK
 from .models.base import check_finite
-from .models.kmeans import PARZEN_MODES, KMeansSpec, combine
+from .models.kmeans import MERGES, PARZEN_MODES, KMeansSpec, combine
 
 INIT_SAMPLE_ROWS = 20_000  # rows drawn for the initialization and for choosing the final model
 
@@ -193,9 +194,13 @@ default='k-means++'
             counts = self._counts
         parzen = self.parzen
         mode = PARZEN_MODES["off"] if parzen is False else PARZEN_MODES["state" if parzen is True else parzen]
+        merge = str(config.get("kmeans.merge"))
+        if merge not in MERGES:
+            raise ValueError(f"dask-asgd.kmeans.merge must be one of {sorted(MERGES)}, got {merge!r}")
         model = KMeansSpec(n_clusters=k, n_features=d, init_centers=centers, init_counts=counts,
                            max_iter=int(epochs or self.max_iter), tol=0.0 if epochs else float(self.tol),
-                           batch_size=int(self.batch_size), shuffle=True, parzen=mode, verbose=int(self.verbose))
+                           batch_size=int(self.batch_size), shuffle=True, parzen=mode, merge=MERGES[merge],
+                           memory=float(config.get("kmeans.count-memory")), verbose=int(self.verbose))
         res = run_fit(X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers,
                       random_state=random_state)
         if not res.results:

@@ -77,7 +77,7 @@ class Chunk:
         self.slot_fresh = np.zeros(n_slots, dtype=np.int8)
         self.prev = np.zeros(size, dtype=Xf.dtype)
         self.acc = np.full(size, 123.0, dtype=Xf.dtype)  # garbage must not leak into a merge
-        self.cnt = np.full(size, 7, dtype=np.int32)
+        self.cnt = np.full(size, 7.0)
         self.stats = np.zeros(5)
 
     def put(self, s, lo, values):
@@ -87,11 +87,11 @@ class Chunk:
         self.slot_len[s] = len(values)
         self.slot_fresh[s] = 1
 
-    def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0):
+    def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0, merge=0):
         KK.kmeans_chunk(
             *self.args, self.sw, self.has_sw, self.w, self.cnorm, gstart, gstop, first, n_groups,
             merge_after, self.k, self.d, self.slots, self.slot_lo, self.slot_len, self.slot_fresh,
-            parzen, self.prev, self.acc, self.cnt, self.stats,
+            parzen, merge, self.prev, self.acc, self.cnt, self.stats,
         )
         return self
 
@@ -205,12 +205,12 @@ ONE_ROW = np.array([[2.0, 2.0]])
 G1 = (np.array([0], dtype=np.int64), np.array([1], dtype=np.int64))
 
 
-def _merge_step(fmt, parzen, slots):
+def _merge_step(fmt, parzen, slots, merge=0):
     """The one-row step with ``slots`` (``[(lo, values)]``) fresh; the Chunk after it."""
     ch = Chunk(_as_format(ONE_ROW, fmt), W0, 2, n_slots=max(1, len(slots)))
     for s, (lo, values) in enumerate(slots):
         ch.put(s, lo, values)
-    ch.run(*G1, 0, 1, merge_after=1, parzen=parzen)
+    ch.run(*G1, 0, 1, merge_after=1, parzen=parzen, merge=merge)
     assert ch.slot_fresh.tolist() == [0] * len(ch.slot_fresh)
     assert ch.stats[1] == 1.0 and ch.stats[4] == 0.0
     np.testing.assert_array_equal(ch.w[4:], [2.0, 1.0])  # counts are never merged
@@ -226,6 +226,20 @@ def test_merge_parzen0_averages_every_slot(fmt):
     expected = (W_HALF[:4] + np.array(s1[:4]) + np.array(s2[:4])) / 3.0
     np.testing.assert_allclose(ch.w[:4], expected, rtol=1e-6)
     assert ch.stats[2:4].tolist() == [2.0, 0.0]
+
+
+@pytest.mark.parametrize("fmt", ["dense64", "csr64"])
+def test_weighted_merge_weighs_each_centroid_by_its_counts(fmt):
+    # local counts after the step [2, 1]; the sender's [6, 3]: centroid 0 becomes
+    # (2 * 1 + 6 * 3) / 8 = 2.5, centroid 1 (1 * 10 + 3 * 14) / 4 = 13 (x) and 10 (y)
+    ch = _merge_step(fmt, 0, [(0, [3.0, 3.0, 14.0, 10.0, 6.0, 3.0])], merge=1)
+    np.testing.assert_allclose(ch.w, [2.5, 2.5, 13.0, 10.0, 2.0, 1.0])
+    # a block without the counts: the received values weigh as much as the local ones
+    ch = _merge_step(fmt, 0, [(0, [3.0, 3.0])], merge=1)
+    np.testing.assert_allclose(ch.w, [2.0, 2.0, 10.0, 10.0, 2.0, 1.0])
+    # a sender that never saw a centroid's rows (count 0) leaves it alone
+    ch = _merge_step(fmt, 0, [(0, [3.0, 3.0, 50.0, 50.0, 2.0, 0.0])], merge=1)
+    np.testing.assert_allclose(ch.w, [2.0, 2.0, 10.0, 10.0, 2.0, 1.0])
 
 
 def test_merge_parzen1_accepts_where_the_step_went_and_ignores_counts():

@@ -66,7 +66,7 @@ def _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d):
 
 
 @_jit
-def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats, cnorm, k, d):
+def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats, cnorm, k, d):
     """Merge the fresh receive slots into the centroids of ``w`` and mark every slot read.
 
     ``w`` is the state after the local step, ``prev`` the state before it.  Slot ``s`` holds
@@ -75,12 +75,16 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
     values of its block; 2 applies that test to each centroid row (or the part of it) the block
     covers, so a centroid the local step did not move is never accepted.  Each accepted centroid
     value becomes the plain average of the local value and the accepted received values, element
-    by element.  The counts are not merged: the local counts stay as they are (a task's step
-    sizes follow its own samples) and received counts are ignored.  A slot whose block holds
-    only counts is marked read and counted neither accepted nor rejected.  ``stats[2]`` and
-    ``stats[3]`` count accepted and rejected slots (modes 0 and 1) or centroid rows (mode 2).
-    ``cnorm`` is recomputed for every centroid that changed.  ``acc`` (float, the size of ``w``)
-    and ``cnt`` (int32, the size of ``w``) are scratch; their contents on entry do not matter.
+    by element (``merge`` 0, the paper's merge), or with ``merge`` 1 the average weighted by
+    the centroids' counts: the local value by the local count, a received value by the sender's
+    count of that centroid where its block carries it (else by the local count), so that the
+    task that has seen a cluster's rows moves its centroid most.  The counts are not merged: the
+    local counts stay as they are (a task's step sizes follow its own samples).  A slot whose
+    block holds only counts is marked read and counted neither accepted nor rejected.
+    ``stats[2]`` and ``stats[3]`` count accepted and rejected slots (modes 0 and 1) or centroid
+    rows (mode 2).  ``cnorm`` is recomputed for every centroid that changed.  ``acc`` (float)
+    and ``cnt`` (float64: summed weights), both the size of ``w``, are scratch; their contents
+    on entry do not matter.
     """
     kd = k * d
     any_acc = False
@@ -110,11 +114,18 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
             if accept:
                 if not any_acc:
                     acc[:] = 0.0
-                    cnt[:] = 0
+                    cnt[:] = 0.0
                     any_acc = True
                 for p in range(a, b):
-                    acc[p] += slots[s, p - lo]
-                    cnt[p] += 1
+                    u = 1.0
+                    if merge == 1:
+                        j = p // d
+                        u = np.float64(w[kd + j])  # the local count, unless the block carries the sender's
+                        if lo <= kd + j < lo + slot_len[s]:
+                            u = np.float64(slots[s, kd + j - lo])
+                    if u > 0.0:
+                        acc[p] += u * slots[s, p - lo]
+                        cnt[p] += u
                 stats[2] += 1.0
             else:
                 stats[3] += 1.0
@@ -123,8 +134,9 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
         for j in range(k):
             changed = False
             for p in range(j * d, (j + 1) * d):
-                if cnt[p] > 0:
-                    w[p] = (w[p] + acc[p]) / (1.0 + cnt[p])
+                if cnt[p] > 0.0:
+                    own = 1.0 if merge == 0 else np.float64(w[kd + j])
+                    w[p] = (own * w[p] + acc[p]) / (own + cnt[p])
                     changed = True
             if changed:
                 sq = 0.0
@@ -138,7 +150,7 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
 def kmeans_chunk(
     dense, X, data, indices, indptr, sw, has_sw,
     w, cnorm, gstart, gstop, first, n_groups, merge_after, k, d,
-    slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt, stats,
+    slots, slot_lo, slot_len, slot_fresh, parzen, merge, prev, acc, cnt, stats,
 ):
     """Run online k-means over ``n_groups`` row groups, in place on the state ``w``.
 
@@ -224,7 +236,7 @@ def kmeans_chunk(
                     sq = 0.0
             cnorm[j] = sq
         if merging and gi == min(merge_after, n_groups) - 1:
-            _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
+            _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats,
                           cnorm, k, d)
 
 

@@ -27,6 +27,7 @@ from . import _kmeans_kernels as KK
 from .base import STAT_NOT_FINITE, ModelSpec, ShardTrainer
 
 PARZEN_MODES = {"off": 0, "state": 1, "centroid": 2}
+MERGES = {"average": 0, "weighted": 1}  # a received centroid counts once, or by its sender's count
 
 
 @dataclass
@@ -42,6 +43,8 @@ class KMeansSpec(ModelSpec):
     batch_size: int
     shuffle: bool
     parzen: int  # PARZEN_MODES
+    merge: int = 1  # MERGES
+    memory: float = 1.0  # counts kept to this many epochs of the shard's weight (0: all)
     verbose: int = 0
     # centroids trained apart drift to different places: "auto" exchanges on any shards
     apart_on_random_shards = False
@@ -80,12 +83,14 @@ class KMeansTrainer(ShardTrainer):
         self.w[: k * d] = np.asarray(spec.init_centers, dtype=dtype).ravel()
         if spec.init_counts is not None:
             self.w[k * d:] = np.asarray(spec.init_counts, dtype=dtype)
+        self.cnt = np.zeros(self.size)  # the merge's summed weights
         self.C = self.w[: k * d].reshape(k, d)  # views of the state
         self.counts = self.w[k * d:]
         self.cnorm = np.zeros(k)
         KK.centroid_norms(self.C, self.cnorm)
         self.epoch_start = self.C.copy()
         self.tol_abs = spec.tol * self._mean_variance() if spec.tol else 0.0
+        self.epoch_weight = float(sum(self.sw[a:b].sum() for a, b in self.ranges)) if self.has_sw else float(self.n_rows)
         self.start()
 
     def _mean_variance(self) -> float:
@@ -114,7 +119,7 @@ class KMeansTrainer(ShardTrainer):
         KK.kmeans_chunk(
             d.dense, d.X, d.data, d.indices, d.indptr, d.sw, d.has_sw,
             self.w, self.cnorm, d.ostart, d.ostop, first_group, n_groups, d.gpb, self.k, self.d,
-            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.spec.parzen,
+            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.spec.parzen, self.spec.merge,
             self.prev, self.acc, self.cnt, self.stats,
         )
         if self.stats[STAT_NOT_FINITE] != 0.0:
@@ -126,6 +131,11 @@ class KMeansTrainer(ShardTrainer):
         self.history.append(objective)
         if self.spec.verbose:
             print(f"-- Epoch {self.epoch}: mean inertia {objective:.6f}")
+        mem = self.spec.memory
+        if mem > 0:  # older epochs' assignments weigh less: each epoch moves the centroids
+            total = float(self.counts.sum())
+            if total > mem * self.epoch_weight:
+                self.counts *= mem * self.epoch_weight / total
         shift = float(np.sum((self.C - self.epoch_start) ** 2))
         self.epoch_start[:] = self.C
         if self.spec.tol and shift <= self.tol_abs:
