@@ -19,8 +19,8 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import log_loss
 
-import dask_asgd._task as T
-from dask_asgd._task import ShardTrainer
+import dask_asgd.models.base as T
+from dask_asgd.models.linear import LinearTrainer
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from bench_group_order import spec  # noqa: E402
@@ -45,7 +45,7 @@ def main():
                 losses.append(log_loss(yte, m.predict_proba(Xte)))
             else:
                 T.GROUP_ROWS = int(name[1:])
-                tr = ShardTrainer(Xtr, ytr.astype(float), None, spec(), seed)
+                tr = LinearTrainer(Xtr, ytr.astype(float), None, spec(), seed)
                 while not tr.done:
                     tr.run(100)
                 secs.append(time.perf_counter() - t0)

@@ -13,7 +13,7 @@ from sklearn.linear_model import SGDClassifier
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import dask_asgd._task as T
+import dask_asgd.models.base as T
 from dask_asgd import ASGDClassifier
 
 

@@ -26,7 +26,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     Xtr, _, ytr, _ = load_cached("synthetic_sparse")
     X, y = Xtr[: args.rows], ytr[: args.rows].astype(np.float64)
@@ -34,7 +34,7 @@ def main():
     for _ in range(args.repeats):
         for average in (False, True):
             spec = ASGDClassifier(loss="log_loss", average=average)._spec(1, X.shape[1], True, 1, None, None, 1.0)
-            tr = ShardTrainer(X, y, None, spec, 0)
+            tr = LinearTrainer(X, y, None, spec, 0)
             tr.warm_up()
             t = time.perf_counter()
             while not tr.done:

@@ -80,7 +80,7 @@ def synchronous(args, Y):
 
     from dask_asgd import ASGDClassifier
     from dask_asgd._fit import schedule_scale
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
     from probe_stale_merge import _set, shuffled_set
 
     Xtr, Xte, ytr, yte, classes, codes = shuffled_set("fashion_mnist")
@@ -94,7 +94,7 @@ def synchronous(args, Y):
     for every in [0] + [int(e) for e in args.sync.split(",")]:
         per_mark = {}
         for seed in range(args.seeds):
-            T = [ShardTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
+            T = [LinearTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
                  for i in range(P)]
             nc, seen = T[0].n_coef, 0
             while not all(t.done for t in T):

@@ -47,12 +47,12 @@ def _set(trainer, w):
 
 def run(mode, Xtr, ytr, epochs, P, every, seed):
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     n, d = Xtr.shape
     spec = ASGDClassifier(loss="log_loss", max_iter=epochs, tol=None)._spec(1, d, True, epochs, None, None, 1.0)
     cuts = np.linspace(0, n, P + 1).astype(int)
-    T = [ShardTrainer(Xtr, ytr, None, spec, seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
+    T = [LinearTrainer(Xtr, ytr, None, spec, seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
          for i in range(P)]
     total = min(t.n_batches for t in T) * epochs
     done = 0

@@ -27,12 +27,12 @@ from bench_suite import load_cached  # noqa: E402
 def kernel_seconds(X, y, spec, repeats):
     """``(median seconds, samples)`` of one ShardTrainer training ``spec`` on ``(X, y)`` to the
     end, ``repeats`` times (seeds 0, 1, ...), after a warm-up that compiles the kernel."""
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
-    ShardTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
+    LinearTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
     secs = []
     for r in range(repeats):
-        tr = ShardTrainer(X, y, None, spec, r)
+        tr = LinearTrainer(X, y, None, spec, r)
         t = time.perf_counter()
         while not tr.done:
             tr.run(10 ** 9)

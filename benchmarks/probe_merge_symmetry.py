@@ -35,7 +35,7 @@ import numpy as np
 from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 
 from dask_asgd import ASGDClassifier
-from dask_asgd._task import ShardTrainer
+from dask_asgd.models.linear import LinearTrainer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from datasets import synthetic_dense, synthetic_sparse  # noqa: E402
@@ -57,8 +57,8 @@ def _set(trainer, w):
 def run(mode, Xtr, ytr, Xte, yte, epochs, every, lag, seed=1, checkpoints=(0.2, 0.5, 1.0)):
     n, d = Xtr.shape
     spec = ASGDClassifier(loss="log_loss", max_iter=epochs, tol=None)._spec(1, d, True, epochs, None, None, 1.0)
-    T = [ShardTrainer(Xtr, ytr, None, spec, seed, ranges=[(0, n // 2)]),
-         ShardTrainer(Xtr, ytr, None, spec, seed + 1, ranges=[(n // 2, n)])]
+    T = [LinearTrainer(Xtr, ytr, None, spec, seed, ranges=[(0, n // 2)]),
+         LinearTrainer(Xtr, ytr, None, spec, seed + 1, ranges=[(n // 2, n)])]
     total = T[0].n_batches * epochs
     step = max(1, every // 2)  # mini-batches per round; task i exchanges every other round
     published = [t.state() for t in T]

@@ -6,7 +6,7 @@
 The suite's flights rows keep the data's date order (a random 80% of the rows, in their original
 order). Their targets are mildly ordered: delays of neighbouring flights go together (lag-1
 autocorrelation of the regression target 0.34), so ``fit`` finds them "visibly ordered"
-(``_task.needs_row_shuffle``) and each task gathers its rows in a random order (a copy) before
+(``_prepare.needs_row_shuffle``) and each task gathers its rows in a random order (a copy) before
 training. This fits the suite's settings (``bench_suite.sgd_params``) on an in-process cluster of
 2 single-thread workers, ``tol=None``, ``random_state`` 0..seeds-1, with that shuffle (the
 default) and without it (the check patched to say "not ordered": 128-row groups in random order,
@@ -36,7 +36,7 @@ def main():
     warnings.simplefilter("ignore")
     from distributed import Client, LocalCluster
 
-    import dask_asgd._task as T
+    import dask_asgd._prepare as T
     import dask_asgd.linear_model as LM
     from dask_asgd import ASGDClassifier, ASGDRegressor
 

@@ -6,7 +6,7 @@ task's random row set on the client, and the task's copy of its rows in a random
 
 Compares the client's draw of one owner per row (``per-row``) with ``_data._random_row_sets``
 (one owner per block of up to 16 neighbouring rows, expanded by the task), on the flights
-regression rows (262k, date order); then one task's copy (``_task.shuffle_rows``) of the rows
+regression rows (262k, date order); then one task's copy (``_prepare.shuffle_rows``) of the rows
 either draw gives it; then one task's copy of half of 1,000,000 x 100 dense rows.  Medians of
 --repeats, milliseconds.
 """
@@ -39,7 +39,7 @@ def main():
     ap.add_argument("--tasks", type=int, default=2)
     args = ap.parse_args()
     from dask_asgd._data import _random_row_sets
-    from dask_asgd._task import _in_order, shuffle_rows
+    from dask_asgd._prepare import _in_order, shuffle_rows
 
     X, _, y, _ = load_cached("flights_reg")
     n = X.shape[0]

@@ -54,7 +54,7 @@ def main():
     from sklearn.linear_model import SGDClassifier
 
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     Xtr, Xte, ytr, yte, classes, codes = shuffled_set("fashion_mnist")
     K, d, P = len(classes), Xtr.shape[1], args.tasks
@@ -72,7 +72,7 @@ def main():
     for seed in range(args.seeds):
         res = {}
         for mode in ("in turn", "average", "shared sum") + (("switch",) if args.switch is not None else ()):
-            T = [ShardTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
+            T = [LinearTrainer(Xtr, codes, None, spec, 1 + seed + 7 * i, ranges=[(int(cuts[i]), int(cuts[i + 1]))])
                  for i in range(P)]
             nc, t0 = T[0].n_coef, T[0].opt_init
             rounds = min(t.n_batches for t in T) * args.epochs // args.every

@@ -57,7 +57,7 @@ def regression_by_target():
 
 def per_class_average():
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     X, Xte, y, yte = load_cached("fashion_mnist")
     n, K, d = len(y), 10, X.shape[1]
@@ -75,7 +75,7 @@ def per_class_average():
     for label, halves in splits.items():
         models = []
         for i, rows in enumerate(halves):
-            trainer = ShardTrainer(X[rows], y[rows].astype(float), None, spec, i)
+            trainer = LinearTrainer(X[rows], y[rows].astype(float), None, spec, i)
             while not trainer.done:
                 trainer.run(1000)
             models.append(trainer.model())

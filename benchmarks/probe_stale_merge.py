@@ -70,13 +70,13 @@ def shuffled_set(dataset):
 
 def run(mode, Xtr, codes, K, epochs, every, age, seed, tail=0.0, head=0.0):
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     n, d = Xtr.shape
     spec = ASGDClassifier(loss="log_loss", max_iter=epochs, tol=None)._spec(K, d, True, epochs, None, None, 1.0)
     spec = replace(spec, t_scale=2.0)
     cut = n // 2
-    T = [ShardTrainer(Xtr, codes, None, spec, seed + 7 * i, ranges=[r]) for i, r in enumerate([(0, cut), (cut, n)])]
+    T = [LinearTrainer(Xtr, codes, None, spec, seed + 7 * i, ranges=[r]) for i, r in enumerate([(0, cut), (cut, n)])]
     total = min(t.n_batches for t in T) * epochs
     lag = max(1, age // ROUND)
     past = [deque(maxlen=lag + 1) for _ in T]  # each task's states at the last turns

@@ -22,11 +22,11 @@ from bench_suite import load_cached  # noqa: E402
 
 def drift(X, y, halves, label, n_classes):
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     spec = ASGDClassifier(loss="log_loss", sync_interval=None)._spec(
         n_classes if n_classes > 2 else 1, X.shape[1], True, 3, None, None, 1.0)
-    trainers = [ShardTrainer(X[h], y[h].astype(float), None, spec, i) for i, h in enumerate(halves)]
+    trainers = [LinearTrainer(X[h], y[h].astype(float), None, spec, i) for i, h in enumerate(halves)]
     points = []
     before = [t.state() for t in trainers]
     while not all(t.done for t in trainers):

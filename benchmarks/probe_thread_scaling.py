@@ -32,13 +32,13 @@ def main():
     args = ap.parse_args()
 
     from dask_asgd import ASGDClassifier
-    from dask_asgd._task import ShardTrainer
+    from dask_asgd.models.linear import LinearTrainer
 
     X, y = make_block(0, args.rows)
     y = y.astype(np.float64)
     spec = ASGDClassifier(loss="log_loss", sync_interval=None)._spec(1, X.shape[1], True, args.epochs, None,
                                                                      None, 1.0)
-    ShardTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
+    LinearTrainer(X[:1000], y[:1000], None, spec, 0).warm_up()
     chunk = 0.02
     print(f"# {args.rows:,} x {X.shape[1]} float64, {args.epochs} epochs, {os.cpu_count()} cores; "
           f"medians of {args.repeats}", flush=True)
@@ -51,9 +51,9 @@ def main():
         def work(i):
             a, b = int(bounds[i]), int(bounds[i + 1])
             if private:
-                tr = ShardTrainer(X[a:b].copy(), y[a:b].copy(), None, spec, i)
+                tr = LinearTrainer(X[a:b].copy(), y[a:b].copy(), None, spec, i)
             else:
-                tr = ShardTrainer(X, y, None, spec, i, ranges=[(a, b)])
+                tr = LinearTrainer(X, y, None, spec, i, ranges=[(a, b)])
             barrier.wait()
             per_batch = None
             while not tr.done:

@@ -42,8 +42,8 @@ def main():
     from distributed import Client, LocalCluster
 
     import dask_asgd._fit as F
-    import dask_asgd._task as T
     import dask_asgd.linear_model as L
+    import dask_asgd.models.linear as T
     from dask_asgd import ASGDClassifier, ASGDRegressor
 
     marks = []  # (label, time.monotonic()); the tasks run in this process (in-process cluster)
@@ -63,7 +63,7 @@ def main():
 
     for name in ("ensure_plugins", "place_in_memory", "_watch"):
         wrap(F, name)
-    wrap(F, "train_shard", "task")
+    wrap(F, "train_task", "task")
     wrap(T, "prepare_shard", "prepare")
     L.run_fit = F.run_fit
 
