@@ -106,7 +106,9 @@ def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None,
                 if random_shards and trains_apart(spec):
                     spec = replace(spec, sync_interval=None, auto_interval=False)
                 else:
-                    spec = replace(spec, min_publish_period=publish_floor(spec, X.dtype.itemsize, random_shards))
+                    # the random shards' longer floor is for models whose merges there changed nothing
+                    floor = publish_floor(spec, X.dtype.itemsize, random_shards and spec.model.apart_on_random_shards)
+                    spec = replace(spec, min_publish_period=floor)
             if policy is None:
                 policy = default_policy(spec, X.dtype.itemsize)
             if spec.auto_interval:  # the tasks start with the law's first decision

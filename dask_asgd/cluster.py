@@ -56,8 +56,9 @@ default='k-means++'
         Epochs over each task's shard.
     tol : float, default=1e-4
         A task stops once an epoch moved its centroids (squared Frobenius norm) by less than
-        ``tol`` times its shard's mean feature variance (scikit-learn's KMeans criterion).
-        0 runs ``max_iter`` epochs.
+        ``tol`` times its shard's mean feature variance (scikit-learn's KMeans criterion), or
+        once its epochs' mean inertia has not improved by a relative ``tol`` for 5 epochs
+        (merges keep moving the centroids of shards that differ). 0 runs ``max_iter`` epochs.
     batch_size : int, default=1024
         Rows per mini-batch: the unit of the exchange schedule (updates are per row).
     verbose : int, default=0

@@ -27,7 +27,8 @@ from . import _kmeans_kernels as KK
 from .base import STAT_NOT_FINITE, ModelSpec, ShardTrainer
 
 PARZEN_MODES = {"off": 0, "state": 1, "centroid": 2}
-MERGES = {"average": 0, "weighted": 1}  # a received centroid counts once, or by its sender's count
+MERGES = {"average": 0, "weighted": 1}
+NO_IMPROVEMENT_EPOCHS = 5  # epochs without a relative improvement of tol that end a task  # a received centroid counts once, or by its sender's count
 
 
 @dataclass
@@ -89,6 +90,8 @@ class KMeansTrainer(ShardTrainer):
         self.cnorm = np.zeros(k)
         KK.centroid_norms(self.C, self.cnorm)
         self.epoch_start = self.C.copy()
+        self.best = np.inf  # the lowest epoch objective so far
+        self.no_improve = 0
         self.tol_abs = spec.tol * self._mean_variance() if spec.tol else 0.0
         self.epoch_weight = float(sum(self.sw[a:b].sum() for a, b in self.ranges)) if self.has_sw else float(self.n_rows)
         self.start()
@@ -138,7 +141,16 @@ class KMeansTrainer(ShardTrainer):
                 self.counts *= mem * self.epoch_weight / total
         shift = float(np.sum((self.C - self.epoch_start) ** 2))
         self.epoch_start[:] = self.C
-        if self.spec.tol and shift <= self.tol_abs:
+        if not self.spec.tol:
+            return
+        # merges keep moving the centroids of tasks whose shards differ: there, the epochs'
+        # objective stopping to improve ends the task
+        if objective < self.best * (1.0 - self.spec.tol):
+            self.no_improve = 0
+        else:
+            self.no_improve += 1
+        self.best = min(self.best, objective)
+        if shift <= self.tol_abs or self.no_improve >= NO_IMPROVEMENT_EPOCHS:
             self.done = True
             self.reason = "converged"
 

@@ -1,0 +1,131 @@
+"""Does the exchange earn its keep? ASGDKMeans with and without it, on random and on sorted shards.
+
+    python benchmarks/bench_kmeans_exchange.py [--datasets flights20,fashion10] [--seeds 5] [--epochs 5,20]
+    python benchmarks/bench_kmeans_exchange.py --configs none,auto,auto-off,16,16-off --merge average
+
+For every data set and seed: one shared k-means++ start (as bench_kmeans.py), scikit-learn's
+KMeans(n_init=1) from it as the reference, then ASGDKMeans with 2 workers (an in-process cluster
+of 2 single-thread workers) for a fixed number of epochs (tol=0) under each setting, on two
+layouts of the same rows:
+
+- ``random``: the in-memory array, which fit splits into random shards;
+- ``sorted``: a Dask array of the rows sorted by one feature, in 2 partitions: each worker holds
+  one end of that feature's range, the way data partitioned by date or region sits.
+
+Settings (``--configs``): ``none`` (sync_interval=None: trained apart, met in the final combine),
+``auto``, ``auto-off`` (parzen=False), ``auto-centroid`` (the per-centroid test), and fixed
+intervals ``N``, ``N-off``, ``N-centroid``. ``--merge`` sets dask-asgd.kmeans.merge. Prints the
+median over seeds of the final inertia / KMeans's and of the fit time, and how many seeds got
+within 1% of KMeans; writes the rows as JSON (``--out-json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import bench_kmeans as B  # noqa: E402  (the data sets, the shared start, the inertia)
+
+
+def one_part_per_worker(client, X):
+    """A Dask array of ``X``'s rows in as many contiguous partitions as the cluster has workers,
+    partition ``i`` held by worker ``i`` (``persist`` may put both on one worker)."""
+    import dask.array as da
+
+    workers = sorted(client.nthreads())
+    parts = np.array_split(np.ascontiguousarray(X), len(workers))
+    futures = [client.scatter(p, workers=[w]) for p, w in zip(parts, workers)]
+    return da.concatenate([da.from_delayed(f, shape=p.shape, dtype=p.dtype) for f, p in zip(futures, parts)])
+
+
+def parse_config(name):
+    parts = name.split("-")
+    sync = None if parts[0] == "none" else ("auto" if parts[0] == "auto" else int(parts[0]))
+    parzen = True
+    if len(parts) > 1:
+        parzen = {"off": False, "centroid": "centroid", "state": True}[parts[1]]
+    return sync, parzen
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="flights20,fashion10")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--epochs", default="5,20")
+    ap.add_argument("--configs", default="none,auto,auto-off,auto-centroid,16,16-off")
+    ap.add_argument("--layouts", default="random,sorted")
+    ap.add_argument("--merge", default="weighted")
+    ap.add_argument("--sort-feature", type=int, default=0)
+    ap.add_argument("--fraction", type=float, default=1.0)
+    ap.add_argument("--out-json", default=os.path.join(HERE, "results", "kmeans_exchange.json"))
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    import dask
+    import dask.array as da
+    from distributed import Client, LocalCluster
+    from sklearn.cluster import KMeans
+
+    from dask_asgd import ASGDKMeans
+
+    epochs = [int(e) for e in args.epochs.split(",")]
+    configs = args.configs.split(",")
+    rows = []
+    print(f"# {B.machine_info()}, merge={args.merge}", flush=True)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+            Client(cl) as client, dask.config.set({"dask-asgd.kmeans.merge": args.merge}):
+        for ds in args.datasets.split(","):
+            X = B.load_dataset(ds, args.fraction)
+            k = B.DATASETS[ds][1]
+            n, d = X.shape
+            order = np.argsort(X[:, args.sort_feature], kind="stable")
+            sorted_X = one_part_per_worker(client, X[order])
+            layouts = {"random": X, "sorted": sorted_X}
+            per = {}
+            for seed in range(args.seeds):
+                init = B.shared_init(X, k, seed)
+                ref = KMeans(k, init=init, n_init=1, random_state=seed).fit(X)
+                ref_inertia = B.inertia(X, ref.cluster_centers_)
+                for layout in args.layouts.split(","):
+                    for cfg in configs:
+                        sync, parzen = parse_config(cfg)
+                        for e in epochs:
+                            t0 = time.perf_counter()
+                            km = ASGDKMeans(k, init=init, sync_interval=sync, parzen=parzen, max_iter=e, tol=0,
+                                            random_state=seed).fit(layouts[layout])
+                            seconds = time.perf_counter() - t0
+                            ratio = B.inertia(X, km.cluster_centers_) / ref_inertia
+                            t = km.fit_report_.tasks
+                            row = dict(dataset=ds, layout=layout, config=cfg, epochs=e, seed=seed, ratio=ratio,
+                                       seconds=seconds, sent=int(t["sent"].sum()), merged=int(t["merged"].sum()),
+                                       rejected=int(t["rejected"].sum()))
+                            rows.append(row)
+                            per.setdefault((layout, cfg, e), []).append(row)
+            print(f"\n## {ds} (n={n}, d={d}, k={k}), {args.seeds} seeds, merge={args.merge}")
+            print("| layout | setting | epochs | inertia / KMeans (median) | within 1% | fit s (median) "
+                  "| sent | merged | rejected |")
+            print("|---|---|---|---|---|---|---|---|---|")
+            for (layout, cfg, e), rs in per.items():
+                med = statistics.median(r["ratio"] for r in rs)
+                ok = sum(r["ratio"] <= 1.01 for r in rs)
+                print(f"| {layout} | {cfg} | {e} | {med:.4f} | {ok}/{len(rs)} | "
+                      f"{statistics.median(r['seconds'] for r in rs):.2f} | "
+                      f"{int(statistics.median(r['sent'] for r in rs))} | {int(statistics.median(r['merged'] for r in rs))}"
+                      f" | {int(statistics.median(r['rejected'] for r in rs))} |", flush=True)
+    os.makedirs(os.path.dirname(args.out_json), exist_ok=True)
+    with open(args.out_json, "w") as f:
+        json.dump({"args": vars(args), "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
