@@ -14,11 +14,11 @@ from . import _compat, config
 from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
                     worker_slots)
 from ._engine.spec import EngineSpec
-from ._engine.task import train_task
 from ._options import LEARNING_RATES
 from ._paused import PausedClock, paused_error
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, end_fit, fit_status, register_fit
+from ._engine.plan import make_plan
+from .balance import BalanceSchedulerPlugin, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
 
@@ -100,19 +100,9 @@ def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None,
             tasks = {i: s.worker for i, s in enumerate(shards)}
             seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
             spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, model=spec.model.for_fit(len(tasks), X))
-            if spec.auto_interval:
-                # in-memory input split at random: the shards are samples of one distribution
-                random_shards = checked and spec.shuffle
-                if random_shards and trains_apart(spec):
-                    spec = replace(spec, sync_interval=None, auto_interval=False)
-                else:
-                    # the random shards' longer floor is for models whose merges there changed nothing
-                    floor = publish_floor(spec, X.dtype.itemsize, random_shards and spec.model.apart_on_random_shards)
-                    spec = replace(spec, min_publish_period=floor)
-            if policy is None:
-                policy = default_policy(spec, X.dtype.itemsize)
-            if spec.auto_interval:  # the tasks start with the law's first decision
-                spec = replace(spec, n_blocks=int(policy.decide(-1, {}, {})["n_blocks"]))
+            # in-memory input split at random: the shards are samples of one distribution
+            plan = make_plan(spec, random_shards=checked and spec.shuffle, itemsize=X.dtype.itemsize, policy=policy)
+            spec, policy = plan.spec, plan.policy
             client.run_on_scheduler(register_fit, fit_id, tasks, policy, int(config.get("balance.history-length")))
             futures = {}
             t0 = time.monotonic()
@@ -142,6 +132,8 @@ class _Opaque:
 
 
 def _train_task(task_id, X_parts, y_parts, sw_parts, rest: _Opaque):
+    from ._engine.task import train_task  # the worker's side: imported where the task runs
+
     X_parts = [resolve_local(x) for x in X_parts]
     y_parts = None if y_parts is None else [resolve_local(v) for v in y_parts]
     sw_parts = None if sw_parts is None else [resolve_local(w) for w in sw_parts]
@@ -173,15 +165,6 @@ def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
         tasks = client.compute(tasks, optimize_graph=False)
     _compat.flush_to_scheduler(client)
     return dict(enumerate(tasks))
-
-
-def _state_bytes(spec: EngineSpec, itemsize: int) -> int:
-    return spec.model.state_size() * itemsize
-
-
-def _fanout(spec: EngineSpec) -> int:
-    n_peers = max(1, len(spec.peers) - 1)
-    return n_peers if spec.fanout <= 0 else min(spec.fanout, n_peers)
 
 
 def schedule_mode() -> str:
@@ -260,62 +243,6 @@ def shared_direction_step(X, spec, n_rows: int = 2_000) -> float:
     mean = np.asarray(rows.sum(axis=0), dtype=np.float64).ravel() / rows.shape[0]
     eta0 = 1.0 / (spec.alpha * optimal_init(spec.loss, spec.loss_param, spec.alpha, compiled=False))
     return eta0 * float(np.einsum("i,i->", mean, mean))
-
-
-def trains_apart(spec: EngineSpec) -> bool:
-    """Whether "auto" trains shards drawn at random from in-memory input apart, averaging at the
-    end (no exchange): on such shards merges never changed the model we measured, cost 3% of the
-    fit's time, and made fits with a ``random_state`` differ from run to run (docs/design.md).
-    Exchanged all the same: a fit bounded by ``max_time`` (a task that falls behind gets the
-    others' states), with epoch sharing (it needs the exchange), or when
-    ``dask-asgd.balance.exchange-random-shards`` is set."""
-    return not (spec.max_time is not None or spec.share_epochs or not spec.model.apart_on_random_shards
-                or bool(config.get("balance.exchange-random-shards")))
-
-
-def publish_floor(spec: EngineSpec, itemsize: int, random_shards: bool = False) -> float:
-    """The shortest publish period "auto" allows: the Python cost of a message (a fixed floor,
-    and a budget of messages per second for each worker process, whose one interpreter lock and
-    event loop its tasks share) and the CPU cost of copying and merging a state of this size
-    (sender and receivers touch it a few times per message), capped at
-    ``max-exchange-bytes-per-second`` per task.  ``random_shards`` (in-memory input, which the
-    fit split at random): at least ``min-publish-period-random-shards``, since merges of states
-    trained on samples of one distribution did not change the model (docs/design.md)."""
-    rate = float(config.get("balance.max-exchange-bytes-per-second"))
-    per_process = float(config.get("balance.max-messages-per-second-per-process"))
-    fixed = float(config.get("balance.min-publish-period"))
-    if random_shards:
-        fixed = max(fixed, float(config.get("balance.min-publish-period-random-shards")))
-    return max(fixed, tasks_per_process(spec.peers) / per_process, _fanout(spec) * _state_bytes(spec, itemsize) / rate)
-
-
-def tasks_per_process(peers: dict) -> int:
-    """The most training tasks of one fit that share a worker process: the tasks of one worker,
-    and every worker of an in-process cluster (``inproc://host/pid/n``: one pid, one process)."""
-    counts: dict = {}
-    for addr in peers.values():
-        addr = str(addr)
-        key = addr.rsplit("/", 1)[0] if addr.startswith("inproc://") else addr
-        counts[key] = counts.get(key, 0) + 1
-    return max(counts.values(), default=1)
-
-
-def default_policy(spec: EngineSpec, itemsize: int):
-    """The adaptive law for sync_interval="auto", settings from dask.config; else fixed."""
-    if not spec.auto_interval:
-        return FixedPolicy(spec.sync_interval, spec.n_blocks)
-    return AdaptivePolicy(
-        state_bytes=_state_bytes(spec, itemsize),
-        fanout=_fanout(spec),
-        initial_interval=spec.sync_interval,
-        min_interval=int(config.get("balance.min-interval")),
-        max_interval=int(config.get("balance.max-interval")),
-        min_publish_period=spec.min_publish_period,
-        utilization=float(config.get("balance.utilization")),
-        max_message_seconds=float(config.get("balance.max-message-seconds")),
-        max_blocks=int(config.get("balance.max-blocks")),
-        initial_message_bytes=int(config.get("balance.initial-message-bytes")),
-    )
 
 
 def _watch(client, fit_id, futures: dict, spec):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from . import _kernels as K
@@ -150,3 +151,26 @@ def encode_labels(y, sw, classes, class_weights):
         cw = np.asarray(class_weights, dtype=np.float64)[codes]
         sw = cw if sw is None else sw * cw
     return codes.astype(np.float64), sw
+
+
+def label_codes(y):
+    """``(codes, present, counts, same)``: each row's index among the sorted labels present
+    (float64), those labels, their counts, and how many rows have the same label as the row
+    before (``labels_ordered``; None where not counted).  Integer labels of a moderate
+    range take two nogil passes (their range; offsets, counts and neighbours), a third only if
+    some label of the range is absent; other labels a hash-based factorization."""
+    if y.dtype.kind in "iu" and len(y):
+        lo, hi = (int(v) for v in K.int_min_max(y))
+        if hi - lo < 1 << 20:
+            counts = np.zeros(hi - lo + 1, dtype=np.int64)
+            codes = np.empty(len(y), dtype=np.float64)
+            same = int(K.int_label_offsets(y, lo, codes, counts))
+            seen = np.flatnonzero(counts)
+            if len(seen) < len(counts):  # labels missing from the range: offsets to codes
+                lut = np.zeros(hi - lo + 1, dtype=np.float64)
+                lut[seen] = np.arange(len(seen))
+                K.int_label_codes(y, lo, lut, codes)
+            return codes, (seen + lo).astype(y.dtype), counts[seen], same
+    codes, present = pd.factorize(y, sort=True)
+    present = np.asarray(present, dtype=y.dtype)
+    return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present)), None

@@ -61,6 +61,9 @@ default='k-means++'
         (merges keep moving the centroids of shards that differ). 0 runs ``max_iter`` epochs.
     batch_size : int, default=1024
         Rows per mini-batch: the unit of the exchange schedule (updates are per row).
+    compute_labels : bool, default=True
+        Compute ``labels_`` and ``inertia_`` of the training rows at the end of ``fit`` (one
+        pass over the data on the client; a lazy result for dask input), as MiniBatchKMeans.
     verbose : int, default=0
         Print each task's mean inertia per epoch (on its worker) and the fit report.
     random_state : int, RandomState instance or None, default=None
@@ -88,9 +91,11 @@ default='k-means++'
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
     labels_ : ndarray of shape (n_samples,)
-        The nearest center of each training row (a lazy dask array for dask input).
+        The nearest center of each training row (a lazy dask array for dask input); not set
+        with ``compute_labels=False``.
     inertia_ : float
-        Sum of squared distances of the training rows to their nearest center (weighted).
+        Sum of squared distances of the training rows to their nearest center (weighted); not
+        set with ``compute_labels=False``.
     n_iter_ : int
         The most epochs any task ran.
     n_steps_ : int
@@ -117,6 +122,7 @@ default='k-means++'
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "compute_labels": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "sync_interval": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
@@ -128,7 +134,7 @@ default='k-means++'
     }
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=100, tol=1e-4,
-                 batch_size=1024, verbose=0, random_state=None, sync_interval="auto", fanout=1, n_buffers=4,
+                 batch_size=1024, compute_labels=True, verbose=0, random_state=None, sync_interval="auto", fanout=1, n_buffers=4,
                  parzen=True, n_workers=None, max_time=None):
         self.n_clusters = n_clusters
         self.init = init
@@ -136,6 +142,7 @@ default='k-means++'
         self.max_iter = max_iter
         self.tol = tol
         self.batch_size = batch_size
+        self.compute_labels = compute_labels
         self.verbose = verbose
         self.random_state = random_state
         self.sync_interval = sync_interval
@@ -229,7 +236,11 @@ default='k-means++'
         self.n_iter_ = int(max(r.n_iter for r in res.results))
         self.n_steps_ = int(sum(r.n_batches for r in res.results))
         self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
-        self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight)
+        for attr in ("labels_", "inertia_"):  # a refit without them must not keep the old ones
+            if hasattr(self, attr):
+                delattr(self, attr)
+        if self.compute_labels:
+            self.labels_, self.inertia_ = self._labels_inertia(X, sample_weight)
         if self.verbose:
             print(self.fit_report_)
         return self

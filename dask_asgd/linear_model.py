@@ -17,14 +17,13 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils import assert_all_finite as _assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _kernels as K
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection, is_sparse_input
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost, warn_skewed
 from ._paused import compute_input
-from ._prepare import encode_labels, labels_ordered
+from ._prepare import encode_labels, label_codes, labels_ordered
 from .models.linear import LinearSpec, average_states
 from ._options import (
     CLASSIFICATION_LOSSES,
@@ -35,29 +34,6 @@ from ._options import (
     effective_l1_ratio,
     loss_param,
 )
-
-
-def _label_codes(y):
-    """``(codes, present, counts, same)``: each row's index among the sorted labels present
-    (float64), those labels, their counts, and how many rows have the same label as the row
-    before (``_task.labels_ordered``; None where not counted).  Integer labels of a moderate
-    range take two nogil passes (their range; offsets, counts and neighbours), a third only if
-    some label of the range is absent; other labels a hash-based factorization."""
-    if y.dtype.kind in "iu" and len(y):
-        lo, hi = (int(v) for v in K.int_min_max(y))
-        if hi - lo < 1 << 20:
-            counts = np.zeros(hi - lo + 1, dtype=np.int64)
-            codes = np.empty(len(y), dtype=np.float64)
-            same = int(K.int_label_offsets(y, lo, codes, counts))
-            seen = np.flatnonzero(counts)
-            if len(seen) < len(counts):  # labels missing from the range: offsets to codes
-                lut = np.zeros(hi - lo + 1, dtype=np.float64)
-                lut[seen] = np.arange(len(seen))
-                K.int_label_codes(y, lo, lut, codes)
-            return codes, (seen + lo).astype(y.dtype), counts[seen], same
-    codes, present = pd.factorize(y, sort=True)
-    present = np.asarray(present, dtype=y.dtype)
-    return codes.astype(np.float64), present, np.bincount(codes, minlength=len(present)), None
 
 
 class _BaseASGD(EngineMixin, BaseEstimator):
@@ -496,7 +472,7 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         else:
             if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
                 check_classification_targets(y)
-            codes, present, counts, same = _label_codes(y)
+            codes, present, counts, same = label_codes(y)
         if classes is None:
             classes = present
         else:

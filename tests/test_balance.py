@@ -188,7 +188,7 @@ def test_publish_floor_shares_each_process_message_budget():
     processes keep the fixed floor."""
     import dask
 
-    from dask_asgd._fit import publish_floor, tasks_per_process
+    from dask_asgd._engine.plan import publish_floor, tasks_per_process
     from tests.test_kernels import make_engine_spec
 
     inproc = {i: f"inproc://192.0.2.2/4242/{2 * i}" for i in range(16)}

