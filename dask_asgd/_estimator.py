@@ -26,6 +26,30 @@ class EngineMixin:
         finally:
             del self._monitor
 
+    def _dask_features(self, X, names, reset) -> None:
+        """``n_features_in_`` / ``feature_names_in_`` of a dask array ``X`` (``names``: a dask
+        DataFrame's columns, or None), or scikit-learn's error for a count that differs."""
+        if reset:
+            self.n_features_in_ = int(X.shape[1])
+            if names is not None and all(isinstance(n, str) for n in names):
+                self.feature_names_in_ = names
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+
+    def _dask_rows(self, X):
+        """A fitted model's dask input as a dask array of whole rows (its feature count checked)."""
+        import dask.dataframe as dd
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        if isinstance(X, dd.DataFrame):
+            X = X.to_dask_array(lengths=True)
+        self._dask_features(X, None, reset=False)
+        return X.rechunk({1: -1})
+
     def _engine_spec(self, model) -> EngineSpec:
         """The exchange settings of a fit (the engine parameters, dask.config's values)."""
         sync = self.sync_interval

@@ -1,11 +1,9 @@
-"""String options -> integer codes, and the plain-number training spec shipped to workers.
+"""String options of the linear models -> the integer codes their kernel takes.
 
 One table per choice drives validation, docs and kernel dispatch.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 # loss name -> (kernel code, is_classification, default parameter source)
 # The parameter of a loss is its threshold (hinge family) or epsilon (regression family).
@@ -46,52 +44,3 @@ def effective_l1_ratio(penalty, l1_ratio: float) -> float:
     if penalty == "elasticnet":
         return float(l1_ratio)
     return 0.0
-
-
-@dataclass
-class TrainSpec:
-    """Everything a training task needs, as plain numbers and codes (cheap to pickle)."""
-
-    fit_id: str
-    n_outputs: int  # K: 1 for binary / regression, n_classes for one-vs-rest
-    n_features: int
-    is_classifier: bool
-    loss: int
-    loss_param: float
-    penalty: int
-    alpha: float
-    l1_ratio: float
-    fit_intercept: bool
-    learning_rate: int
-    eta0: float
-    power_t: float
-    max_iter: int
-    tol: float | None
-    n_iter_no_change: int
-    shuffle: bool
-    early_stopping: bool
-    validation_fraction: float
-    batch_size: int
-    sync_interval: int | None  # None: no exchange until the final average
-    auto_interval: bool
-    fanout: int  # peers per publish; <= 0 means all
-    n_buffers: int
-    parzen: bool
-    max_time: float | None
-    verbose: int
-    report_interval: float
-    chunk_seconds: float
-    n_blocks: int = 1  # message split in this many blocks (1: whole state)
-    min_publish_period: float = 0.0  # "auto": seconds between publishes at least
-    init_state: object = None  # flat initial state or None
-    init_t: float = 1.0
-    t_scale: float = 1.0  # the schedule's sample counter advances this much per sample (dask-asgd.schedule)
-    seeds: dict = field(default_factory=dict)  # task_id -> int seed
-    peers: dict = field(default_factory=dict)  # task_id -> worker address
-    monitor: object = None  # a dask_asgd.monitor.Monitor, or None
-    pairwise: bool = False  # merge="pairwise": the receiver returns each sender's share of its gain
-    settle_timeout: float = 10.0  # merge="pairwise": longest wait for the shares after training
-    evidence_units: bool = True  # merge="pairwise", 'optimal' schedule: states travel times t0 + t
-    average: int = 0  # averaged SGD from this sample on (scikit-learn's average=; 0: off)
-    init_avg: object = None  # flat initial average (warm start of an averaged fit) or None
-    share_epochs: bool = False  # tasks in one process take over the end of slower tasks' epochs

@@ -319,15 +319,7 @@ default='k-means++'
             if np.any(sample_weight < 0):
                 raise ValueError("Negative values in data passed to `sample_weight`")
             sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
-        if reset:
-            self.n_features_in_ = int(X.shape[1])
-            if names is not None and all(isinstance(n, str) for n in names):
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
+        self._dask_features(X, names, reset)
         return X, sample_weight
 
     # ------------------------------------------------------------------ using the model
@@ -413,17 +405,6 @@ default='k-means++'
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         return -self._labels_inertia(X, sample_weight)[1]
-
-    def _dask_rows(self, X):
-        import dask.dataframe as dd
-
-        check_is_fitted(self)
-        if isinstance(X, dd.DataFrame):
-            X = X.to_dask_array(lengths=True)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return X.rechunk({1: -1})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

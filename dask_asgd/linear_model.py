@@ -166,17 +166,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
             X = X.astype(np.float64)
         if sample_weight is not None and not is_dask_collection(sample_weight):
             sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
-        if reset:
-            self.n_features_in_ = int(X.shape[1])
-            if names is not None and all(isinstance(n, str) for n in names):
-                self.feature_names_in_ = names
-            elif hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
+        self._dask_features(X, names, reset)
         return X, y, sample_weight
 
     def _pairwise(self, X) -> bool:
@@ -253,17 +243,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
 
     def _blockwise(self, method, X, n_cols=None, **kw):
         """Apply ``method`` block by block on the workers (lazy), for dask input."""
-        import dask.dataframe as dd
-
-        check_is_fitted(self)
-        if isinstance(X, dd.DataFrame):
-            X = X.to_dask_array(lengths=True)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                f"{self.n_features_in_} features as input."
-            )
-        X = X.rechunk({1: -1})
+        X = self._dask_rows(X)
         if n_cols is not None:
             kw["chunks"] = (X.chunks[0], (n_cols,))
         return X.map_blocks(_call_method, self, method, **kw)

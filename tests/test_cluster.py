@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from distributed import Client, LocalCluster
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from dask_asgd import ASGDKMeans
@@ -21,11 +20,10 @@ EXPECTED_FAILED = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def cluster_client():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        with Client(cluster) as client:
-            yield client
+@pytest.fixture(autouse=True)
+def _cluster(module_thread_client):
+    """Every fit of this module on one in-process cluster of 2 workers (conftest)."""
+    yield module_thread_client
 
 
 def _expected_failed(est):

@@ -103,41 +103,55 @@ class Chunk:
         np.testing.assert_allclose(self.cnorm, (C * C).sum(1), rtol=1e-12, atol=1e-12)
 
 
-def reference_kmeans(Xf, sw, w, k, rows):
-    """Online k-means in plain numpy, one row after the other, in place on ``w`` (the state's
-    dtype: each stored value rounded as the kernel stores it); returns ``(inertia, samples)``."""
+def reference_kmeans(Xf, sw, w, k, groups):
+    """Online k-means in plain numpy, in place on ``w`` (the state's dtype: each stored value
+    rounded as the kernel stores it); ``groups``: the row indices of each group, in order.
+    Returns ``(inertia, samples)``.
+
+    Dense rows go in blocks of ``KK.ASSIGN_ROWS`` consecutive rows of a group (the last block of
+    a group may be shorter; a block never crosses a group's end): every row of a block is
+    assigned to its nearest centroid as the centroids are at the block's start (the lowest index
+    on ties), then the rows are applied one after the other: the distance to the chosen centroid
+    as it is then (after the block's earlier rows moved it), the count, the move.  CSR rows go one
+    at a time (blocks of one row)."""
     d = Xf.shape[1]
     C = w[: k * d].reshape(k, d)
     v = w[k * d:]
     sparse = sp.issparse(Xf)
     Xd = Xf.toarray() if sparse else Xf
+    R = 1 if sparse else KK.ASSIGN_ROWS
     inertia = 0.0
     n = 0
-    for i in rows:
-        x = Xd[i].astype(np.float64)
-        Cf = C.astype(np.float64)
-        dd = ((x - Cf) ** 2).sum(1)
-        j = int(np.argmin(dd))
-        s = 1.0 if sw is None else float(sw[i])
-        inertia += s * dd[j]
-        n += 1
-        v[j] += s
-        vj = float(v[j])
-        if s == 0.0 or vj <= 0.0:
-            continue
-        eta = s / vj
-        if sparse:
-            C[j] = Cf[j] * (1.0 - eta)
-            a, b = Xf.indptr[i], Xf.indptr[i + 1]
-            cols = Xf.indices[a:b]
-            C[j, cols] = C[j, cols].astype(np.float64) + eta * Xf.data[a:b].astype(np.float64)
-        else:
-            C[j] = Cf[j] + eta * (x - Cf[j])
+    for rows in groups:
+        rows = list(rows)
+        for b in range(0, len(rows), R):
+            block = rows[b: b + R]
+            C0 = C.astype(np.float64)  # the centroids at the block's start
+            chosen = [int(np.argmin(((Xd[i].astype(np.float64) - C0) ** 2).sum(1))) for i in block]
+            for i, j in zip(block, chosen):
+                x = Xd[i].astype(np.float64)
+                Cf = C.astype(np.float64)
+                s = 1.0 if sw is None else float(sw[i])
+                inertia += s * ((x - Cf[j]) ** 2).sum()
+                n += 1
+                v[j] += s
+                vj = float(v[j])
+                if s == 0.0 or vj <= 0.0:
+                    continue
+                eta = s / vj
+                if sparse:
+                    C[j] = Cf[j] * (1.0 - eta)
+                    a, b_ = Xf.indptr[i], Xf.indptr[i + 1]
+                    cols = Xf.indices[a:b_]
+                    C[j, cols] = C[j, cols].astype(np.float64) + eta * Xf.data[a:b_].astype(np.float64)
+                else:
+                    C[j] = Cf[j] + eta * (x - Cf[j])
     return inertia, n
 
 
 def _rows_of(gstart, gstop, first, n_groups):
-    return [i for g in range(first, first + n_groups) for i in range(gstart[g], gstop[g])]
+    """The rows of groups ``first`` to ``first + n_groups - 1``, a list a group."""
+    return [range(gstart[g], gstop[g]) for g in range(first, first + n_groups)]
 
 
 def _start_state(X, k, counts, seed=1):
@@ -185,6 +199,55 @@ def test_kmeans_chunk_matches_numpy_reference(fmt, weighted):
     dd0 = ((X[:, None, :] - w0[: k * d].reshape(k, d)[None].astype(np.float64)) ** 2).sum(2).min(1)
     swv = np.ones(n) if sw is None else sw
     assert ch.stats[0] < 0.7 * float(dd0 @ swv)
+
+
+@pytest.mark.parametrize("fmt", ["dense64", "dense32"])
+def test_dense_rows_are_assigned_in_blocks(fmt):
+    """Hand-worked, one block of three rows on the line: C = [0, 10], counts [1, 1].  Row 6 goes
+    to centroid 1 (-> 8).  Row 4.8 goes to centroid 0, nearer at the block's start (4.8 < 5.2),
+    although centroid 1 is nearer by now (3.2): row after row it would go there.  Row 7 goes to
+    centroid 1 (3 < 7); its distance is taken to centroid 1 as it now is (8): 1, not 9."""
+    assert KK.ASSIGN_ROWS >= 3
+    X = np.array([[6.0], [4.8], [7.0]])
+    ch = Chunk(_as_format(X, fmt), [0.0, 10.0, 1.0, 1.0], 2).run(
+        np.array([0], dtype=np.int64), np.array([3], dtype=np.int64), 0, 1)
+    np.testing.assert_allclose(ch.w, [2.4, 8.0 - 1.0 / 3.0, 2.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(ch.stats[:2], [16.0 + 4.8 ** 2 + 1.0, 3.0], rtol=1e-6)
+    ch.assert_cnorm()
+    # in groups of one row each, the blocks are single rows: row after row, 4.8 goes to 1
+    ch = Chunk(_as_format(X, fmt), [0.0, 10.0, 1.0, 1.0], 2).run(
+        np.arange(3, dtype=np.int64), np.arange(1, 4, dtype=np.int64), 0, 3)
+    c1 = 8.0 + (4.8 - 8.0) / 3.0
+    np.testing.assert_allclose(ch.w, [0.0, c1 + (7.0 - c1) / 4.0, 1.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(ch.stats[:2], [16.0 + 3.2 ** 2 + (7.0 - c1) ** 2, 3.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("d", [9, 40])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_kmeans_chunk_groups_of_any_length(fmt, d):
+    """Groups of 1 to 11 rows (blocks cut short at each group's end), in a shuffled order; an odd
+    ``k`` and ``d`` on both sides of ``KK.PAIR_FROM_D`` (the dense scores' centroid pairs and the
+    last centroid alone)."""
+    assert 9 < KK.PAIR_FROM_D <= 40
+    k = 5
+    X = _blobs(n=120, d=d, k=k, seed=7)
+    n, d = X.shape
+    Xf = _as_format(X, fmt)
+    lengths = np.random.default_rng(8).integers(1, 12, size=40)
+    cuts = np.concatenate([[0], np.cumsum(lengths)])
+    cuts = cuts[cuts < n].tolist() + [n]
+    gstart = np.array(cuts[:-1], dtype=np.int64)
+    gstop = np.array(cuts[1:], dtype=np.int64)
+    perm = np.random.default_rng(9).permutation(len(gstart))
+    gstart, gstop = gstart[perm], gstop[perm]
+    w0 = _start_state(X, k, np.full(k, 2.0)).astype(_dtype(fmt))
+    ch = Chunk(Xf, w0, k).run(gstart, gstop, 0, len(gstart))
+    expected = w0.copy()
+    inertia, samples = reference_kmeans(Xf, None, expected, k, _rows_of(gstart, gstop, 0, len(gstart)))
+    np.testing.assert_allclose(ch.w, expected, **_tol(fmt))
+    assert ch.stats[1] == samples == n
+    np.testing.assert_allclose(ch.stats[0], inertia, rtol=_tol(fmt)["rtol"])
+    ch.assert_cnorm()
 
 
 def test_centroid_norms():
@@ -342,7 +405,7 @@ def test_non_finite_row_sets_the_flag_and_ends_the_call(fmt, bad):
     assert ch.stats[4] == 1.0
     assert ch.stats[1] == 7.0  # the rows before the bad one
     expected = w0.copy()
-    reference_kmeans(Xf, None, expected, 2, range(7))
+    reference_kmeans(Xf, None, expected, 2, [range(7)])
     np.testing.assert_allclose(ch.w, expected, **_tol(fmt))  # the bad row moved nothing
     assert np.isfinite(ch.w).all()
 

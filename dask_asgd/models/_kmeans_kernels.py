@@ -10,7 +10,9 @@ to centroid ``j`` adds ``s`` to ``v[j]`` and moves ``C[j]`` by ``eta = s / v[j]`
 
 Nearest centroids are found by ``cnorm[j] - 2 x . C[j]`` (``cnorm``: the squared norms of the
 centroids, float64): the row's own squared norm is the same for every centroid and is added only
-for the distance that is reported.  Ties go to the lowest centroid index.  Rows are dense
+for the distance that is reported.  Ties go to the lowest centroid index.  ``kmeans_chunk``
+scores dense rows in blocks of ``ASSIGN_ROWS`` against the centroids at the block's start (one
+pass over the centroids for the block); ``assign_rows`` and ``lloyd_sums`` go row by row.  Rows are dense
 (``X``, C-contiguous for the dot products to vectorize) or CSR ``(data, indices, indptr)``; the
 unused layout gets small dummy arrays, as in ``dask_asgd._kernels.sgd_chunk``.
 """
@@ -63,6 +65,174 @@ def _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d):
             best = j
             best_score = score
     return best, xn + best_score
+
+
+ASSIGN_ROWS = 4  # dense rows a block of kmeans_chunk scores against the centroids in one pass
+# (``_block_scores`` keeps one sum a row: changing this needs its four sums changed too)
+
+PAIR_FROM_D = 32  # from this many columns _block_scores takes two centroids a pass (see there)
+
+FLOAT32_SUMS = True  # float32 rows: the block's dot products summed in float32 (see _block_scores)
+
+
+@_jit_inline
+def _zero_of(X):
+    """0 in ``X``'s dtype (float32 sums for float32 rows)."""
+    return np.zeros(1, X.dtype)[0]
+
+
+@_jit_inline
+def _zero_f64(X):
+    return 0.0
+
+
+_sum_zero = _zero_of if FLOAT32_SUMS else _zero_f64
+
+
+@_jit_inline
+def _block_scores(X, i0, r, C, cnorm, k, d, zero, scores, xns):
+    """Scores ``cnorm[j] - 2 x . C[j]`` of the ``r`` (1 to ``ASSIGN_ROWS``) dense rows ``i0`` to
+    ``i0 + r - 1`` against every centroid into ``scores[:r]`` ((ASSIGN_ROWS, k) float64) and their
+    squared norms into ``xns[:r]`` (float64).  One pass over ``C``: each ``C[j, jj]`` is loaded
+    once for the four rows (four sums), so a row streams a quarter of ``C`` from the cache.  A
+    block of fewer than four rows repeats its last row in the unused sums (their scores land in
+    rows of ``scores`` that are not read).  The sums start at ``zero``: float32 for float32 rows
+    (``FLOAT32_SUMS``: one fused multiply-add a value, no conversion of each product to float64;
+    the norms and the scores stay float64), else float64.  With ``d >= PAIR_FROM_D`` two
+    centroids go together (eight sums; each loaded row value serves both); on rows of a few
+    columns the pairs cost more than they save (docs/benchmarks.md, "K-Means kernel")."""
+    for rr in range(r):
+        xn = 0.0
+        for jj in range(d):
+            xv = np.float64(X[i0 + rr, jj])
+            xn += xv * xv
+        xns[rr] = xn
+    x0 = X[i0]
+    x1 = X[i0 + min(1, r - 1)]
+    x2 = X[i0 + min(2, r - 1)]
+    x3 = X[i0 + min(3, r - 1)]
+    j = 0
+    if d >= PAIR_FROM_D:
+        # two centroids a pass: eight sums, each loaded value of a row used twice
+        while j + 1 < k:
+            a0 = zero
+            a1 = zero
+            a2 = zero
+            a3 = zero
+            b0 = zero
+            b1 = zero
+            b2 = zero
+            b3 = zero
+            for jj in range(d):
+                c = C[j, jj]
+                e = C[j + 1, jj]
+                y0 = x0[jj]
+                y1 = x1[jj]
+                y2 = x2[jj]
+                y3 = x3[jj]
+                a0 += c * y0
+                a1 += c * y1
+                a2 += c * y2
+                a3 += c * y3
+                b0 += e * y0
+                b1 += e * y1
+                b2 += e * y2
+                b3 += e * y3
+            cn = cnorm[j]
+            scores[0, j] = cn - 2.0 * np.float64(a0)
+            scores[1, j] = cn - 2.0 * np.float64(a1)
+            scores[2, j] = cn - 2.0 * np.float64(a2)
+            scores[3, j] = cn - 2.0 * np.float64(a3)
+            cn = cnorm[j + 1]
+            scores[0, j + 1] = cn - 2.0 * np.float64(b0)
+            scores[1, j + 1] = cn - 2.0 * np.float64(b1)
+            scores[2, j + 1] = cn - 2.0 * np.float64(b2)
+            scores[3, j + 1] = cn - 2.0 * np.float64(b3)
+            j += 2
+    while j < k:
+        a0 = zero
+        a1 = zero
+        a2 = zero
+        a3 = zero
+        for jj in range(d):
+            c = C[j, jj]
+            a0 += c * x0[jj]
+            a1 += c * x1[jj]
+            a2 += c * x2[jj]
+            a3 += c * x3[jj]
+        cn = cnorm[j]
+        scores[0, j] = cn - 2.0 * np.float64(a0)
+        scores[1, j] = cn - 2.0 * np.float64(a1)
+        scores[2, j] = cn - 2.0 * np.float64(a2)
+        scores[3, j] = cn - 2.0 * np.float64(a3)
+        j += 1
+
+
+@_jit_inline
+def _lowest(scores, rr, k):
+    """``(j, score)``: the lowest of ``scores[rr, :k]`` (the lowest index among equals)."""
+    best = 0
+    best_score = scores[rr, 0]
+    for j in range(1, k):
+        if scores[rr, j] < best_score:
+            best = j
+            best_score = scores[rr, j]
+    return best, best_score
+
+
+NOT_FINITE, COUNTED, MOVED = 0, 1, 2  # what _train_row did with a row
+
+
+@_jit_inline
+def _train_row(dense, X, data, indices, indptr, i, j, dist, s_i, w, C, cnorm, kd, d, stats, fbuf, fbits):
+    """Row ``i`` (weight ``s_i``), assigned to centroid ``j`` at squared distance ``dist``: its
+    distance into ``stats[0]``, one sample into ``stats[1]``, its weight into the count, and
+    the centroid moved by ``s_i / v_j``.  Returns ``NOT_FINITE`` (``stats[4]`` set, nothing
+    changed: NaN or inf in the row), ``COUNTED`` (a zero weight or count: nothing moves) or
+    ``MOVED``."""
+    if _not_finite(dist, fbuf, fbits):
+        stats[4] = 1.0
+        return NOT_FINITE
+    if dist < 0.0:  # rounding
+        dist = 0.0
+    stats[0] += s_i * dist
+    stats[1] += 1.0
+    w[kd + j] += s_i
+    vj = np.float64(w[kd + j])
+    if s_i == 0.0 or not vj > 0.0:
+        return COUNTED
+    _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, s_i / vj, d)
+    return MOVED
+
+
+@_jit_inline
+def _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, eta, d):
+    """``C[j] += eta (x_i - C[j])`` (CSR rows: ``C[j] *= 1 - eta``, then ``C[j, indices] += eta
+    data``) and ``cnorm[j]`` recomputed from the stored values."""
+    sq = 0.0
+    if dense:
+        for jj in range(d):
+            C[j, jj] += eta * (X[i, jj] - C[j, jj])
+            c = np.float64(C[j, jj])  # the stored value (rounded to the state's dtype)
+            sq += c * c
+    else:
+        # one pass over the row of C for the shrink and the norm; the norm is then
+        # corrected value by value where the row's entries are added (repeated
+        # indices included)
+        keep = 1.0 - eta
+        for jj in range(d):
+            C[j, jj] *= keep
+            c = np.float64(C[j, jj])
+            sq += c * c
+        for p in range(indptr[i], indptr[i + 1]):
+            col = indices[p]
+            old = np.float64(C[j, col])
+            C[j, col] += eta * data[p]
+            c = np.float64(C[j, col])
+            sq += c * c - old * old
+        if sq < 0.0:
+            sq = 0.0
+    cnorm[j] = sq
 
 
 @_jit
@@ -156,8 +326,17 @@ def kmeans_chunk(
 
     Group ``g`` is rows ``gstart[first + g]`` to ``gstop[first + g]``; the rows of a group are
     visited in order.  Each row ``x`` (weight ``sw[i]`` when ``has_sw``, else 1) is assigned to
-    its nearest centroid ``j``; its weighted squared distance at that moment is added to
-    ``stats[0]`` (the inertia of the rows as they were assigned) and ``stats[1]`` counts it.
+    its nearest centroid ``j``; its weighted squared distance to ``C[j]`` at that moment is
+    added to ``stats[0]`` (the inertia of the rows as they were assigned) and ``stats[1]``
+    counts it.  Dense rows are assigned in blocks of ``ASSIGN_ROWS`` consecutive rows of a group
+    (the last block of a group may be shorter; a block never crosses a group's end): the scores
+    of all the block's rows are computed in one pass over ``C`` (``_block_scores``), against the
+    centroids as they are at the block's start; then the rows are applied one after the other
+    (choice, distance, count, move).  A later row of a block may thus choose by centroids that
+    the block's earlier rows have moved since (stale by at most ``ASSIGN_ROWS - 1`` updates, like
+    a tiny mini-batch); its move uses the current ``C[j]`` and count, and its distance is
+    recomputed against the current ``C[j]`` (one dot product) when an earlier row of the block
+    moved that centroid.  CSR rows are assigned one at a time.
     Then ``v[j] += s`` and, with ``eta = s / v[j]``, ``C[j] += eta (x - C[j])`` (CSR rows:
     ``C[j] *= 1 - eta``, then ``C[j, indices] += eta data``); a count that is not positive after
     the addition moves nothing.  ``cnorm`` (k,) float64 is recomputed in full at the start of
@@ -171,7 +350,8 @@ def kmeans_chunk(
 
     ``stats`` (float64, 5) accumulates: [0] inertia, [1] samples, [2] merged, [3] rejected; [4]
     is set to 1 when a row's distance is not finite (NaN or inf in the row), and the call ends
-    at that row, before moving anything for it: the caller then checks the rows.
+    at that row, before moving anything for it (the rows of its block before it have been
+    applied): the caller then checks the rows.
     """
     kd = k * d
     C = w[:kd].reshape((k, d))
@@ -186,55 +366,57 @@ def kmeans_chunk(
     fbuf = np.empty(1)
     fbits = fbuf.view(np.int64)
     line = max(1, 64 // X.itemsize)  # values per cache line
+    scores = np.empty((ASSIGN_ROWS, k))
+    xns = np.empty(ASSIGN_ROWS)
+    moved = np.empty(ASSIGN_ROWS, dtype=np.int64)
+    zero = _sum_zero(X)
     for gi in range(n_groups):
         g_hi = gstop[first + gi]
         next_lo = gstart[first + gi + 1] if gi + 1 < n_groups else -1
-        for i in range(gstart[first + gi], g_hi):
-            if dense and PREFETCH_ROWS > 0:
-                r = i + PREFETCH_ROWS  # the row assigned PREFETCH_ROWS rows from now
-                if r >= g_hi:
-                    r = next_lo + (r - g_hi) if next_lo >= 0 else -1
-                if 0 <= r < X.shape[0]:
-                    for c in range(0, d, line):
-                        _prefetch(X, r, c)
-            s_i = sw[i] if has_sw else 1.0
-            j, dist = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
-            if _not_finite(dist, fbuf, fbits):
-                stats[4] = 1.0
-                return
-            if dist < 0.0:
-                dist = 0.0
-            stats[0] += s_i * dist
-            stats[1] += 1.0
-            w[kd + j] += s_i
-            vj = np.float64(w[kd + j])
-            if s_i == 0.0 or not vj > 0.0:
-                continue
-            eta = s_i / vj
-            sq = 0.0
-            if dense:
-                for jj in range(d):
-                    C[j, jj] += eta * (X[i, jj] - C[j, jj])
-                    c = np.float64(C[j, jj])  # the stored value (rounded to the state's dtype)
-                    sq += c * c
-            else:
-                # one pass over the row of C for the shrink and the norm; the norm is then
-                # corrected value by value where the row's entries are added (repeated
-                # indices included)
-                keep = 1.0 - eta
-                for jj in range(d):
-                    C[j, jj] *= keep
-                    c = np.float64(C[j, jj])
-                    sq += c * c
-                for p in range(indptr[i], indptr[i + 1]):
-                    col = indices[p]
-                    old = np.float64(C[j, col])
-                    C[j, col] += eta * data[p]
-                    c = np.float64(C[j, col])
-                    sq += c * c - old * old
-                if sq < 0.0:
-                    sq = 0.0
-            cnorm[j] = sq
+        if not dense:
+            for i in range(gstart[first + gi], g_hi):
+                s_i = sw[i] if has_sw else 1.0
+                j, dist = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
+                if _train_row(dense, X, data, indices, indptr, i, j, dist, s_i, w, C, cnorm, kd, d, stats,
+                              fbuf, fbits) == NOT_FINITE:
+                    return
+        else:
+            i0 = gstart[first + gi]
+            while i0 < g_hi:
+                nb = min(ASSIGN_ROWS, g_hi - i0)  # a block never crosses the group's end
+                if PREFETCH_ROWS > 0:
+                    for i in range(i0, i0 + nb):
+                        r = i + PREFETCH_ROWS  # the row assigned PREFETCH_ROWS rows from now
+                        if r >= g_hi:
+                            r = next_lo + (r - g_hi) if next_lo >= 0 else -1
+                        if 0 <= r < X.shape[0]:
+                            for c in range(0, d, line):
+                                _prefetch(X, r, c)
+                # every row of the block is scored against the centroids as they are at its start
+                _block_scores(X, i0, nb, C, cnorm, k, d, zero, scores, xns)
+                for rr in range(nb):
+                    i = i0 + rr
+                    moved[rr] = -1
+                    s_i = sw[i] if has_sw else 1.0
+                    j, best = _lowest(scores, rr, k)
+                    # the choice stands even when an earlier row of the block has moved C[j]
+                    # since (stale by at most ASSIGN_ROWS - 1 updates); the distance is then
+                    # recomputed with the current C[j], so stats[0] holds each row's distance
+                    # to its centroid at the moment it is assigned
+                    for q in range(rr):
+                        if moved[q] == j:
+                            dot = 0.0
+                            for jj in range(d):
+                                dot += C[j, jj] * X[i, jj]
+                            best = cnorm[j] - 2.0 * dot
+                            break
+                    done = _train_row(dense, X, data, indices, indptr, i, j, xns[rr] + best, s_i, w, C, cnorm, kd,
+                                      d, stats, fbuf, fbits)
+                    if done == NOT_FINITE:
+                        return
+                    if done == MOVED:
+                        moved[rr] = j
+                i0 += nb
         if merging and gi == min(merge_after, n_groups) - 1:
             _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats,
                           cnorm, k, d)
@@ -250,6 +432,21 @@ def assign_rows(dense, X, data, indices, indptr, C, cnorm, labels, dist):
     k = C.shape[0]
     d = C.shape[1]
     n = X.shape[0] if dense else indptr.shape[0] - 1
+    if dense:  # blocks of rows scored in one pass over C, as in kmeans_chunk (nothing moves here)
+        scores = np.empty((ASSIGN_ROWS, k))
+        xns = np.empty(ASSIGN_ROWS)
+        zero = _sum_zero(X)
+        i = 0
+        while i < n:
+            r = min(ASSIGN_ROWS, n - i)
+            _block_scores(X, i, r, C, cnorm, k, d, zero, scores, xns)
+            for rr in range(r):
+                j, best = _lowest(scores, rr, k)
+                dd = xns[rr] + best
+                labels[i + rr] = j
+                dist[i + rr] = 0.0 if dd < 0.0 else dd
+            i += r
+        return
     for i in range(n):
         j, dd = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
         labels[i] = j
@@ -267,8 +464,18 @@ def lloyd_sums(dense, X, data, indices, indptr, sw, has_sw, C, cnorm, sums, coun
     d = C.shape[1]
     n = X.shape[0] if dense else indptr.shape[0] - 1
     inertia = 0.0
+    scores = np.empty((ASSIGN_ROWS, k))
+    xns = np.empty(ASSIGN_ROWS)
+    zero = _sum_zero(X)
     for i in range(n):
-        j, dd = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
+        if dense:  # blocks of rows scored in one pass over C (nothing moves here)
+            rr = i % ASSIGN_ROWS
+            if rr == 0:
+                _block_scores(X, i, min(ASSIGN_ROWS, n - i), C, cnorm, k, d, zero, scores, xns)
+            j, best = _lowest(scores, rr, k)
+            dd = xns[rr] + best
+        else:
+            j, dd = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
         s_i = sw[i] if has_sw else 1.0
         if dd < 0.0:
             dd = 0.0
