@@ -75,9 +75,9 @@ Methods (``--methods``)
   ``mllib.clustering.KMeans`` is called through py4j, because ``PythonMLLibAPI`` persists and
   unpersists its input at every call). If Spark cannot start, its methods are skipped with the
   reason printed.
-- ``asgd_auto``, ``asgd_none``, ``asgd_16``, ``asgd_16_off``: ``dask_asgd.ASGDKMeans(init=init,
+- ``asgd_auto``, ``asgd_none``, ``asgd_16``, ``asgd_16_parzen``: ``dask_asgd.ASGDKMeans(init=init,
   n_init=1, max_iter=m (epochs), tol=0, random_state=s, sync_interval="auto" | None | 16 | 16,
-  parzen=True | True | True | False, n_workers=2, compute_labels=False)`` (``batch_size`` only
+  parzen=False | False | False | True, n_workers=2, compute_labels=False)`` (``batch_size`` only
   with ``--asgd-batch-size``) on in-memory rows, on an
   in-process ``LocalCluster(n_workers=2, threads_per_worker=1, processes=False)`` whose client
   is started once before timing and closed at the end. Skipped, with a printed line, when
@@ -122,9 +122,9 @@ DATASETS = {
     "blobs100": ("blobs", 100),
 }
 PEERS = ["kmeans", "minibatch", "daskml", "faiss", "faiss_full", "spark", "spark_init"]
-# dask-asgd settings: (sync_interval, parzen)
-ASGD = {"asgd_auto": ("auto", True), "asgd_none": (None, True), "asgd_16": (16, True),
-        "asgd_16_off": (16, False)}
+# dask-asgd settings: (sync_interval, parzen); asgd_auto is ASGDKMeans's defaults
+ASGD = {"asgd_auto": ("auto", False), "asgd_none": (None, False), "asgd_16": (16, False),
+        "asgd_16_parzen": (16, True)}
 METHODS = PEERS + list(ASGD)
 LLOYD = {"kmeans", "daskml", "spark"}  # ran fewer iterations than the budget: converged
 FLIGHTS_NUMERIC = ["dep_time", "sched_dep_time", "dep_delay", "arr_time", "sched_arr_time", "arr_delay",

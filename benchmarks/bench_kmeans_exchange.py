@@ -1,7 +1,7 @@
 """Does the exchange earn its keep? ASGDKMeans with and without it, on random and on sorted shards.
 
     python benchmarks/bench_kmeans_exchange.py [--datasets flights20,fashion10] [--seeds 5] [--epochs 5,20]
-    python benchmarks/bench_kmeans_exchange.py --configs none,auto,auto-off,16,16-off --merge average
+    python benchmarks/bench_kmeans_exchange.py --configs none,auto,auto-state,16,16-state --merge average
 
 For every data set and seed: one shared k-means++ start (as bench_kmeans.py), scikit-learn's
 KMeans(n_init=1) from it as the reference, then ASGDKMeans with 2 workers (an in-process cluster
@@ -13,8 +13,9 @@ layouts of the same rows:
   one end of that feature's range, the way data partitioned by date or region sits.
 
 Settings (``--configs``): ``none`` (sync_interval=None: trained apart, met in the final combine),
-``auto``, ``auto-off`` (parzen=False), ``auto-centroid`` (the per-centroid test), and fixed
-intervals ``N``, ``N-off``, ``N-centroid``. ``--merge`` sets dask-asgd.kmeans.merge. Prints the
+``auto`` (ASGDKMeans's defaults: no Parzen test), ``auto-state`` (the Parzen test on the received
+state, parzen=True), ``auto-centroid`` (the test per centroid), and fixed intervals ``N``,
+``N-state``, ``N-centroid`` (``-off`` is the same as no suffix). ``--merge`` sets dask-asgd.kmeans.merge. Prints the
 median over seeds of the final inertia / KMeans's and of the fit time, and how many seeds got
 within 1% of KMeans; writes the rows as JSON (``--out-json``).
 """
@@ -51,7 +52,7 @@ def one_part_per_worker(client, X):
 def parse_config(name):
     parts = name.split("-")
     sync = None if parts[0] == "none" else ("auto" if parts[0] == "auto" else int(parts[0]))
-    parzen = True
+    parzen = False  # ASGDKMeans's default
     if len(parts) > 1:
         parzen = {"off": False, "centroid": "centroid", "state": True}[parts[1]]
     return sync, parzen
@@ -62,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--datasets", default="flights20,fashion10")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--epochs", default="5,20")
-    ap.add_argument("--configs", default="none,auto,auto-off,auto-centroid,16,16-off")
+    ap.add_argument("--configs", default="none,auto,auto-state,auto-centroid,16,16-state")
     ap.add_argument("--layouts", default="random,sorted")
     ap.add_argument("--merge", default="weighted")
     ap.add_argument("--sort-feature", type=int, default=0)
