@@ -21,7 +21,7 @@ from ._fit import run_fit, warn_lost
 from ._paused import compute_input
 from .models import _kmeans_kernels as KK
 from .models.base import check_finite
-from .models.kmeans import MERGES, PARZEN_MODES, KMeansSpec, combine
+from .models.kmeans import COMBINES, MERGES, PARZEN_MODES, KMeansSpec, combine
 
 INIT_SAMPLE_ROWS = 20_000  # rows drawn for the initialization and for choosing the final model
 
@@ -221,7 +221,11 @@ default='k-means++'
                 "dask-asgd: every training task was lost with its worker (%s); no model to return."
                 % ", ".join(sorted(set(map(str, res.lost.values())))))
         warn_lost(res.lost, len(res.results) + len(res.lost))
-        combined, singles, weights = combine(res.results, k, d)
+        cand = combine(res.results, k, d)
+        combined, singles, weights = cand.combined, cand.singles, cand.weights
+        how = str(config.get("kmeans.combine"))
+        if how not in COMBINES:
+            raise ValueError(f"dask-asgd.kmeans.combine must be one of {COMBINES}, got {how!r}")
         if counts is not None:  # partial_fit: this epoch's Lloyd step blended with the history
             prior = np.asarray(counts, dtype=np.float64)
             total = prior + weights
@@ -232,9 +236,12 @@ default='k-means++'
             self._counts = total
         else:
             # the candidate of lowest inertia on the sample: the combined model, or one task's own
-            scores = [_inertia(sample, c, sample_w) for c in [combined] + singles]
-            best = int(np.argmin(scores))
-            combined = combined if best == 0 else singles[best - 1]
+            # the candidate of lowest inertia on the sample (dask-asgd.kmeans.combine: "lloyd");
+            # the others are there to be measured against it
+            pool = {"lloyd": [combined] + singles, "lloyd-only": [combined], "average": [cand.averaged],
+                    "best": singles}[how]
+            scores = [_inertia(sample, c, sample_w) for c in pool]
+            combined = pool[int(np.argmin(scores))]
             self._counts = weights
             if sample.shape[0] == n:  # small data: the client holds every row, Lloyd finishes
                 combined = lloyd(sample, combined, sample_w, int(self.max_iter), float(self.tol))

@@ -5,7 +5,8 @@
 >>> est.fit_report_.trace                                                         # doctest: +SKIP
 
 Every training task calls ``fn(coef, intercept)`` with its own current model (``coef`` of shape
-``(n_outputs, n_features)``, ``intercept`` of shape ``(n_outputs,)``, copies it may keep) when
+``(n_outputs, n_features)``, ``intercept`` of shape ``(n_outputs,)``, copies it may keep; for
+``ASGDKMeans``, ``fn(centers)`` with its centroids of shape ``(n_clusters, n_features)``) when
 it starts training, every ``every`` seconds of training, and when it stops. What ``fn`` returns
 is collected with the time and the task's sample count in ``fit_report_.trace``. The calls run in
 the task's thread, between mini-batches; their time is not counted against ``max_time`` and is
@@ -32,7 +33,8 @@ class Monitor:
 
     def __init__(self, fn, every: float = 0.5):
         if not callable(fn):
-            raise TypeError(f"Monitor needs a callable fn(coef, intercept); got {type(fn).__name__}")
+            raise TypeError(f"Monitor needs a callable fn(coef, intercept) (ASGDKMeans: fn(centers)); "
+                            f"got {type(fn).__name__}")
         if not isinstance(every, numbers.Real) or not every > 0:
             raise ValueError(f"Monitor's every must be a positive number of seconds; got {every!r}")
         self.fn = fn

@@ -193,3 +193,11 @@ def test_compute_labels_false_leaves_labels_unset():
     km.set_params(compute_labels=False).fit(X)
     assert not hasattr(km, "labels_") and not hasattr(km, "inertia_")
     assert km.predict(X).shape == (4000,)
+
+
+def test_a_monitor_sees_each_tasks_centers():
+    X = _blobs(n=30_000)
+    km = ASGDKMeans(6, max_iter=3, tol=0, random_state=0)
+    km.fit(X, monitor=lambda centers: centers.shape)
+    trace = km.fit_report_.trace
+    assert set(trace["task"]) == {0, 1} and all(v == (6, 10) for v in trace["value"])

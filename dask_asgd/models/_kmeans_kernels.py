@@ -180,31 +180,6 @@ def _lowest(scores, rr, k):
     return best, best_score
 
 
-NOT_FINITE, COUNTED, MOVED = 0, 1, 2  # what _train_row did with a row
-
-
-@_jit_inline
-def _train_row(dense, X, data, indices, indptr, i, j, dist, s_i, w, C, cnorm, kd, d, stats, fbuf, fbits):
-    """Row ``i`` (weight ``s_i``), assigned to centroid ``j`` at squared distance ``dist``: its
-    distance into ``stats[0]``, one sample into ``stats[1]``, its weight into the count, and
-    the centroid moved by ``s_i / v_j``.  Returns ``NOT_FINITE`` (``stats[4]`` set, nothing
-    changed: NaN or inf in the row), ``COUNTED`` (a zero weight or count: nothing moves) or
-    ``MOVED``."""
-    if _not_finite(dist, fbuf, fbits):
-        stats[4] = 1.0
-        return NOT_FINITE
-    if dist < 0.0:  # rounding
-        dist = 0.0
-    stats[0] += s_i * dist
-    stats[1] += 1.0
-    w[kd + j] += s_i
-    vj = np.float64(w[kd + j])
-    if s_i == 0.0 or not vj > 0.0:
-        return COUNTED
-    _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, s_i / vj, d)
-    return MOVED
-
-
 @_jit_inline
 def _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, eta, d):
     """``C[j] += eta (x_i - C[j])`` (CSR rows: ``C[j] *= 1 - eta``, then ``C[j, indices] += eta
@@ -373,13 +348,24 @@ def kmeans_chunk(
     for gi in range(n_groups):
         g_hi = gstop[first + gi]
         next_lo = gstart[first + gi + 1] if gi + 1 < n_groups else -1
+        # the row's step is written out in both branches: as a shared inlined helper it made the
+        # kernel several times slower on rows of a few columns (docs/benchmarks.md, "K-Means kernel")
         if not dense:
             for i in range(gstart[first + gi], g_hi):
                 s_i = sw[i] if has_sw else 1.0
                 j, dist = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
-                if _train_row(dense, X, data, indices, indptr, i, j, dist, s_i, w, C, cnorm, kd, d, stats,
-                              fbuf, fbits) == NOT_FINITE:
+                if _not_finite(dist, fbuf, fbits):
+                    stats[4] = 1.0
                     return
+                if dist < 0.0:
+                    dist = 0.0
+                stats[0] += s_i * dist
+                stats[1] += 1.0
+                w[kd + j] += s_i
+                vj = np.float64(w[kd + j])
+                if s_i == 0.0 or not vj > 0.0:
+                    continue
+                _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, s_i / vj, d)
         else:
             i0 = gstart[first + gi]
             while i0 < g_hi:
@@ -398,7 +384,13 @@ def kmeans_chunk(
                     i = i0 + rr
                     moved[rr] = -1
                     s_i = sw[i] if has_sw else 1.0
-                    j, best = _lowest(scores, rr, k)
+                    j = 0
+                    best = scores[rr, 0]
+                    for jc in range(1, k):
+                        # strict: an equal score later keeps the lower index
+                        if scores[rr, jc] < best:
+                            j = jc
+                            best = scores[rr, jc]
                     # the choice stands even when an earlier row of the block has moved C[j]
                     # since (stale by at most ASSIGN_ROWS - 1 updates); the distance is then
                     # recomputed with the current C[j], so stats[0] holds each row's distance
@@ -410,12 +402,20 @@ def kmeans_chunk(
                                 dot += C[j, jj] * X[i, jj]
                             best = cnorm[j] - 2.0 * dot
                             break
-                    done = _train_row(dense, X, data, indices, indptr, i, j, xns[rr] + best, s_i, w, C, cnorm, kd,
-                                      d, stats, fbuf, fbits)
-                    if done == NOT_FINITE:
+                    dist = xns[rr] + best
+                    if _not_finite(dist, fbuf, fbits):
+                        stats[4] = 1.0
                         return
-                    if done == MOVED:
-                        moved[rr] = j
+                    if dist < 0.0:
+                        dist = 0.0
+                    stats[0] += s_i * dist
+                    stats[1] += 1.0
+                    w[kd + j] += s_i
+                    vj = np.float64(w[kd + j])
+                    if s_i == 0.0 or not vj > 0.0:
+                        continue
+                    _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, s_i / vj, d)
+                    moved[rr] = j
                 i0 += nb
         if merging and gi == min(merge_after, n_groups) - 1:
             _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats,

@@ -199,11 +199,22 @@ def align(reference: np.ndarray, centers: np.ndarray) -> np.ndarray:
     return cols
 
 
-def combine(results, k: int, d: int):
-    """The candidates of the final model from the tasks' results: ``(combined, singles)``.
+@dataclass
+class Candidates:
+    """The final model's candidates (``combine``)."""
 
-    ``combined``: the tasks' Lloyd sums over their weights, each task aligned to the reference
-    task (most rows); ``singles``: each task's own refined centroids."""
+    combined: np.ndarray  # the tasks' Lloyd sums over their weights, tasks aligned to the reference
+    singles: list  # each task's own centroids after its Lloyd pass
+    weights: np.ndarray  # the rows nearest to each combined centroid, all tasks
+    averaged: np.ndarray  # the aligned tasks' centroids averaged, weighted by their counts
+
+
+COMBINES = ("lloyd", "lloyd-only", "average", "best")  # dask-asgd.kmeans.combine
+
+
+def combine(results, k: int, d: int) -> Candidates:
+    """The candidates of the final model from the tasks' results, each task's centroids aligned
+    to the reference task's (the one with most rows)."""
     ref = max(results, key=lambda r: r.n_samples)
     ref_centers = ref.state[: k * d].reshape(k, d).astype(np.float64)
     sums = np.zeros((k, d))
@@ -224,7 +235,8 @@ def combine(results, k: int, d: int):
         hit = r.final["weights"] > 0
         single[hit] = r.final["sums"][hit] / r.final["weights"][hit, None]
         singles.append(single)
-    combined = mean_centers / mean_weights[:, None]
+    averaged = mean_centers / mean_weights[:, None]
+    combined = averaged.copy()
     hit = weights > 0
     combined[hit] = sums[hit] / weights[hit, None]
-    return combined, singles, weights
+    return Candidates(combined, singles, weights, averaged)
