@@ -349,7 +349,7 @@ def kmeans_chunk(
         g_hi = gstop[first + gi]
         next_lo = gstart[first + gi + 1] if gi + 1 < n_groups else -1
         # the row's step is written out in both branches: as a shared inlined helper it made the
-        # kernel several times slower on rows of a few columns (docs/benchmarks.md, "K-Means kernel")
+        # kernel several times slower on rows of a few columns
         if not dense:
             for i in range(gstart[first + gi], g_hi):
                 s_i = sw[i] if has_sw else 1.0
