@@ -16,6 +16,19 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
+from ._options import LEARNING_RATES, PENALTIES
+
+# integer codes the kernels test (numba reads module-level ints as constants)
+NO_PENALTY, L2, L1, ELASTICNET = PENALTIES[None], PENALTIES["l2"], PENALTIES["l1"], PENALTIES["elasticnet"]
+LR_OPTIMAL, LR_INVSCALING = LEARNING_RATES["optimal"], LEARNING_RATES["invscaling"]
+# what each entry of a kernel's ``stats`` array holds
+STAT_LOSS = 0  # the summed loss (or inertia) of the samples trained on
+STAT_SAMPLES = 1  # samples trained on
+STAT_MERGED = 2  # received states (or parts of them) merged
+STAT_REJECTED = 3  # received states (or parts of them) the Parzen test rejected
+STAT_NOT_FINITE = 4  # set when a non-finite value was met
+N_STATS = 5
+
 MAX_DLOSS = 1e12
 SPARSE_INTERCEPT_DECAY = 0.01
 
@@ -146,9 +159,9 @@ def loss_gradient(code, param, y, p):
 @_jit
 def learning_rate_at(code, eta0, power_t, alpha, optimal_init, t):
     """The step size for sample number ``t`` (1-based), as scikit-learn's schedules."""
-    if code == 1:  # optimal
+    if code == LR_OPTIMAL:
         return 1.0 / (alpha * (optimal_init + t - 1.0))
-    if code == 2:  # invscaling; square roots for the common exponents (a pow costs ~20 ns a sample)
+    if code == LR_INVSCALING:  # square roots for the common exponents (a pow costs ~20 ns a sample)
         if power_t == 0.25:
             return eta0 / math.sqrt(math.sqrt(t))
         if power_t == 0.5:
@@ -305,8 +318,8 @@ def sgd_chunk(
     b = w[n_coef:]
     intercept_decay = 1.0 if dense else SPARSE_INTERCEPT_DECAY
     sched_init = t_scale * opt_init  # the 'optimal' offset in the schedule's count (t_scale t0)
-    l2 = (1.0 - l1_ratio) * alpha if (penalty == 1 or penalty == 3) else 0.0
-    use_l1 = penalty == 2 or penalty == 3
+    l2 = (1.0 - l1_ratio) * alpha if (penalty == L2 or penalty == ELASTICNET) else 0.0
+    use_l1 = penalty == L1 or penalty == ELASTICNET
     n_slots = slot_fresh.shape[0]
     pbuf = np.empty(1)
     pbits = pbuf.view(np.int64)
@@ -357,13 +370,13 @@ def sgd_chunk(
                     acc_p = _csr_row_dot(W, k, indices, data, indptr[i], indptr[i + 1])
                 p = acc_p * sc + b[k]
                 if check_input and _not_finite(p, pbuf, pbits):
-                    stats[4] = 1.0
+                    stats[STAT_NOT_FINITE] = 1.0
                     return
                 if zero:
                     W[k, :] = 0.0
                 yk = _target(is_clf, K, yi, k)
                 if track_loss:
-                    stats[0] += loss_value(loss, lparam, yk, p) * wi
+                    stats[STAT_LOSS] += loss_value(loss, lparam, yk, p) * wi
                 g = loss_gradient(loss, lparam, yk, p)
                 if g < -MAX_DLOSS:
                     g = -MAX_DLOSS
@@ -414,7 +427,7 @@ def sgd_chunk(
                         for jj in range(indptr[i], indptr[i + 1]):
                             _l1_clip(W, q, nsc, k, indices[jj], u[0])
             t[0] += 1.0
-            stats[1] += 1.0
+            stats[STAT_SAMPLES] += 1.0
         if merging and gi == min(merge_after, n_groups) - 1:
             _materialize(w, n_coef, scale, avg, ab)
             ev = (opt_init - 1.0 + t[0]) if evidence_units else 1.0
@@ -423,14 +436,14 @@ def sgd_chunk(
     # divergence check, once per call
     for k in range(K):
         if not math.isfinite(b[k]):
-            stats[4] = 1.0
-    if stats[4] == 0.0:
+            stats[STAT_NOT_FINITE] = 1.0
+    if stats[STAT_NOT_FINITE] == 0.0:
         for j in range(n_coef):
             if not math.isfinite(w[j]):
-                stats[4] = 1.0
+                stats[STAT_NOT_FINITE] = 1.0
                 break
-    if not math.isfinite(scale[0]) or not math.isfinite(stats[0]):
-        stats[4] = 1.0
+    if not math.isfinite(scale[0]) or not math.isfinite(stats[STAT_LOSS]):
+        stats[STAT_NOT_FINITE] = 1.0
 
 
 @_jit
@@ -474,11 +487,11 @@ def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
             for j in range(n):
                 acc[lo + j] += slots[s, j]
                 cnt[lo + j] += 1
-            stats[2] += 1.0
+            stats[STAT_MERGED] += 1.0
             if pairwise:
                 slot_reply[s] = 1
         else:
-            stats[3] += 1.0
+            stats[STAT_REJECTED] += 1.0
         slot_fresh[s] = 0
     if any_acc and pairwise:
         for s in range(slot_reply.shape[0]):
@@ -497,7 +510,7 @@ def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cn
 @_jit
 def penalty_value(w, n_coef, penalty, alpha, l1_ratio):
     """alpha * ((1 - l1_ratio) / 2 * ||coef||^2 + l1_ratio * ||coef||_1), as scikit-learn."""
-    if penalty == 0:
+    if penalty == NO_PENALTY:
         return 0.0
     sq = 0.0
     ab = 0.0

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._kernels import PREFETCH_ROWS, _csr_row_dot, _jit, _jit_inline, _not_finite, _prefetch
+from .._kernels import (PREFETCH_ROWS, STAT_LOSS, STAT_MERGED, STAT_NOT_FINITE, STAT_REJECTED, STAT_SAMPLES,
+                       _csr_row_dot, _jit, _jit_inline, _not_finite, _prefetch)
 
 
 @_jit
@@ -271,9 +272,9 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, 
                     if u > 0.0:
                         acc[p] += u * slots[s, p - lo]
                         cnt[p] += u
-                stats[2] += 1.0
+                stats[STAT_MERGED] += 1.0
             else:
-                stats[3] += 1.0
+                stats[STAT_REJECTED] += 1.0
             a = b
     if any_acc:
         for j in range(k):
@@ -355,12 +356,12 @@ def kmeans_chunk(
                 s_i = sw[i] if has_sw else 1.0
                 j, dist = _nearest(dense, X, data, indices, indptr, i, C, cnorm, k, d)
                 if _not_finite(dist, fbuf, fbits):
-                    stats[4] = 1.0
+                    stats[STAT_NOT_FINITE] = 1.0
                     return
                 if dist < 0.0:
                     dist = 0.0
-                stats[0] += s_i * dist
-                stats[1] += 1.0
+                stats[STAT_LOSS] += s_i * dist
+                stats[STAT_SAMPLES] += 1.0
                 w[kd + j] += s_i
                 vj = np.float64(w[kd + j])
                 if s_i == 0.0 or not vj > 0.0:
@@ -404,12 +405,12 @@ def kmeans_chunk(
                             break
                     dist = xns[rr] + best
                     if _not_finite(dist, fbuf, fbits):
-                        stats[4] = 1.0
+                        stats[STAT_NOT_FINITE] = 1.0
                         return
                     if dist < 0.0:
                         dist = 0.0
-                    stats[0] += s_i * dist
-                    stats[1] += 1.0
+                    stats[STAT_LOSS] += s_i * dist
+                    stats[STAT_SAMPLES] += 1.0
                     w[kd + j] += s_i
                     vj = np.float64(w[kd + j])
                     if s_i == 0.0 or not vj > 0.0:

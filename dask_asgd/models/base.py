@@ -22,13 +22,9 @@ from .. import _kernels as K
 GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random order (docs/design.md)
 _NO_LOCK = contextlib.nullcontext()
 
-# the kernels' statistics array: what each entry holds
-STAT_LOSS = 0  # the summed loss (or inertia) of the samples trained on
-STAT_SAMPLES = 1  # samples trained on
-STAT_MERGED = 2  # received states (or parts of them) merged
-STAT_REJECTED = 3  # received states (or parts of them) the Parzen test rejected
-STAT_NOT_FINITE = 4  # set when a non-finite value was met
-N_STATS = 5
+# the kernels' statistics array: what each entry holds (``_kernels``)
+STAT_LOSS, STAT_SAMPLES, STAT_MERGED, STAT_REJECTED, STAT_NOT_FINITE, N_STATS = (
+    K.STAT_LOSS, K.STAT_SAMPLES, K.STAT_MERGED, K.STAT_REJECTED, K.STAT_NOT_FINITE, K.N_STATS)
 
 
 class ModelSpec(abc.ABC):

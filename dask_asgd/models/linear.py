@@ -112,7 +112,7 @@ class LinearTrainer(ShardTrainer):
         if spec.average and spec.init_avg is not None:
             self.avg[:] = np.asarray(spec.init_avg, dtype=dtype).ravel()
         self.ab = np.array([0.0, 1.0])
-        self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (2, 3) else np.zeros((1, 1), dtype=dtype)
+        self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (K.L1, K.ELASTICNET) else np.zeros((1, 1), dtype=dtype)
         self.u = np.zeros(1)
         self.t = np.array([float(spec.init_t)])
         # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
