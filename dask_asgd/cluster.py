@@ -21,7 +21,7 @@ from ._fit import run_fit, warn_lost
 from ._paused import compute_input
 from .models import _kmeans_kernels as KK
 from .models.base import check_finite
-from .models.kmeans import COMBINES, MERGES, PARZEN_MODES, KMeansSpec, combine
+from .models.kmeans import COMBINES, MERGES, PARZEN_MODES, KMeansSpec, combine, mean_variance
 
 INIT_SAMPLE_ROWS = 20_000  # rows drawn for the initialization and for choosing the final model
 
@@ -469,13 +469,8 @@ def lloyd(X, C, sw, max_iter: int, tol: float):
     Frobenius norm) by at most ``tol`` times the mean feature variance, or ``max_iter``; a
     center that no row chooses stays where it is.  For data small enough to be sampled whole:
     the fit's result then no longer depends on the timing of the tasks' messages."""
-    if sp.issparse(X):
-        X = sp.csr_matrix(X)
-        mean = np.asarray(X.mean(axis=0)).ravel()
-        var = float(np.mean(np.asarray(X.multiply(X).mean(axis=0)).ravel() - mean ** 2))
-    else:
-        X = np.ascontiguousarray(X)
-        var = float(np.mean(np.var(X, axis=0)))
+    X = sp.csr_matrix(X) if sp.issparse(X) else np.ascontiguousarray(X)
+    var = mean_variance(X)
     C = np.array(C, dtype=np.float64)
     has_sw = sw is not None
     w = np.ascontiguousarray(sw, dtype=np.float64) if has_sw else np.ones(1)

@@ -38,8 +38,7 @@ class PublishSchedule:
         self.min_period = float(min_period)
         self.block = 0
         self.since = 0  # mini-batches since the last publish
-        self.gated = self.auto
-        self.next_time = time.monotonic() + self.min_period if self.gated else 0.0
+        self.next_time = time.monotonic() + self.min_period if self.auto else 0.0
         self.waiting = False  # a publish is due, but the send path to every peer is busy
         self.deferred = 0  # checks that found it busy
 
@@ -54,7 +53,7 @@ class PublishSchedule:
         if self.interval <= 0 or self.waiting:
             return cap
         left = self.interval - self.since
-        return min(cap, batches_to_publish(left, per_batch, self.next_time - time.monotonic() if self.gated else 0.0))
+        return min(cap, batches_to_publish(left, per_batch, self.next_time - time.monotonic() if self.auto else 0.0))
 
     def due(self) -> bool:
         return self.interval > 0 and self.since >= self.interval and time.monotonic() >= self.next_time
@@ -62,7 +61,7 @@ class PublishSchedule:
     def published(self) -> int:
         """A publish went out (or was skipped with no peer free): returns the block to send."""
         self.since = 0
-        if self.gated:
+        if self.auto:
             self.next_time = time.monotonic() + self.min_period
         block = self.block
         self.block = (self.block + 1) % self.n_blocks

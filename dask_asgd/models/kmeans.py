@@ -109,12 +109,8 @@ class KMeansTrainer(ShardTrainer):
                                             self.indices[self.indptr[a]:self.indptr[b]],
                                             self.indptr[a:b + 1] - self.indptr[a]), shape=(b - a, self.d)))
         if self.dense:
-            rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
-            return float(np.mean(np.var(rows, axis=0, dtype=np.float64)))
-        rows = sp.vstack(parts, format="csr")
-        mean = np.asarray(rows.mean(axis=0), dtype=np.float64).ravel()
-        sq = np.asarray(rows.multiply(rows).mean(axis=0), dtype=np.float64).ravel()
-        return float(np.mean(sq - mean ** 2))
+            return mean_variance(parts[0] if len(parts) == 1 else np.concatenate(parts))
+        return mean_variance(sp.vstack(parts, format="csr"))
 
     def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
         d = self if src is None else src
@@ -182,6 +178,16 @@ class KMeansTrainer(ShardTrainer):
             inertia += KK.lloyd_sums(self.dense, X, data, indices, indptr, sw, self.has_sw, self.C, self.cnorm,
                                      sums, weights)
         return {"sums": sums, "weights": weights, "inertia": float(inertia)}
+
+
+def mean_variance(X) -> float:
+    """The mean of the variances of ``X``'s columns (dense or sparse), in float64: what
+    scikit-learn's KMeans multiplies ``tol`` by."""
+    if sp.issparse(X):
+        mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
+        sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
+        return float(np.mean(sq - mean ** 2))
+    return float(np.mean(np.var(X, axis=0, dtype=np.float64)))
 
 
 def align(reference: np.ndarray, centers: np.ndarray) -> np.ndarray:
