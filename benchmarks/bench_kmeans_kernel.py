@@ -10,7 +10,8 @@ blobs set with k=100, and 300,000 x 12 normal float64 with k=20 (the shape of th
 numeric set). Medians of ``--repeats`` calls after one warm-up call; ``--module`` times other
 copies of ``dask_asgd/models/_kmeans_kernels.py`` next to the installed one (for example the file
 at an earlier commit: ``git show REV:dask_asgd/models/_kmeans_kernels.py > /tmp/old.py``; such a
-copy imports ``dask_asgd._kernels`` as the package does).
+copy imports ``dask_asgd._kernels`` as the package does; a copy from before ``kmeans_chunk`` took
+its arguments in groups, without ``KMeansSettings``, is called with its flat arguments).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ def load(path):
 
 
 def rows_per_second(KK, X, k, repeats):
+    from dask_asgd._kernel_args import Inbox, Rows, Walk
+
     n, d = X.shape
     rng = np.random.default_rng(0)
     w0 = np.concatenate([X[rng.choice(n, k, replace=False)].ravel(), np.ones(k)]).astype(X.dtype)
@@ -47,12 +50,19 @@ def rows_per_second(KK, X, k, repeats):
     gstart, gstop = starts[order], stops[order]
     size = k * d + k
 
+    rows = Rows(True, X, np.zeros(1, X.dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), np.zeros(1), np.ones(1),
+                False)
+    inbox = Inbox(np.zeros((1, size), X.dtype), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int8),
+                  np.zeros(1, np.int8), np.zeros(size, X.dtype), np.zeros(size, X.dtype), np.zeros(size))
+
     def call(w, n_groups):
         stats = np.zeros(5)
-        KK.kmeans_chunk(True, X, np.zeros(1, X.dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), np.ones(1),
-                        False, w, np.zeros(k), gstart, gstop, 0, n_groups, 1, k, d, np.zeros((1, size), X.dtype),
-                        np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int8), 0, 0,
-                        np.zeros(size, X.dtype), np.zeros(size, X.dtype), np.zeros(size), stats)
+        if hasattr(KK, "KMeansSettings"):  # the kernel's arguments in groups
+            KK.kmeans_chunk(rows, Walk(gstart, gstop, 0, n_groups, 1), KK.KMeansSettings(k, d, 0, 0),
+                            KK.KMeansState(w, np.zeros(k)), inbox, stats)
+        else:  # a copy from before the groups (flat arguments)
+            KK.kmeans_chunk(*rows[:5], rows.sw, rows.has_sw, w, np.zeros(k), gstart, gstop, 0, n_groups, 1, k, d,
+                            *inbox[:4], 0, 0, *inbox[5:], stats)
         return stats
 
     call(w0.copy(), 2)  # compile (or load from numba's cache)

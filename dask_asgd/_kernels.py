@@ -1,14 +1,17 @@
 """numba kernels: losses, learning-rate schedules, SGD over a chunk of mini-batches, Parzen merge.
 
-Every function takes plain arrays, numbers and integer codes (see ``_options``). The training
-state of one task is a flat array ``w`` of length ``K * d + K``: the coefficients of the ``K``
-one-vs-rest problems row after row, then their intercepts.  The coefficients are stored scaled:
-the true coefficients are ``scale[0] * w[:K * d]`` so that the L2 shrink costs O(1) per sample.
+Every function takes plain arrays, numbers and integer codes (see ``_options``), or named
+tuples of them: ``sgd_chunk`` takes its arguments in groups (``_kernel_args.Rows``, ``Walk`` and
+``Inbox``; this module's ``SGDSettings`` and ``SGDState``).  The training state of one task is a
+flat array ``w`` of length ``K * d + K``: the coefficients of the ``K`` one-vs-rest problems row
+after row, then their intercepts.  The coefficients are stored scaled: the true coefficients are
+``scale[0] * w[:K * d]`` so that the L2 shrink costs O(1) per sample.
 """
 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -274,19 +277,52 @@ def _csr_row_dot(W, k, indices, data, lo, hi):
     return (a0 + a1) + (a2 + a3)
 
 
+class SGDSettings(NamedTuple):
+    """What ``sgd_chunk`` trains with: the model, its loss, penalty and schedule, what the call
+    reports, and how it merges received states.  Fixed for a task (``eta0`` changes between
+    epochs under the 'adaptive' schedule: a new tuple then)."""
+
+    is_clf: bool  # classification: targets are class codes, turned into +-1 per output
+    n_out: int  # K: outputs (one-vs-rest problems)
+    n_features: int  # d
+    loss: int  # loss code (``_options.LOSSES``)
+    lparam: float  # the loss's threshold or epsilon
+    penalty: int  # NO_PENALTY, L2, L1, ELASTICNET
+    alpha: float
+    l1_ratio: float
+    fit_intercept: bool
+    lr: int  # schedule code (``_options.LEARNING_RATES``)
+    eta0: float
+    power_t: float
+    opt_init: float  # t0, the 'optimal' schedule's offset (``optimal_init``)
+    t_scale: float  # the schedule's count advances this much per sample (see ``sgd_chunk``)
+    average: int  # averaged SGD from this sample on (0: off)
+    track_loss: bool  # sum the loss into ``stats[STAT_LOSS]``
+    parzen: bool  # merge only the slots that pass the Parzen-window test (else every fresh slot)
+    pairwise: bool  # accepted slots are left holding the sender's share of the change
+    evidence_units: bool  # slots and shares hold coefficients times t0 + t
+
+
+class SGDState(NamedTuple):
+    """One task's training state, changed in place by ``sgd_chunk`` and carried between calls."""
+
+    w: np.ndarray  # (K * d + K,): coefficients (scaled by ``scale[0]``), then intercepts
+    scale: np.ndarray  # (1,) float64
+    q: np.ndarray  # (K, d): the L1 penalty applied to each coefficient so far ((1, 1) without L1)
+    u: np.ndarray  # (1,) float64: the cumulative L1 penalty
+    t: np.ndarray  # (1,) float64: the sample counter (1-based)
+    avg: np.ndarray  # the shape of ``w``: the average of the iterates (averaged SGD)
+    ab: np.ndarray  # (2,) float64: the average's pending ``[A, B]`` (``_fold_average``)
+
+
 @_jit
-def sgd_chunk(
-    dense, X, data, indices, indptr, y, sw, has_sw,
-    w, scale, q, u, t,
-    gstart, gstop, first, n_groups, merge_after,
-    is_clf, n_out, n_features,
-    loss, lparam, penalty, alpha, l1_ratio, fit_intercept,
-    lr, eta0, power_t, opt_init, t_scale,
-    slots, slot_lo, slot_len, slot_fresh, parzen, prev, acc, cnt,
-    track_loss, stats, pairwise, slot_reply, evidence_units, check_input,
-    average, avg, ab,
-):
-    """Run per-sample SGD over ``n_groups`` row groups, in place on ``w``.
+def sgd_chunk(rows, walk, settings, state, inbox, stats, check_input):
+    """Run per-sample SGD over the row groups of ``walk``, in place on ``state.w``.
+
+    The arguments are groups (named tuples): ``rows`` (``Rows``: the shard), ``walk``
+    (``Walk``), ``settings`` (``SGDSettings``: model, loss, penalty, schedule, what to report,
+    how to merge), ``state`` (``SGDState``), ``inbox`` (``Inbox``: the receive slots and the
+    merge's scratch); then the ``stats`` array and the ``check_input`` flag.
 
     Group ``g`` is rows ``gstart[first + g]`` to ``gstop[first + g]`` (a few contiguous rows;
     the epoch's random order is the order of the groups).  Before the first group, the state is
@@ -302,17 +338,52 @@ def sgd_chunk(
     [4] non-finite flag.  With ``check_input`` (a task's first epoch, which visits every row), a
     non-finite prediction sets the flag and ends the call at once: NaN or inf in a row always
     makes its prediction non-finite (0 * inf is NaN), and the caller then tells bad input from
-    divergence by checking the rows (no separate pass over the data before training).  ``u`` (1,) and ``t`` (1,) are the cumulative L1 penalty and the
-    sample counter, carried between calls; the schedule reads it as ``1 + t_scale (t - 1)``
-    and the 'optimal' offset as ``t_scale t0`` (``t_scale`` 1: the task's own samples,
-    scikit-learn's schedule; the number of tasks P: the samples of the whole fit,
-    ``dask-asgd.schedule: fit``, where a task's 'optimal' step is scikit-learn's at its own count
-    over P, ``1 / (alpha P (t0 + t - 1))``).  With ``average`` > 0 (scikit-learn's ``average=``:
-    averaged SGD from sample ``average`` on), ``avg`` (the shape of ``w``) and ``ab`` carry the
-    average of the iterates (``_fold_average``), carried between calls like ``scale``.
+    divergence by checking the rows (no separate pass over the data before training).  ``u``
+    (1,) and ``t`` (1,) are the cumulative L1 penalty and the sample counter, carried between
+    calls; the schedule reads it as ``1 + t_scale (t - 1)`` and the 'optimal' offset as
+    ``t_scale t0`` (``t_scale`` 1: the task's own samples, scikit-learn's schedule; the number of
+    tasks P: the samples of the whole fit, ``dask-asgd.schedule: fit``, where a task's 'optimal'
+    step is scikit-learn's at its own count over P, ``1 / (alpha P (t0 + t - 1))``).  With
+    ``average`` > 0 (scikit-learn's ``average=``: averaged SGD from sample ``average`` on),
+    ``avg`` (the shape of ``w``) and ``ab`` carry the average of the iterates (``_fold_average``),
+    carried between calls like ``scale``.
     """
-    K = n_out
-    d = n_features
+    dense = rows.dense
+    X = rows.X
+    data = rows.data
+    indices = rows.indices
+    indptr = rows.indptr
+    y = rows.y
+    sw = rows.sw
+    has_sw = rows.has_sw
+    gstart = walk.gstart
+    gstop = walk.gstop
+    first = walk.first
+    n_groups = walk.n_groups
+    merge_after = walk.merge_after
+    is_clf = settings.is_clf
+    loss = settings.loss
+    lparam = settings.lparam
+    penalty = settings.penalty
+    alpha = settings.alpha
+    l1_ratio = settings.l1_ratio
+    fit_intercept = settings.fit_intercept
+    lr = settings.lr
+    eta0 = settings.eta0
+    power_t = settings.power_t
+    opt_init = settings.opt_init
+    t_scale = settings.t_scale
+    average = settings.average
+    track_loss = settings.track_loss
+    w = state.w
+    scale = state.scale
+    q = state.q
+    u = state.u
+    t = state.t
+    avg = state.avg
+    ab = state.ab
+    K = settings.n_out
+    d = settings.n_features
     n_coef = K * d
     W = w[:n_coef].reshape((K, d))
     b = w[n_coef:]
@@ -320,18 +391,18 @@ def sgd_chunk(
     sched_init = t_scale * opt_init  # the 'optimal' offset in the schedule's count (t_scale t0)
     l2 = (1.0 - l1_ratio) * alpha if (penalty == L2 or penalty == ELASTICNET) else 0.0
     use_l1 = penalty == L1 or penalty == ELASTICNET
-    n_slots = slot_fresh.shape[0]
+    n_slots = inbox.slot_fresh.shape[0]
     pbuf = np.empty(1)
     pbits = pbuf.view(np.int64)
     averaging = average > 0
     AW = avg[:n_coef].reshape((K, d))
     merging = False
     for s in range(n_slots):
-        if slot_fresh[s]:
+        if inbox.slot_fresh[s]:
             merging = True
     if merging:
         _materialize(w, n_coef, scale, avg, ab)
-        prev[:] = w
+        inbox.prev[:] = w
     line = max(1, 64 // X.itemsize)  # values per cache line
     for gi in range(n_groups):
         g_hi = gstop[first + gi]
@@ -430,9 +501,8 @@ def sgd_chunk(
             stats[STAT_SAMPLES] += 1.0
         if merging and gi == min(merge_after, n_groups) - 1:
             _materialize(w, n_coef, scale, avg, ab)
-            ev = (opt_init - 1.0 + t[0]) if evidence_units else 1.0
-            _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
-                          pairwise, slot_reply, ev, n_coef)
+            ev = (opt_init - 1.0 + t[0]) if settings.evidence_units else 1.0
+            _parzen_merge(w, inbox, settings.parzen, settings.pairwise, stats, ev, n_coef)
     # divergence check, once per call
     for k in range(K):
         if not math.isfinite(b[k]):
@@ -447,18 +517,28 @@ def sgd_chunk(
 
 
 @_jit
-def _parzen_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, acc, cnt, stats,
-                  pairwise, slot_reply, ev=1.0, n_coef=0):
-    """Merge the fresh slots whose state the local step moved toward (Parzen-window test).
+def _parzen_merge(w, inbox, parzen, pairwise, stats, ev=1.0, n_coef=0):
+    """Merge the fresh slots of ``inbox`` (``Inbox``) whose state the local step moved toward
+    (Parzen-window test).
 
-    ``w`` is the state after the local step (``w_half``), ``prev`` the state before it. A slot
-    holds ``slot_len[s]`` values for ``w[slot_lo[s]:slot_lo[s] + slot_len[s]]``.  The merged
-    state is the plain average of ``w_half`` and the accepted slots, element by element.  With
-    ``pairwise``, an accepted slot is overwritten with its share of the change,
-    ``(slot - w_half) / (1 + n)`` (``n`` slots accepted for that element), and marked in
-    ``slot_reply``: the shares add up to the change of the state.  ``ev`` != 1: the slots'
-    first ``n_coef`` state elements arrive multiplied by ``ev``, and shares leave so.
+    ``w`` is the state after the local step (``w_half``), ``inbox.prev`` the state before it. A
+    slot holds ``slot_len[s]`` values for ``w[slot_lo[s]:slot_lo[s] + slot_len[s]]``.  The merged
+    state is the plain average of ``w_half`` and the accepted slots, element by element (every
+    fresh slot is accepted when ``parzen`` is false).  With ``pairwise``, an accepted slot is
+    overwritten with its share of the change, ``(slot - w_half) / (1 + n)`` (``n`` slots accepted
+    for that element), and marked in ``slot_reply``: the shares add up to the change of the
+    state.  ``stats[2]`` and ``stats[3]`` count accepted and rejected slots.  ``ev`` != 1: the
+    slots' first ``n_coef`` state elements arrive multiplied by ``ev``, and shares leave so.
+    ``inbox.acc`` and ``inbox.cnt`` are scratch (their contents on entry do not matter).
     """
+    prev = inbox.prev
+    slots = inbox.slots
+    slot_lo = inbox.slot_lo
+    slot_len = inbox.slot_len
+    slot_fresh = inbox.slot_fresh
+    slot_reply = inbox.slot_reply
+    acc = inbox.acc
+    cnt = inbox.cnt
     any_acc = False
     for s in range(slot_fresh.shape[0]):
         if not slot_fresh[s]:

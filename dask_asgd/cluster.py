@@ -18,6 +18,7 @@ from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost
+from ._kernel_args import Rows
 from ._paused import compute_input
 from .models import _kmeans_kernels as KK
 from .models.base import check_finite
@@ -427,13 +428,17 @@ default='k-means++'
 
 
 # ---------------------------------------------------------------------------- helpers
-def _rows(X, a, b):
-    """Rows ``[a, b)`` as the kernels take them: ``(dense, X, data, indices, indptr)``."""
+def _rows(X, a, b, sw=None):
+    """Rows ``[a, b)`` as the kernels take them (``Rows``), weighed by ``sw`` (float64, the rows'
+    own) when given."""
+    has_sw = sw is not None
+    y, sw = np.zeros(1), (sw if has_sw else np.ones(1))
     if sp.issparse(X):
         lo, hi = X.indptr[a], X.indptr[b]
-        return (False, np.zeros((1, 1), dtype=X.dtype), X.data[lo:hi], X.indices[lo:hi],
-                (X.indptr[a:b + 1] - lo).astype(X.indptr.dtype))
-    return True, X[a:b], np.zeros(1, dtype=X.dtype), np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int32)
+        return Rows(False, np.zeros((1, 1), dtype=X.dtype), X.data[lo:hi], X.indices[lo:hi],
+                    (X.indptr[a:b + 1] - lo).astype(X.indptr.dtype), y, sw, has_sw)
+    return Rows(True, X[a:b], np.zeros(1, dtype=X.dtype), np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int32),
+                y, sw, has_sw)
 
 
 def assign(X, C, n_threads=None):
@@ -454,7 +459,7 @@ def assign(X, C, n_threads=None):
 
     def part(i):
         a, b = bounds[i], bounds[i + 1]
-        KK.assign_rows(*_rows(X, a, b), C, cnorm, labels[a:b], dist[a:b])
+        KK.assign_rows(_rows(X, a, b), C, cnorm, labels[a:b], dist[a:b])
 
     if n_threads == 1:
         part(0)
@@ -472,15 +477,14 @@ def lloyd(X, C, sw, max_iter: int, tol: float):
     X = sp.csr_matrix(X) if sp.issparse(X) else np.ascontiguousarray(X)
     var = mean_variance(X)
     C = np.array(C, dtype=np.float64)
-    has_sw = sw is not None
-    w = np.ascontiguousarray(sw, dtype=np.float64) if has_sw else np.ones(1)
+    rows = _rows(X, 0, X.shape[0], None if sw is None else np.ascontiguousarray(sw, dtype=np.float64))
     cnorm = np.zeros(C.shape[0])
     for _ in range(max_iter):
         Cx = np.ascontiguousarray(C, dtype=X.dtype)
         KK.centroid_norms(Cx, cnorm)
         sums = np.zeros_like(C)
         weights = np.zeros(C.shape[0])
-        KK.lloyd_sums(*_rows(X, 0, X.shape[0]), w, has_sw, Cx, cnorm, sums, weights)
+        KK.lloyd_sums(rows, Cx, cnorm, sums, weights)
         new = C.copy()
         hit = weights > 0
         new[hit] = sums[hit] / weights[hit, None]

@@ -17,6 +17,7 @@ import pytest
 import scipy.sparse as sp
 
 from dask_asgd import _kernels as K
+from dask_asgd._kernel_args import Inbox
 from dask_asgd._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -588,7 +589,7 @@ def _merge(w, prev, slots, lo, ln, fresh, parzen, acc=None, cnt=None, pairwise=F
     cnt = np.full(w.shape, 7, dtype=np.int32) if cnt is None else cnt
     stats = np.zeros(5)
     reply = np.zeros(len(fresh), dtype=np.int8) if reply is None else reply
-    K._parzen_merge(w, prev, slots, lo, ln, fresh, parzen, acc, cnt, stats, pairwise, reply)
+    K._parzen_merge(w, Inbox(slots, lo, ln, fresh, reply, prev, acc, cnt), parzen, pairwise, stats)
     return w, fresh, stats
 
 
@@ -819,8 +820,8 @@ def test_pairwise_merge_returns_each_senders_share_of_the_change():
     reply = np.zeros(2, dtype=np.int8)
     w = w0.copy()
     stats = np.zeros(5)
-    K._parzen_merge(w, np.zeros(4), slots, lo, ln, fresh, False, np.zeros(4), np.zeros(4, np.int32), stats,
-                    True, reply)
+    K._parzen_merge(w, Inbox(slots, lo, ln, fresh, reply, np.zeros(4), np.zeros(4), np.zeros(4, np.int32)),
+                    False, True, stats)
     np.testing.assert_allclose(w, [2.0, 2.0, 3.0, 11.0 / 3.0])  # (1 + 3) / 2 and (1 + 3 + s) / 3
     assert reply.tolist() == [1, 1]
     np.testing.assert_allclose(slots[0], [1.0, 1.0, 2.0 / 3.0, 2.0 / 3.0])

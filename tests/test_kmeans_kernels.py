@@ -15,6 +15,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.metrics import pairwise_distances_argmin_min
 
+from dask_asgd._kernel_args import Inbox, Rows, Walk
 from dask_asgd.models import _kmeans_kernels as KK
 
 FORMATS = ["dense64", "dense32", "csr64", "csr32"]
@@ -42,12 +43,16 @@ def _as_format(X, fmt):
     return sp.csr_matrix(X) if fmt.startswith("csr") else X
 
 
-def _layout(Xf):
-    """``(dense, X, data, indices, indptr)`` with dummies for the unused layout."""
+def _layout(Xf, sw=None):
+    """The rows as the kernels take them (``Rows``), with dummies for the unused layout, ``y``
+    and, without ``sw``, the weights."""
+    y = np.zeros(1)
+    has_sw = sw is not None
+    sw = np.asarray(sw, dtype=np.float64) if has_sw else np.ones(1)
     if sp.issparse(Xf):
-        return False, np.zeros((1, 1), dtype=Xf.dtype), Xf.data, Xf.indices, Xf.indptr
+        return Rows(False, np.zeros((1, 1), dtype=Xf.dtype), Xf.data, Xf.indices, Xf.indptr, y, sw, has_sw)
     dummy = (np.zeros(1, dtype=Xf.dtype), np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int32))
-    return (True, np.ascontiguousarray(Xf)) + dummy
+    return Rows(True, np.ascontiguousarray(Xf), *dummy, y, sw, has_sw)
 
 
 def _groups(n, size, rng):
@@ -62,9 +67,7 @@ class Chunk:
     """The arguments of ``kmeans_chunk`` for one task's state, kept between calls."""
 
     def __init__(self, Xf, w, k, sw=None, n_slots=2):
-        self.args = _layout(Xf)
-        self.has_sw = sw is not None
-        self.sw = np.asarray(sw, dtype=np.float64) if self.has_sw else np.ones(1)
+        self.rows = _layout(Xf, sw)
         self.w = np.array(w, dtype=Xf.dtype)
         self.k = k
         self.d = Xf.shape[1]
@@ -78,6 +81,8 @@ class Chunk:
         self.prev = np.zeros(size, dtype=Xf.dtype)
         self.acc = np.full(size, 123.0, dtype=Xf.dtype)  # garbage must not leak into a merge
         self.cnt = np.full(size, 7.0)
+        self.inbox = Inbox(self.slots, self.slot_lo, self.slot_len, self.slot_fresh, np.zeros(n_slots, dtype=np.int8),
+                           self.prev, self.acc, self.cnt)
         self.stats = np.zeros(5)
 
     def put(self, s, lo, values):
@@ -88,11 +93,9 @@ class Chunk:
         self.slot_fresh[s] = 1
 
     def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0, merge=0):
-        KK.kmeans_chunk(
-            *self.args, self.sw, self.has_sw, self.w, self.cnorm, gstart, gstop, first, n_groups,
-            merge_after, self.k, self.d, self.slots, self.slot_lo, self.slot_len, self.slot_fresh,
-            parzen, merge, self.prev, self.acc, self.cnt, self.stats,
-        )
+        KK.kmeans_chunk(self.rows, Walk(gstart, gstop, first, n_groups, merge_after),
+                        KK.KMeansSettings(self.k, self.d, parzen, merge), KK.KMeansState(self.w, self.cnorm),
+                        self.inbox, self.stats)
         return self
 
     def centroids(self):
@@ -429,7 +432,7 @@ def test_assign_rows_matches_sklearn(fmt):
     n = Xd.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     dist = np.full(n, -1.0)
-    KK.assign_rows(*_layout(Xf), C, cnorm, labels, dist)
+    KK.assign_rows(_layout(Xf), C, cnorm, labels, dist)
     ref_labels, ref_dist = pairwise_distances_argmin_min(Xd, C.astype(np.float64))
     np.testing.assert_array_equal(labels, ref_labels)
     np.testing.assert_allclose(dist, ref_dist ** 2, **_tol(fmt))
@@ -444,7 +447,7 @@ def test_assign_rows_ties_go_to_the_lowest_index():
     KK.centroid_norms(C, cnorm)
     labels = np.zeros(60, dtype=np.int64)
     dist = np.zeros(60)
-    KK.assign_rows(*_layout(X), C, cnorm, labels, dist)
+    KK.assign_rows(_layout(X), C, cnorm, labels, dist)
     assert 2 not in labels and labels[0] == 0
     assert (dist >= 0.0).all() and dist[0] < 1e-12  # a row equal to its centroid
 
@@ -458,7 +461,7 @@ def test_lloyd_sums_match_numpy(fmt, weighted):
     sw = np.random.default_rng(6).uniform(0.1, 2.0, size=n) if weighted else None
     sums = np.ones((k, d))  # added to, not reset
     counts = np.ones(k)
-    inertia = KK.lloyd_sums(*_layout(Xf), np.ones(1) if sw is None else sw, weighted, C, cnorm, sums, counts)
+    inertia = KK.lloyd_sums(_layout(Xf, sw), C, cnorm, sums, counts)
     labels, mind = pairwise_distances_argmin_min(Xd, C.astype(np.float64))
     swv = np.ones(n) if sw is None else sw
     onehot = np.zeros((n, k))

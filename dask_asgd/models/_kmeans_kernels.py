@@ -1,12 +1,14 @@
 """numba kernels of online (SGD) K-Means: the training chunk with its merge, assignment, Lloyd sums.
 
-Every function takes plain arrays, numbers and integer codes.  The training state of one task is
-a flat array ``w`` of length ``k * d + k`` in the input's dtype: the ``k`` centroids row after
-row (``w[:k * d]``, ``C``), then their counts (``w[k * d:]``, ``v``): the summed sample weight the
-task has assigned to each centroid, a starting count included.  A sample of weight ``s`` assigned
-to centroid ``j`` adds ``s`` to ``v[j]`` and moves ``C[j]`` by ``eta = s / v[j]`` toward itself
-(Bottou & Bengio's online k-means; scikit-learn's MiniBatchKMeans uses the same per-centroid
-1 / count rate), so a centroid is the weighted mean of the samples it was given.
+Every function takes plain arrays, numbers and integer codes, or named tuples of them: rows come
+as a ``dask_asgd._kernel_args.Rows``, and ``kmeans_chunk`` takes its arguments in groups (``Rows``,
+``Walk``, ``Inbox``; this module's ``KMeansSettings`` and ``KMeansState``).  The training state of
+one task is a flat array ``w`` of length ``k * d + k`` in the input's dtype: the ``k`` centroids
+row after row (``w[:k * d]``, ``C``), then their counts (``w[k * d:]``, ``v``): the summed sample
+weight the task has assigned to each centroid, a starting count included.  A sample of weight
+``s`` assigned to centroid ``j`` adds ``s`` to ``v[j]`` and moves ``C[j]`` by ``eta = s / v[j]``
+toward itself (Bottou & Bengio's online k-means; scikit-learn's MiniBatchKMeans uses the same
+per-centroid 1 / count rate), so a centroid is the weighted mean of the samples it was given.
 
 Nearest centroids are found by ``cnorm[j] - 2 x . C[j]`` (``cnorm``: the squared norms of the
 centroids, float64): the row's own squared norm is the same for every centroid and is added only
@@ -14,10 +16,12 @@ for the distance that is reported.  Ties go to the lowest centroid index.  ``kme
 scores dense rows in blocks of ``ASSIGN_ROWS`` against the centroids at the block's start (one
 pass over the centroids for the block); ``assign_rows`` and ``lloyd_sums`` go row by row.  Rows are dense
 (``X``, C-contiguous for the dot products to vectorize) or CSR ``(data, indices, indptr)``; the
-unused layout gets small dummy arrays, as in ``dask_asgd._kernels.sgd_chunk``.
+unused layout gets small dummy arrays (``Rows``), as for ``dask_asgd._kernels.sgd_chunk``.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -211,11 +215,28 @@ def _move_centroid(dense, X, data, indices, indptr, i, C, cnorm, j, eta, d):
     cnorm[j] = sq
 
 
-@_jit
-def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats, cnorm, k, d):
-    """Merge the fresh receive slots into the centroids of ``w`` and mark every slot read.
+class KMeansSettings(NamedTuple):
+    """The shape of a K-Means state and how ``kmeans_chunk`` merges received states."""
 
-    ``w`` is the state after the local step, ``prev`` the state before it.  Slot ``s`` holds
+    k: int  # centroids
+    d: int  # features
+    parzen: int  # the Parzen test: 0 off, 1 per block, 2 per centroid row (``_kmeans_merge``)
+    merge: int  # 0: plain average, 1: weighted by the centroids' counts (``_kmeans_merge``)
+
+
+class KMeansState(NamedTuple):
+    """One task's K-Means state, changed in place by ``kmeans_chunk``."""
+
+    w: np.ndarray  # (k * d + k,): the centroids row after row, then their counts
+    cnorm: np.ndarray  # (k,) float64: the centroids' squared norms
+
+
+@_jit
+def _kmeans_merge(state, inbox, settings, stats):
+    """Merge the fresh receive slots of ``inbox`` (``Inbox``) into the centroids of ``state.w``
+    (``KMeansState``; ``settings``: ``KMeansSettings``) and mark every slot read.
+
+    ``w`` is the state after the local step, ``inbox.prev`` the state before it.  Slot ``s`` holds
     ``slot_len[s]`` values for ``w[slot_lo[s]:slot_lo[s] + slot_len[s]]``.  ``parzen`` 0 accepts
     every slot; 1 accepts a slot when ``||w - slot||^2 < ||prev - slot||^2`` over the centroid
     values of its block; 2 applies that test to each centroid row (or the part of it) the block
@@ -228,10 +249,23 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, 
     local counts stay as they are (a task's step sizes follow its own samples).  A slot whose
     block holds only counts is marked read and counted neither accepted nor rejected.
     ``stats[2]`` and ``stats[3]`` count accepted and rejected slots (modes 0 and 1) or centroid
-    rows (mode 2).  ``cnorm`` is recomputed for every centroid that changed.  ``acc`` (float)
-    and ``cnt`` (float64: summed weights), both the size of ``w``, are scratch; their contents
-    on entry do not matter.
+    rows (mode 2).  ``state.cnorm`` is recomputed for every centroid that changed.  ``inbox.acc``
+    (float) and ``inbox.cnt`` (float64: summed weights), both the size of ``w``, are scratch;
+    their contents on entry do not matter.
     """
+    w = state.w
+    cnorm = state.cnorm
+    prev = inbox.prev
+    slots = inbox.slots
+    slot_lo = inbox.slot_lo
+    slot_len = inbox.slot_len
+    slot_fresh = inbox.slot_fresh
+    acc = inbox.acc
+    cnt = inbox.cnt
+    k = settings.k
+    d = settings.d
+    parzen = settings.parzen
+    merge = settings.merge
     kd = k * d
     any_acc = False
     for s in range(slot_fresh.shape[0]):
@@ -293,12 +327,13 @@ def _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, 
 
 
 @_jit
-def kmeans_chunk(
-    dense, X, data, indices, indptr, sw, has_sw,
-    w, cnorm, gstart, gstop, first, n_groups, merge_after, k, d,
-    slots, slot_lo, slot_len, slot_fresh, parzen, merge, prev, acc, cnt, stats,
-):
-    """Run online k-means over ``n_groups`` row groups, in place on the state ``w``.
+def kmeans_chunk(rows, walk, settings, state, inbox, stats):
+    """Run online k-means over the row groups of ``walk``, in place on the state ``state.w``.
+
+    The arguments are groups (named tuples): ``rows`` (``Rows``: the shard; its ``y`` is not
+    read), ``walk`` (``Walk``), ``settings`` (``KMeansSettings``: ``k``, ``d``, the merge's
+    codes), ``state`` (``KMeansState``: ``w`` and ``cnorm``), ``inbox`` (``Inbox``: the receive
+    slots and the merge's scratch); then the ``stats`` array.
 
     Group ``g`` is rows ``gstart[first + g]`` to ``gstop[first + g]``; the rows of a group are
     visited in order.  Each row ``x`` (weight ``sw[i]`` when ``has_sw``, else 1) is assigned to
@@ -320,25 +355,41 @@ def kmeans_chunk(
     of the centroids.
 
     Exchange: when a receive slot is fresh at the start of the call, the state is saved in
-    ``prev``; after ``min(merge_after, n_groups)`` groups the fresh slots are merged
-    (``_kmeans_merge``, Parzen code ``parzen``) and marked read.  A call over no groups merges
-    nothing and leaves the slots fresh.
+    ``inbox.prev``; after ``min(merge_after, n_groups)`` groups the fresh slots are merged
+    (``_kmeans_merge``, Parzen code ``settings.parzen``) and marked read.  A call over no groups
+    merges nothing and leaves the slots fresh.
 
     ``stats`` (float64, 5) accumulates: [0] inertia, [1] samples, [2] merged, [3] rejected; [4]
     is set to 1 when a row's distance is not finite (NaN or inf in the row), and the call ends
     at that row, before moving anything for it (the rows of its block before it have been
     applied): the caller then checks the rows.
     """
+    dense = rows.dense
+    X = rows.X
+    data = rows.data
+    indices = rows.indices
+    indptr = rows.indptr
+    sw = rows.sw
+    has_sw = rows.has_sw
+    gstart = walk.gstart
+    gstop = walk.gstop
+    first = walk.first
+    n_groups = walk.n_groups
+    merge_after = walk.merge_after
+    w = state.w
+    cnorm = state.cnorm
+    k = settings.k
+    d = settings.d
     kd = k * d
     C = w[:kd].reshape((k, d))
     centroid_norms(C, cnorm)
-    n_slots = slot_fresh.shape[0]
+    n_slots = inbox.slot_fresh.shape[0]
     merging = False
     for s in range(n_slots):
-        if slot_fresh[s]:
+        if inbox.slot_fresh[s]:
             merging = True
     if merging:
-        prev[:] = w
+        inbox.prev[:] = w
     fbuf = np.empty(1)
     fbits = fbuf.view(np.int64)
     line = max(1, 64 // X.itemsize)  # values per cache line
@@ -419,17 +470,22 @@ def kmeans_chunk(
                     moved[rr] = j
                 i0 += nb
         if merging and gi == min(merge_after, n_groups) - 1:
-            _kmeans_merge(w, prev, slots, slot_lo, slot_len, slot_fresh, parzen, merge, acc, cnt, stats,
-                          cnorm, k, d)
+            _kmeans_merge(state, inbox, settings, stats)
 
 
 @_jit
-def assign_rows(dense, X, data, indices, indptr, C, cnorm, labels, dist):
-    """For every row: the index of its nearest centroid of ``C`` (k, d) into ``labels`` (int64)
-    and its squared distance, clipped at 0, into ``dist`` (float64); ``cnorm`` from
-    ``centroid_norms(C)``.  The rows are ``X``'s (dense) or ``indptr``'s (CSR); ``labels`` and
-    ``dist`` hold one value a row.  Ties go to the lowest index.  A row holding NaN gets a NaN
-    distance.  One thread, without the interpreter lock."""
+def assign_rows(rows, C, cnorm, labels, dist):
+    """For every row of ``rows`` (``Rows``; its ``y`` and ``sw`` are not read): the index of its
+    nearest centroid of ``C`` (k, d) into ``labels`` (int64) and its squared distance, clipped at
+    0, into ``dist`` (float64); ``cnorm`` from ``centroid_norms(C)``.  The rows are ``X``'s
+    (dense) or ``indptr``'s (CSR); ``labels`` and ``dist`` hold one value a row.  Ties go to the
+    lowest index.  A row holding NaN gets a NaN distance.  One thread, without the interpreter
+    lock."""
+    dense = rows.dense
+    X = rows.X
+    data = rows.data
+    indices = rows.indices
+    indptr = rows.indptr
     k = C.shape[0]
     d = C.shape[1]
     n = X.shape[0] if dense else indptr.shape[0] - 1
@@ -455,12 +511,20 @@ def assign_rows(dense, X, data, indices, indptr, C, cnorm, labels, dist):
 
 
 @_jit
-def lloyd_sums(dense, X, data, indices, indptr, sw, has_sw, C, cnorm, sums, counts):
-    """One Lloyd step's partial sums over all rows: each row's weight times its values is added
-    to ``sums[j]`` ((k, d) float64) and its weight to ``counts[j]`` ((k,) float64) of its nearest
-    centroid ``j`` of ``C`` (``cnorm`` from ``centroid_norms(C)``).  ``sums`` and ``counts`` are
-    added to, not reset.  Returns the weighted inertia of the rows (squared distances clipped at
-    0) against ``C``.  One thread, without the interpreter lock."""
+def lloyd_sums(rows, C, cnorm, sums, counts):
+    """One Lloyd step's partial sums over all rows of ``rows`` (``Rows``; its ``y`` is not read):
+    each row's weight (``sw[i]`` when ``has_sw``, else 1) times its values is added to ``sums[j]``
+    ((k, d) float64) and its weight to ``counts[j]`` ((k,) float64) of its nearest centroid ``j``
+    of ``C`` (``cnorm`` from ``centroid_norms(C)``).  ``sums`` and ``counts`` are added to, not
+    reset.  Returns the weighted inertia of the rows (squared distances clipped at 0) against
+    ``C``.  One thread, without the interpreter lock."""
+    dense = rows.dense
+    X = rows.X
+    data = rows.data
+    indices = rows.indices
+    indptr = rows.indptr
+    sw = rows.sw
+    has_sw = rows.has_sw
     k = C.shape[0]
     d = C.shape[1]
     n = X.shape[0] if dense else indptr.shape[0] - 1

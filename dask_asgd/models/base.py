@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .. import _kernels as K
+from .._kernel_args import Inbox, Rows, Walk
 
 GROUP_ROWS = 128  # rows visited together: the unit of the per-epoch random order (docs/design.md)
 _NO_LOCK = contextlib.nullcontext()
@@ -97,6 +98,8 @@ class ShardTrainer(abc.ABC):
         self.y = np.zeros(1) if y is None else np.ascontiguousarray(y, dtype=np.float64)
         self.has_sw = sw is not None
         self.sw = np.ascontiguousarray(sw, dtype=np.float64) if self.has_sw else np.ones(1)
+        # the rows as the kernels take them (one tuple, built once)
+        self.rows = Rows(self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw)
         self.n_rows = sum(b - a for a, b in ranges)
         self.size = int(size)
         self.stats = np.zeros(N_STATS)
@@ -123,6 +126,10 @@ class ShardTrainer(abc.ABC):
         self.prev = np.zeros(size, dtype=dtype)
         self.acc = np.zeros(size, dtype=dtype)
         self.cnt = np.zeros(size, dtype=np.int32)
+        # the receive side as the kernels take it (a model whose merge needs other scratch
+        # replaces its members)
+        self.inbox = Inbox(self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.slot_reply, self.prev,
+                           self.acc, self.cnt)
         self.batches_done = 0
         self.samples_done = 0
         self.taken_over = 0  # samples of other tasks' epochs trained by this one (``take_over``)
@@ -244,10 +251,15 @@ class ShardTrainer(abc.ABC):
         """What another task needs to train on part of this epoch (``take_over``): the rows and
         the epoch's order, taken under ``lock`` (this task replaces its order at its next epoch)."""
         return types.SimpleNamespace(
-            dense=self.dense, X=self.X, data=self.data, indices=self.indices, indptr=self.indptr,
-            y=self.y, sw=self.sw, has_sw=self.has_sw, ostart=self.ostart, ostop=self.ostop,
-            gpb=self.gpb, n_groups=self.n_groups, check_input=self.check_input, epoch=self.epoch,
-            first_epoch_shared=False, assert_input_finite=self.assert_input_finite)
+            rows=self.rows, ostart=self.ostart, ostop=self.ostop, gpb=self.gpb, n_groups=self.n_groups,
+            check_input=self.check_input, epoch=self.epoch, first_epoch_shared=False,
+            assert_input_finite=self.assert_input_finite)
+
+    def _walk(self, first_group: int, n_groups: int, src=None) -> Walk:
+        """The ``Walk`` of a kernel call: ``n_groups`` groups of the epoch's order (``src``'s, if
+        given) from ``first_group`` on, merging after the first mini-batch."""
+        d = self if src is None else src
+        return Walk(d.ostart, d.ostop, first_group, n_groups, d.gpb)
 
     def take_over(self, view, first: int, n_batches: int) -> None:
         """Train this task's state on mini-batches ``[first, first + n_batches)`` of another

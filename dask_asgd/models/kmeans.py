@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .._kernel_args import Rows
 from .._prepare import prepare_shard
 from . import _kmeans_kernels as KK
 from .base import STAT_NOT_FINITE, ModelSpec, ShardTrainer
@@ -85,10 +86,14 @@ class KMeansTrainer(ShardTrainer):
         if spec.init_counts is not None:
             self.w[k * d:] = np.asarray(spec.init_counts, dtype=dtype)
         self.cnt = np.zeros(self.size)  # the merge's summed weights
+        self.inbox = self.inbox._replace(cnt=self.cnt)
         self.C = self.w[: k * d].reshape(k, d)  # views of the state
         self.counts = self.w[k * d:]
         self.cnorm = np.zeros(k)
         KK.centroid_norms(self.C, self.cnorm)
+        # the kernel's other argument groups, built once
+        self.settings = KK.KMeansSettings(k=k, d=d, parzen=spec.parzen, merge=spec.merge)
+        self.kernel_state = KK.KMeansState(self.w, self.cnorm)
         self.epoch_start = self.C.copy()
         self.best = np.inf  # the lowest epoch objective so far
         self.no_improve = 0
@@ -115,12 +120,8 @@ class KMeansTrainer(ShardTrainer):
     def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
         d = self if src is None else src
         self.stats[:] = 0.0
-        KK.kmeans_chunk(
-            d.dense, d.X, d.data, d.indices, d.indptr, d.sw, d.has_sw,
-            self.w, self.cnorm, d.ostart, d.ostop, first_group, n_groups, d.gpb, self.k, self.d,
-            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.spec.parzen, self.spec.merge,
-            self.prev, self.acc, self.cnt, self.stats,
-        )
+        KK.kmeans_chunk(d.rows, self._walk(first_group, n_groups, src), self.settings, self.kernel_state, self.inbox,
+                        self.stats)
         if self.stats[STAT_NOT_FINITE] != 0.0:
             d.assert_input_finite()  # NaN / inf in a row: scikit-learn's error
             raise FloatingPointError("K-Means diverged: a received state held non-finite centroids.")
@@ -175,8 +176,8 @@ class KMeansTrainer(ShardTrainer):
                 indices = self.indices[self.indptr[a]:self.indptr[b]]
                 indptr = self.indptr[a:b + 1] - self.indptr[a]
             sw = self.sw[a:b] if self.has_sw else self.sw
-            inertia += KK.lloyd_sums(self.dense, X, data, indices, indptr, sw, self.has_sw, self.C, self.cnorm,
-                                     sums, weights)
+            rows = Rows(self.dense, X, data, indices, indptr, self.y, sw, self.has_sw)
+            inertia += KK.lloyd_sums(rows, self.C, self.cnorm, sums, weights)
         return {"sums": sums, "weights": weights, "inertia": float(inertia)}
 
 

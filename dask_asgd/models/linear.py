@@ -115,11 +115,18 @@ class LinearTrainer(ShardTrainer):
         self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (K.L1, K.ELASTICNET) else np.zeros((1, 1), dtype=dtype)
         self.u = np.zeros(1)
         self.t = np.array([float(spec.init_t)])
-        # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
-        self.track_loss = bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping)
-        self.eta0 = spec.eta0
         self.opt_init = (K.optimal_init(spec.loss, spec.loss_param, spec.alpha)
                          if spec.learning_rate == LEARNING_RATES["optimal"] else 0.0)
+        # the kernel's argument groups, built once (``eta0`` replaces the settings when it changes)
+        self.kernel_state = K.SGDState(self.w, self.scale, self.q, self.u, self.t, self.avg, self.ab)
+        self.settings = K.SGDSettings(
+            is_clf=spec.is_classifier, n_out=spec.n_outputs, n_features=spec.n_features, loss=spec.loss,
+            lparam=spec.loss_param, penalty=spec.penalty, alpha=spec.alpha, l1_ratio=spec.l1_ratio,
+            fit_intercept=spec.fit_intercept, lr=spec.learning_rate, eta0=spec.eta0, power_t=spec.power_t,
+            opt_init=self.opt_init, t_scale=float(spec.t_scale), average=int(spec.average),
+            # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
+            track_loss=bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping),
+            parzen=spec.parzen, pairwise=spec.pairwise, evidence_units=self.evidence_units)
         self.best = math.inf
         self.no_improve = 0
         self.start()
@@ -152,6 +159,15 @@ class LinearTrainer(ShardTrainer):
         if sp.issparse(self.X_val):
             self.X_val = sp.csr_matrix(self.X_val)
         return keep[::-1]
+
+    @property
+    def eta0(self) -> float:
+        """The schedule's ``eta0`` as the kernel uses it ('adaptive' divides it between epochs)."""
+        return self.settings.eta0
+
+    @eta0.setter
+    def eta0(self, value: float) -> None:
+        self.settings = self.settings._replace(eta0=value)
 
     @property
     def evidence_units(self) -> bool:
@@ -200,17 +216,8 @@ class LinearTrainer(ShardTrainer):
         sp_ = self.spec
         d = self if src is None else src
         self.stats[:] = 0.0
-        K.sgd_chunk(
-            d.dense, d.X, d.data, d.indices, d.indptr, d.y, d.sw, d.has_sw,
-            self.w, self.scale, self.q, self.u, self.t,
-            d.ostart, d.ostop, first_group, n_groups, d.gpb,
-            sp_.is_classifier, sp_.n_outputs, sp_.n_features,
-            sp_.loss, sp_.loss_param, sp_.penalty, sp_.alpha, sp_.l1_ratio, sp_.fit_intercept,
-            sp_.learning_rate, self.eta0, sp_.power_t, self.opt_init, float(sp_.t_scale),
-            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, sp_.parzen,
-            self.prev, self.acc, self.cnt, self.track_loss, self.stats, sp_.pairwise, self.slot_reply,
-            self.evidence_units, d.check_input, int(sp_.average), self.avg, self.ab,
-        )
+        K.sgd_chunk(d.rows, self._walk(first_group, n_groups, src), self.settings, self.kernel_state, self.inbox,
+                    self.stats, d.check_input)
         if self.stats[STAT_NOT_FINITE] != 0.0:
             if d.check_input or d.first_epoch_shared:  # NaN / inf in the rows (scikit-learn's error)
                 d.assert_input_finite()  # else divergence
