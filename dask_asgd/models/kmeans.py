@@ -222,7 +222,8 @@ COMBINES = ("lloyd", "lloyd-only", "average", "best")  # dask-asgd.kmeans.combin
 def combine(results, k: int, d: int) -> Candidates:
     """The candidates of the final model from the tasks' results, each task's centroids aligned
     to the reference task's (the one with most rows)."""
-    ref = max(results, key=lambda r: r.n_samples)
+    results = sorted(results, key=lambda r: r.task)  # sums in one order, whatever order the tasks ended in
+    ref = max(results, key=lambda r: r.n_samples)  # the first such task on a tie
     ref_centers = ref.state[: k * d].reshape(k, d).astype(np.float64)
     sums = np.zeros((k, d))
     weights = np.zeros(k)
