@@ -74,7 +74,7 @@ def main(argv=None):
     ap.add_argument("--configs", default="none,auto,auto-state,auto-centroid,16,16-state")
     ap.add_argument("--layouts", default="random,sorted")
     ap.add_argument("--merge", default="weighted")
-    ap.add_argument("--count-memory", type=float, default=None, help="dask-asgd.kmeans.count-memory")
+    ap.add_argument("--count-memory", default=None, help="dask-asgd.kmeans.count-memory")
     ap.add_argument("--combine", default=None, help="dask-asgd.kmeans.combine")
     ap.add_argument("--sort-feature", type=int, default=None,
                     help="the feature the sorted layout sorts by (default: SORT_FEATURE of the data set)")

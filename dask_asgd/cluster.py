@@ -214,7 +214,7 @@ default='k-means++'
         model = KMeansSpec(n_clusters=k, n_features=d, init_centers=centers, init_counts=counts,
                            max_iter=int(epochs or self.max_iter), tol=0.0 if epochs else float(self.tol),
                            batch_size=int(self.batch_size), shuffle=True, parzen=mode, merge=MERGES[merge],
-                           memory=float(config.get("kmeans.count-memory")), verbose=int(self.verbose))
+                           memory=_count_memory(X), verbose=int(self.verbose))
         res = run_fit(X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers,
                       random_state=random_state)
         if not res.results:
@@ -506,6 +506,29 @@ def _block_labels(block, C):
 
 def _block_distances(block, C):
     return assign(block, C, n_threads=1)[1]
+
+
+RANDOM_SHARDS_COUNT_MEMORY = 0.25  # count-memory "auto" where the fit splits the rows at random
+KEPT_SHARDS_COUNT_MEMORY = 1.0  # count-memory "auto" where each task trains on partitions as they sit
+
+
+def _count_memory(X) -> float:
+    """``dask-asgd.kmeans.count-memory``, "auto" resolved by the shards' layout: in-memory input is
+    split into random shards, where counts that keep a quarter epoch reach the target in fewer
+    epochs; a Dask collection's partitions are trained where they sit and may hold different
+    parts of the data, where counts of one epoch keep the tasks' centroids closer (the measurements:
+    docs/benchmarks.md, "How much of its past a centroid's count keeps")."""
+    value = config.get("kmeans.count-memory")
+    if value == "auto":
+        return KEPT_SHARDS_COUNT_MEMORY if is_dask_collection(X) else RANDOM_SHARDS_COUNT_MEMORY
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        value = -1.0
+    if not value >= 0:
+        raise ValueError(f"dask-asgd.kmeans.count-memory must be 'auto' or a number >= 0, got "
+                         f"{config.get('kmeans.count-memory')!r}")
+    return value
 
 
 def _sample_rows(X, sample_weight, n_rows, random_state):

@@ -177,6 +177,22 @@ def test_bad_input_gets_scikit_learns_errors():
         ASGDKMeans(8, random_state=0).fit(Xn)
 
 
+def test_count_memory_follows_the_shards_layout():
+    import dask
+    import dask.array as da
+
+    from dask_asgd.cluster import KEPT_SHARDS_COUNT_MEMORY, RANDOM_SHARDS_COUNT_MEMORY, _count_memory
+
+    X = _blobs(n=3000)
+    assert _count_memory(X) == RANDOM_SHARDS_COUNT_MEMORY  # in-memory rows: random shards
+    assert _count_memory(da.from_array(X, chunks=(1500, 10))) == KEPT_SHARDS_COUNT_MEMORY
+    with dask.config.set({"dask-asgd.kmeans.count-memory": "0.5"}):
+        assert _count_memory(X) == 0.5
+    with dask.config.set({"dask-asgd.kmeans.count-memory": "most"}):
+        with pytest.raises(ValueError, match="count-memory must be 'auto' or a number >= 0, got 'most'"):
+            ASGDKMeans(3, random_state=0).fit(X)
+
+
 def test_worker_processes(process_client):
     # the in-memory input scattered to two worker processes, and a Dask array on them
     import dask.array as da
