@@ -83,6 +83,15 @@ class NetLab:
                 sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate", rate,
                    "burst", "64kb", "latency", "200ms")
 
+    def change(self, node: str, rate: str | None):
+        """Change node's link rate during a run (``tc qdisc change``, the queue kept); None: 10 Gbit/s."""
+        for ns, dev in ((self.ns(node), f"v{node}"), (self.ns("hub"), f"h{node}")):
+            r = sh("ip", "netns", "exec", ns, "tc", "qdisc", "change", "dev", dev, "root", "tbf", "rate",
+                   rate or "10gbit", "burst", "64kb", "latency", "200ms", check=False)
+            if r.returncode != 0:  # no tbf there yet
+                sh("ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", dev, "root", "tbf", "rate",
+                   rate or "10gbit", "burst", "64kb", "latency", "200ms")
+
     # ------------------------------------------------------------------ processes
     def start_cluster(self, timeout=60):
         env = dict(os.environ, DASK_DISTRIBUTED__WORKER__DAEMON="False")
