@@ -203,8 +203,9 @@ def fit_model_at(parts, centers_per_task):
     return min(float(_nearest(Xall, c)[1].mean()) for c in [cand.combined] + cand.singles)
 
 
-def curve_of(row, snap_dir, parts, every_nth=1):
-    """(seconds since training start, inertia) of the fit's model at worker 0's snapshots."""
+def curve_of(row, snap_dir, parts, every_nth=1, target=None):
+    """(seconds since training start, inertia) of the fit's model at worker 0's snapshots (every
+    ``every_nth``, and every fourth once the model reached ``target``)."""
     files = glob.glob(os.path.join(snap_dir, f"{row['label']}__*.npy"))
     snaps = {}
     for f in files:
@@ -218,7 +219,8 @@ def curve_of(row, snap_dir, parts, every_nth=1):
     start = min(s[0][0] for s in snaps.values())
     curve = []
     for i, (t, _) in enumerate(snaps[order[0]]):
-        if i % every_nth and i != len(snaps[order[0]]) - 1:
+        reached = target is not None and any(v <= target for _, v in curve)
+        if i % (4 * every_nth if reached else every_nth) and i != len(snaps[order[0]]) - 1:
             continue
         latest = []
         for nm in order:
@@ -339,7 +341,7 @@ def parse_link(link):
     return (None if link == "unlimited" else link), None
 
 
-def run_link(link, args, parts):
+def run_link(link, args, parts, target=None):
     rows = []
     if link == "local":
         from distributed import Client, LocalCluster
@@ -388,7 +390,7 @@ def run_link(link, args, parts):
     for line in lines:
         if line.startswith("{"):
             row = json.loads(line)
-            row["curve"], row["start_seconds"] = curve_of(row, args.snap_dir, parts, args.every_nth)
+            row["curve"], row["start_seconds"] = curve_of(row, args.snap_dir, parts, args.every_nth, target)
             rows.append(row)
             for f in glob.glob(os.path.join(args.snap_dir, f"{row['label']}__*.npy")):
                 os.remove(f)
@@ -430,7 +432,7 @@ def main():
     target = meta["kmeans_inertia"] * TARGET_FACTOR
     results = {}
     for link in args.links.split(","):
-        rows = run_link(link, args, parts)
+        rows = run_link(link, args, parts, target)
         results[link] = rows
         for row in rows:
             t = time_to(row["curve"], target)
