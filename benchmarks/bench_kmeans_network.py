@@ -4,6 +4,7 @@
     sudo python benchmarks/bench_kmeans_network.py --links 10mbit --settings auto,none,16 --repeats 1
     python benchmarks/bench_kmeans_network.py --links local --repeats 1   # no namespaces: an in-process cluster
     python benchmarks/bench_kmeans_network.py --report docs/kmeans-network-results.json
+    sudo python benchmarks/bench_kmeans_network.py --start --links 10mbit,100mbit   # the start alone
 
 Needs root, iproute2 and tc (tbf) for shaped links (``benchmarks/netlab.py``: the scheduler and the
 client in one network namespace, each of two single-thread workers in its own); writes ``--out``
@@ -131,6 +132,8 @@ def drive(args, client=None):
     X = da.concatenate([da.from_delayed(dask.delayed(f), shape=(hi - lo, d), dtype=np.float64)
                         for f, (lo, hi) in zip(futures, bounds)])
     init = np.load(meta["init"])
+    if args.start:
+        return measure_start(X, init)
     names = {str(client.scheduler_info()["workers"][w]["name"]): i for i, w in enumerate(workers)}
     # warm-up, untimed: compiles the kernels on the workers and pays a first fit's one-time costs
     ASGDKMeans(K, init=init, n_init=1, max_iter=2, tol=0, max_time=2.0, random_state=0).fit(X)
@@ -163,6 +166,33 @@ def drive(args, client=None):
                                        "n_blocks": g["n_blocks"].tolist()}
                               for w, g in h.groupby("worker")}
         print(json.dumps(row), flush=True)
+
+
+def measure_start(X, init, repeats=3):
+    """``--start``: the start's 20,000-row sample drawn as ASGDKMeans draws it (each block's rows
+    taken where the block sits) and by indexing the whole Dask array, and a fit of 0.2 s of
+    training (seconds, one JSON line per repeat)."""
+    from dask_asgd import ASGDKMeans
+    from dask_asgd._paused import compute_input
+    from dask_asgd.cluster import INIT_SAMPLE_ROWS, _take_rows
+
+    idx = np.sort(np.random.RandomState(0).choice(X.shape[0], INIT_SAMPLE_ROWS, replace=False))
+    ASGDKMeans(K, init=init, n_init=1, max_iter=1, tol=0, max_time=1.0, random_state=0).fit(X)
+    for rpt in range(repeats):
+        t = time.time()
+        rows = _take_rows(X, idx)
+        by_block = time.time() - t
+        t = time.time()
+        whole = compute_input(X[idx])[0]
+        indexed = time.time() - t
+        assert np.array_equal(rows, whole)
+        t = time.time()
+        km = ASGDKMeans(K, init=init, n_init=1, max_iter=10**6, tol=0, max_time=0.2, random_state=0,
+                        compute_labels=False, sync_interval=None).fit(X)
+        fit = time.time() - t
+        print(json.dumps({"start": True, "repeat": rpt, "sample_mb": rows.nbytes / 1e6, "by_block_s": by_block,
+                          "whole_array_s": indexed, "fit_s": fit,
+                          "train_s": float(km.fit_report_.tasks["seconds"].max())}), flush=True)
 
 
 # ---------------------------------------------------------------------- the model at each snapshot
@@ -367,6 +397,7 @@ def run_link(link, args, parts, target=None):
             cmd = [sys.executable, os.path.abspath(__file__), "--drive", "--scheduler", lab.scheduler,
                    "--settings", args.settings, "--budget", str(args.budget), "--every", str(args.every),
                    "--repeats", str(args.repeats), "--cache", args.cache, "--snap-dir", args.snap_dir]
+            cmd += ["--start"] if args.start else []
             proc = subprocess.Popen(["ip", "netns", "exec", lab.ns("s")] + cmd, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True)
             err = []
@@ -390,6 +421,9 @@ def run_link(link, args, parts, target=None):
     for line in lines:
         if line.startswith("{"):
             row = json.loads(line)
+            if row.get("start"):
+                rows.append(row)
+                continue
             row["curve"], row["start_seconds"] = curve_of(row, args.snap_dir, parts, args.every_nth, target)
             rows.append(row)
             for f in glob.glob(os.path.join(args.snap_dir, f"{row['label']}__*.npy")):
@@ -411,6 +445,9 @@ def main():
     ap.add_argument("--out", default="docs/kmeans-network-results.json")
     ap.add_argument("--md", default="docs/kmeans-network-results.md")
     ap.add_argument("--report", default=None, help="only redo the tables from this JSON")
+    ap.add_argument("--start", action="store_true",
+                    help="only time the start on each link: the sample drawn block by block and by indexing the whole "
+                         "array, and a fit of 0.2 s of training (medians printed)")
     ap.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--scheduler", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -431,6 +468,14 @@ def main():
     parts = [Z[lo:hi] for lo, hi in halves(len(Z))]
     target = meta["kmeans_inertia"] * TARGET_FACTOR
     results = {}
+    if args.start:
+        for link in args.links.split(","):
+            rows = run_link(link, args, parts, target)
+            med = {k: statistics.median(r[k] for r in rows) for k in ("by_block_s", "whole_array_s", "fit_s", "train_s")}
+            print(f"{link}: sample of {rows[0]['sample_mb']:.1f} MB: block by block {med['by_block_s']:.1f} s, "
+                  f"indexing the whole array {med['whole_array_s']:.1f} s; a fit of {med['train_s']:.2f} s of "
+                  f"training: {med['fit_s']:.1f} s (medians of {len(rows)})", flush=True)
+        return
     for link in args.links.split(","):
         rows = run_link(link, args, parts, target)
         results[link] = rows

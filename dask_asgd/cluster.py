@@ -531,6 +531,26 @@ def _count_memory(X) -> float:
     return value
 
 
+def _take_rows(a, idx):
+    """Rows ``idx`` (sorted) of the Dask array ``a``, in memory: each row block's rows taken in a
+    task of its own on the worker that holds the block, and joined on the client. Indexing the
+    whole array instead lets dask join rows of several blocks in one task, so that other workers'
+    rows cross a link twice (docs/benchmarks.md, "On shaped links")."""
+    bounds = np.cumsum((0,) + tuple(a.chunks[0]))
+    pieces = []
+    for i in range(len(a.chunks[0])):
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        local = idx[(idx >= lo) & (idx < hi)] - lo
+        if len(local) == hi - lo:
+            pieces.append(a.blocks[i])
+        elif len(local):
+            pieces.append(a.blocks[i][local])
+    blocks = [b.tocsr() if hasattr(b, "tocsr") else b for b in compute_input(*pieces)]
+    if any(sp.issparse(b) for b in blocks):
+        return sp.vstack([sp.csr_matrix(b) for b in blocks], format="csr")
+    return np.concatenate([np.asarray(b) for b in blocks])
+
+
 def _sample_rows(X, sample_weight, n_rows, random_state):
     """At most ``n_rows`` rows of ``X`` drawn at random (in memory), with their weights."""
     n = X.shape[0]
@@ -539,12 +559,7 @@ def _sample_rows(X, sample_weight, n_rows, random_state):
     else:
         idx = np.sort(random_state.choice(n, n_rows, replace=False))
     if is_dask_collection(X):
-        rows = X[idx] if len(idx) < n else X
-        sw = None
-        if sample_weight is not None:
-            sw = sample_weight[idx] if len(idx) < n else sample_weight
-        rows, sw = compute_input(rows, sw) if sw is not None else (compute_input(rows)[0], None)
-        rows = rows.tocsr() if hasattr(rows, "tocsr") else np.asarray(rows)
-        return rows, (None if sw is None else np.asarray(sw, dtype=np.float64))
+        sw = None if sample_weight is None else np.asarray(_take_rows(sample_weight, idx), dtype=np.float64)
+        return _take_rows(X, idx), sw
     rows = X[idx] if len(idx) < n else X
     return rows, (None if sample_weight is None else sample_weight[idx])
