@@ -348,19 +348,8 @@ def sgd_chunk(rows, walk, settings, state, inbox, stats, check_input):
     ``avg`` (the shape of ``w``) and ``ab`` carry the average of the iterates (``_fold_average``),
     carried between calls like ``scale``.
     """
-    dense = rows.dense
-    X = rows.X
-    data = rows.data
-    indices = rows.indices
-    indptr = rows.indptr
-    y = rows.y
-    sw = rows.sw
-    has_sw = rows.has_sw
-    gstart = walk.gstart
-    gstop = walk.gstop
-    first = walk.first
-    n_groups = walk.n_groups
-    merge_after = walk.merge_after
+    dense, X, data, indices, indptr, y, sw, has_sw = rows
+    gstart, gstop, first, n_groups, merge_after = walk
     is_clf = settings.is_clf
     loss = settings.loss
     lparam = settings.lparam

@@ -364,18 +364,8 @@ def kmeans_chunk(rows, walk, settings, state, inbox, stats):
     at that row, before moving anything for it (the rows of its block before it have been
     applied): the caller then checks the rows.
     """
-    dense = rows.dense
-    X = rows.X
-    data = rows.data
-    indices = rows.indices
-    indptr = rows.indptr
-    sw = rows.sw
-    has_sw = rows.has_sw
-    gstart = walk.gstart
-    gstop = walk.gstop
-    first = walk.first
-    n_groups = walk.n_groups
-    merge_after = walk.merge_after
+    dense, X, data, indices, indptr, _, sw, has_sw = rows  # y: not read
+    gstart, gstop, first, n_groups, merge_after = walk
     w = state.w
     cnorm = state.cnorm
     k = settings.k
@@ -518,13 +508,7 @@ def lloyd_sums(rows, C, cnorm, sums, counts):
     of ``C`` (``cnorm`` from ``centroid_norms(C)``).  ``sums`` and ``counts`` are added to, not
     reset.  Returns the weighted inertia of the rows (squared distances clipped at 0) against
     ``C``.  One thread, without the interpreter lock."""
-    dense = rows.dense
-    X = rows.X
-    data = rows.data
-    indices = rows.indices
-    indptr = rows.indptr
-    sw = rows.sw
-    has_sw = rows.has_sw
+    dense, X, data, indices, indptr, _, sw, has_sw = rows  # y: not read
     k = C.shape[0]
     d = C.shape[1]
     n = X.shape[0] if dense else indptr.shape[0] - 1
