@@ -53,6 +53,9 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from netlab import auto_choices, time_table, time_to  # noqa: E402  (the lab's shared report parts)
+
 K = 1000
 N_COMPONENTS = 128
 TARGET_FACTOR = 1.01
@@ -263,13 +266,6 @@ def curve_of(row, snap_dir, parts, every_nth=1, target=None):
 
 
 # ---------------------------------------------------------------------- report
-def time_to(curve, target):
-    for t, v in curve:
-        if v <= target:
-            return t
-    return None
-
-
 def report(saved: dict, md_path: str):
     results, meta, command = saved["results"], saved["meta"], saved["command"]
     ref = meta["kmeans_inertia"]
@@ -289,28 +285,12 @@ def report(saved: dict, md_path: str):
         "reached within the budget (the best inertia / KMeans's in round brackets). \"fit\": the fit's wall",
         "time, median; \"final\": its final model's inertia / KMeans's, median.",
         "",
-        "| setting | " + " | ".join(links) + " |",
-        "|---|" + "---|" * len(links),
     ]
-    ttt = {link: {} for link in links}
-    for s in settings:
-        cells = []
-        for link in links:
-            rows = [r for r in results[link] if r["setting"] == s]
-            if not rows:
-                cells.append("")
-                continue
-            times = [time_to(r["curve"], target) for r in rows]
-            t = statistics.median([math.inf if x is None else x for x in times])
-            ttt[link][s] = None if math.isinf(t) else t
-            best = min((v for r in rows for _, v in r["curve"]), default=float("nan"))
-            cell = f"**{t:.1f}**" if not math.isinf(t) else f"- ({best / ref:.4f})"
-            if len(rows) > 1:
-                cell += " [" + ", ".join("-" if x is None else f"{x:.1f}" for x in times) + "]"
-            cell += (f" (fit {statistics.median(r['fit_seconds'] for r in rows):.1f} s,"
-                     f" final {statistics.median(r['final_inertia'] for r in rows) / ref:.4f})")
-            cells.append(cell)
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    table, ttt = time_table(
+        results, settings, target, lambda rows: f"- ({min((v for r in rows for _, v in r['curve']), default=math.nan) / ref:.4f})",
+        lambda rows: (f" (fit {statistics.median(r['fit_seconds'] for r in rows):.1f} s,"
+                      f" final {statistics.median(r['final_inertia'] for r in rows) / ref:.4f})"))
+    lines += table
     lines += ["", "Against the targets (auto at most the best fixed interval x 1.2, and sooner than no exchange):", "",
               "| link | best fixed | its time | auto | auto / best fixed | no exchange | met |",
               "|---|---|---|---|---|---|---|"]
@@ -344,16 +324,7 @@ def report(saved: dict, md_path: str):
                          f"{statistics.median(r['merged'] for r in rows):.0f}, "
                          f"{statistics.median(r['bytes_sent'] for r in rows) / 1e6:.0f}" if rows else "")
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
-    lines += ["", "Chosen by auto (median over the second half of the fit, per worker): interval / blocks", ""]
-    for link in links:
-        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
-        if row:
-            parts = []
-            for w, h in sorted(row["history"].items()):
-                half = [i for i, t in enumerate(h["time"]) if t >= h["time"][-1] / 2] or list(range(len(h["time"])))
-                parts.append(f"{w.split('//')[-1]}: {statistics.median(h['sync_interval'][i] for i in half):.0f}"
-                             f" / {statistics.median(h['n_blocks'][i] for i in half):.0f}")
-            lines.append(f"- {link}: " + ", ".join(parts))
+    lines += [""] + auto_choices(results)
     lines.append("")
     with open(md_path, "w") as f:
         f.write("\n".join(lines))

@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import statistics
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from netlab import auto_choices, time_table, time_to  # noqa: E402  (the lab's shared report parts)
 
 N_FEATURES = 100_000
 N_CLASSES = 10
@@ -171,13 +173,6 @@ def drive(args):
 
 
 # ---------------------------------------------------------------------- report
-def time_to(curve, target):
-    for t, loss in curve:
-        if loss <= target:
-            return t
-    return None
-
-
 def report(results: dict, target: float, md_path: str, img_dir: str, command: str):
     import matplotlib
 
@@ -196,26 +191,12 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
         "gather of the 8 MB model on top (\"fit s\": the fit's whole wall time, median). \"-\": not reached",
         "within the budget (the best loss in round brackets).",
         "",
-        "| setting | " + " | ".join(links) + " |",
-        "|---|" + "---|" * len(links),
     ]
-    ttt = {link: {} for link in links}
-    for s in settings:
-        cells = []
-        for link in links:
-            rows = [r for r in results[link] if r["setting"] == s]
-            if not rows:
-                cells.append("")
-                continue
-            times = [time_to(r["curve"], target) for r in rows]
-            t = statistics.median([math.inf if x is None else x for x in times])
-            ttt[link][s] = None if math.isinf(t) else t
-            best = min((loss for r in rows for _, loss in r["curve"]), default=float("nan"))
-            cell = f"**{t:.1f}**" if not math.isinf(t) else f"- ({best:.3f})"
-            if len(rows) > 1:
-                cell += " [" + ", ".join("-" if x is None else f"{x:.1f}" for x in times) + "]"
-            cells.append(cell + f" (fit {statistics.median(r['fit_seconds'] for r in rows):.0f} s)")
-        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    table, ttt = time_table(
+        results, settings, target,
+        lambda rows: f"- ({min((loss for r in rows for _, loss in r['curve']), default=float('nan')):.3f})",
+        lambda rows: f" (fit {statistics.median(r['fit_seconds'] for r in rows):.0f} s)")
+    lines += table
     lines += ["", "Against the targets:", "",
               "| link | best fixed (grid search) | its time | auto | auto / best fixed | interval 1 / auto |",
               "|---|---|---|---|---|---|"]
@@ -230,16 +211,7 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
         ratio = f"{auto / fixed[bs]:.2f}x" if auto is not None else "-"
         vs_one = ("interval 1 not reached" if one is None else f"{one / auto:.2f}x") if auto is not None else "-"
         lines.append(f"| {link} | {bs} | {fixed[bs]:.1f} | {a} | {ratio} | {vs_one} |")
-    lines += ["", "Chosen by auto (median over the second half of the fit, per worker): interval / blocks", ""]
-    for link in links:
-        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
-        if row:  # the first repeat
-            parts = []
-            for w, h in sorted(row["history"].items()):
-                half = [i for i, t in enumerate(h["time"]) if t >= h["time"][-1] / 2] or list(range(len(h["time"])))
-                parts.append(f"{w.split('//')[-1]}: {statistics.median(h['sync_interval'][i] for i in half):.0f}"
-                             f" / {statistics.median(h['n_blocks'][i] for i in half):.0f}")
-            lines.append(f"- {link}: " + ", ".join(parts))
+    lines += [""] + auto_choices(results)
     lines += ["", "Peak worker memory (resident set of the worker process, MiB; the largest over the workers",
               "and repeats), in the first and the second half of each fit:", "",
               "| setting | " + " | ".join(links) + " |", "|---|" + "---|" * len(links)]

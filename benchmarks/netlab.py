@@ -139,3 +139,60 @@ class NetLab:
         """Run ``cmd`` inside the scheduler's namespace (where the client lives)."""
         return subprocess.run(["ip", "netns", "exec", self.ns("s")] + list(cmd), capture_output=True, text=True,
                               check=check, timeout=timeout)
+
+
+# ---------------------------------------------------------------------- reports of the lab's runs
+def time_to(curve, target):
+    """The first time of ``curve`` ((time, value) pairs) whose value is at or below ``target``."""
+    for t, value in curve:
+        if value <= target:
+            return t
+    return None
+
+
+def time_table(results: dict, settings, target, not_reached, extra):
+    """The time-to-target table's rows (one a setting, one cell a link) and its medians.
+
+    ``results``: link -> the runs' rows (``setting``, ``curve``); a cell is the median time over
+    the repeats (each repeat in square brackets), ``not_reached(rows)`` where the median did not
+    reach ``target``, then ``extra(rows)``. Returns (lines, {link: {setting: median or None}})."""
+    import math
+    import statistics
+
+    links = list(results)
+    lines = ["| setting | " + " | ".join(links) + " |", "|---|" + "---|" * len(links)]
+    medians = {link: {} for link in links}
+    for s in settings:
+        cells = []
+        for link in links:
+            rows = [r for r in results[link] if r["setting"] == s]
+            if not rows:
+                cells.append("")
+                continue
+            times = [time_to(r["curve"], target) for r in rows]
+            t = statistics.median([math.inf if x is None else x for x in times])
+            medians[link][s] = None if math.isinf(t) else t
+            cell = f"**{t:.1f}**" if not math.isinf(t) else not_reached(rows)
+            if len(rows) > 1:
+                cell += " [" + ", ".join("-" if x is None else f"{x:.1f}" for x in times) + "]"
+            cells.append(cell + extra(rows))
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return lines, medians
+
+
+def auto_choices(results: dict):
+    """Lines: what auto chose per link, the median interval / blocks over the second half of the
+    first auto run's fit, per worker."""
+    import statistics
+
+    lines = ["Chosen by auto (median over the second half of the fit, per worker): interval / blocks", ""]
+    for link, rows in results.items():
+        row = next((r for r in rows if r["setting"] == "auto" and "history" in r), None)
+        if row:
+            parts = []
+            for w, h in sorted(row["history"].items()):
+                half = [i for i, t in enumerate(h["time"]) if t >= h["time"][-1] / 2] or list(range(len(h["time"])))
+                parts.append(f"{w.split('//')[-1]}: {statistics.median(h['sync_interval'][i] for i in half):.0f}"
+                             f" / {statistics.median(h['n_blocks'][i] for i in half):.0f}")
+            lines.append(f"- {link}: " + ", ".join(parts))
+    return lines
