@@ -42,7 +42,10 @@ def wait_input(client, futures) -> None:
     clock = PausedClock()
     while True:
         try:
-            wait(futures, timeout=1.0)
+            # distributed.wait looks up the current client; the fit's own in-process cluster's
+            # client is nobody's default, so it is made current for the wait
+            with client.as_current():
+                wait(futures, timeout=1.0)
             return
         except TimeoutError:
             pass

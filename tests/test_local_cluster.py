@@ -237,3 +237,22 @@ def test_forked_child_does_not_use_the_parents_cluster():
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert own_cluster_address() is not None  # the parent's is still there
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_dask_input_without_a_client(method):
+    # the fit's own in-process cluster computes the collection's questions and places its blocks
+    import dask.array as da
+
+    from dask_asgd import ASGDKMeans
+
+    X, y = make_classification(n_samples=4000, n_features=10, random_state=0)
+    dX, dy = da.from_array(X, chunks=1000), da.from_array(y, chunks=1000)
+    kwargs = {"classes": [0, 1]} if method == "partial_fit" else {}
+    clf = getattr(ASGDClassifier(random_state=0), method)(dX, dy, **kwargs)
+    assert clf.score(X, y) > 0.8
+    assert isinstance(clf.predict(dX), da.Array)
+    km = getattr(ASGDKMeans(4, random_state=0), method)(dX)
+    assert km.cluster_centers_.shape == (4, 10)
+    with pytest.raises(ValueError, match="No clients found"):
+        default_client()  # the fit's cluster was never made the user's default
