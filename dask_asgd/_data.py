@@ -99,6 +99,20 @@ def is_sparse_input(X) -> bool:
     return sp.issparse(X) or sp.issparse(getattr(X, "_meta", None))
 
 
+def numeric_frame(X):
+    """A Dask DataFrame of number and boolean columns (``dd.get_dummies`` makes booleans) of
+    more than one dtype, as float64, so that its array is numeric as scikit-learn's
+    ``check_array`` makes a pandas frame's; other frames as they are (a frame of one dtype keeps
+    it, and the caller's dtype check names a frame with other columns)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype  # numbers and booleans
+
+    dtypes = list(X.dtypes)
+    mixed = any(t != dtypes[0] for t in dtypes) or is_bool_dtype(dtypes[0])
+    if mixed and all(is_numeric_dtype(t) for t in dtypes):
+        return X.astype(np.float64)
+    return X
+
+
 def is_dask_collection(x) -> bool:
     try:
         import dask

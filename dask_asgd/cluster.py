@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import is_dask_collection
+from ._data import is_dask_collection, numeric_frame
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost
 from ._kernel_args import Rows
@@ -315,6 +315,7 @@ default='k-means++'
         names = None
         if isinstance(X, dd.DataFrame):
             names = np.asarray(X.columns, dtype=object)
+            X = numeric_frame(X)
             lengths = compute_input(X.map_partitions(len))[0]
             X = X.to_dask_array(lengths=tuple(int(n) for n in lengths))
         if not isinstance(X, da.Array) or X.ndim != 2:

@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import is_dask_collection, is_sparse_input
+from ._data import is_dask_collection, is_sparse_input, numeric_frame
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost, warn_skewed
 from ._paused import compute_input
@@ -144,6 +144,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         names = None
         if isinstance(X, dd.DataFrame):
             names = np.asarray(X.columns, dtype=object)
+            X = numeric_frame(X)
         # the partition lengths of the frames, in one computation with a bounded wait
         frames = [c for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))]
         lengths = compute_input(*[f.map_partitions(len) for f in frames]) if frames else ()
@@ -161,7 +162,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         if X.shape[0] == 0:
             raise ValueError("Found array with 0 sample(s) (shape=%r) while a minimum of 1 is required." % (X.shape,))
         if X.dtype not in (np.float32, np.float64):
-            if not np.issubdtype(X.dtype, np.number):
+            if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
                 raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
             X = X.astype(np.float64)
         if sample_weight is not None and not is_dask_collection(sample_weight):

@@ -225,3 +225,26 @@ def test_a_monitor_sees_each_tasks_centers():
     km.fit(X, monitor=lambda centers: centers.shape)
     trace = km.fit_report_.trace
     assert set(trace["task"]) == {0, 1} and all(v == (6, 10) for v in trace["value"])
+
+
+def test_dask_frames_of_booleans_and_numbers():
+    # dd.get_dummies makes boolean columns: a frame of them and numbers is numeric input, as
+    # scikit-learn's check_array makes a pandas frame; a boolean dask array too
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from dask_asgd import ASGDClassifier
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=2000), "b": rng.normal(size=2000) > 0, "c": rng.integers(0, 3, 2000)})
+    y = (df.a + df.b > 0.5).astype(int)
+    ddf, dy = dd.from_pandas(df, npartitions=2), dd.from_pandas(y, npartitions=2)
+    assert ASGDClassifier(random_state=0).fit(ddf, dy).score(df, y) > 0.9
+    km = ASGDKMeans(3, random_state=0).fit(ddf)
+    assert km.cluster_centers_.shape == (3, 3) and list(km.feature_names_in_) == ["a", "b", "c"]
+    db = da.from_array(rng.normal(size=(2000, 4)) > 0, chunks=1000)
+    assert ASGDKMeans(3, random_state=0).fit(db).cluster_centers_.dtype == np.float64
+    assert ASGDClassifier(random_state=0).fit(db, da.from_array(y.values, chunks=1000)).coef_.shape == (1, 4)
+    with pytest.raises(ValueError, match="bytes/strings"):
+        ASGDKMeans(3).fit(dd.from_pandas(df.assign(s=df.c.astype(str)), npartitions=2))
