@@ -6,8 +6,7 @@
 On an in-process cluster of ``--workers`` single-thread workers (default: one per core), fits
 every set with ``n_workers=None`` in turn, seed by seed, under two settings: "capped" (the
 default: at most one task per ``dask-asgd.default-tasks.min-rows`` rows and per ``min-work`` of an
-epoch's work, at least 2) and "one per thread" (both limits 0: one task per worker thread, the
-behaviour before the thirteenth session). The estimators' defaults (``tol=1e-3``: fits stop when
+epoch's work, at least 2) and "one per thread" (both limits 0: one task per worker thread). The estimators' defaults (``tol=1e-3``: fits stop when
 the loss stops improving) and 5 epochs (``tol=None``). Prints per setting the tasks, the median
 fit time, the mean held-out score (accuracy, R^2) and the seed-by-seed difference. Data:
 scikit-learn's breast_cancer and digits, the suite's Fashion-MNIST (its first 2,000 and 10,000

@@ -7,7 +7,7 @@ single-thread worker per core). This times, fit by fit in turn, on the same data
 
 - ``sklearn``: scikit-learn's SGDClassifier / SGDRegressor;
 - ``own cluster per fit``: dask-asgd with ``dask-asgd.own-cluster.idle-timeout: 0`` (the
-  cluster started and closed by every fit, as before the tenth session);
+  cluster started and closed by every fit);
 - ``own cluster kept``: dask-asgd with the default idle timeout (the cluster started by the first
   fit and kept for the next ones);
 - ``a Client's cluster``: dask-asgd on an in-process LocalCluster (one single-thread worker per
