@@ -101,18 +101,23 @@ class KMeansTrainer(ShardTrainer):
         self.epoch_weight = float(sum(self.sw[a:b].sum() for a, b in self.ranges)) if self.has_sw else float(self.n_rows)
         self.start()
 
+    def _rows_of(self, a: int, b: int) -> Rows:
+        """Rows ``[a, b)`` of the shard as the kernels take them (CSR offsets rebased to 0)."""
+        if self.dense:
+            return Rows(True, self.X[a:b], self.data, self.indices, self.indptr, self.y,
+                        self.sw[a:b] if self.has_sw else self.sw, self.has_sw)
+        lo, hi = self.indptr[a], self.indptr[b]
+        return Rows(False, self.X, self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo, self.y,
+                    self.sw[a:b] if self.has_sw else self.sw, self.has_sw)
+
     def _mean_variance(self) -> float:
         """The mean variance of the shard's features (scikit-learn's ``_tolerance`` per shard)."""
         if self.n_rows == 0:
             return 0.0
         parts = []
         for a, b in self.ranges:
-            if self.dense:
-                parts.append(self.X[a:b])
-            else:
-                parts.append(sp.csr_matrix((self.data[self.indptr[a]:self.indptr[b]],
-                                            self.indices[self.indptr[a]:self.indptr[b]],
-                                            self.indptr[a:b + 1] - self.indptr[a]), shape=(b - a, self.d)))
+            r = self._rows_of(a, b)
+            parts.append(r.X if self.dense else sp.csr_matrix((r.data, r.indices, r.indptr), shape=(b - a, self.d)))
         if self.dense:
             return mean_variance(parts[0] if len(parts) == 1 else np.concatenate(parts))
         return mean_variance(sp.vstack(parts, format="csr"))
@@ -168,16 +173,7 @@ class KMeansTrainer(ShardTrainer):
         inertia = 0.0
         KK.centroid_norms(self.C, self.cnorm)
         for a, b in self.ranges:
-            if self.dense:
-                X, data, indices, indptr = self.X[a:b], self.data, self.indices, self.indptr
-            else:
-                X = self.X
-                data = self.data[self.indptr[a]:self.indptr[b]]
-                indices = self.indices[self.indptr[a]:self.indptr[b]]
-                indptr = self.indptr[a:b + 1] - self.indptr[a]
-            sw = self.sw[a:b] if self.has_sw else self.sw
-            rows = Rows(self.dense, X, data, indices, indptr, self.y, sw, self.has_sw)
-            inertia += KK.lloyd_sums(rows, self.C, self.cnorm, sums, weights)
+            inertia += KK.lloyd_sums(self._rows_of(a, b), self.C, self.cnorm, sums, weights)
         return {"sums": sums, "weights": weights, "inertia": float(inertia)}
 
 
