@@ -2,6 +2,7 @@
 
     python benchmarks/bench_kmeans_kernel.py [--repeats 3]
     python benchmarks/bench_kmeans_kernel.py --module /tmp/old_kmeans_kernels.py   # another copy, same run
+    python benchmarks/bench_kmeans_kernel.py --track   # also with the epoch's Lloyd sums kept
 
 ``kmeans_chunk`` over one epoch of 128-row groups in random order (as a training task walks its
 shard), no exchange, on: 60,000 x 784 float32 with k=10 and k=100 and float64 with k=100 (the
@@ -12,6 +13,8 @@ copies of ``dask_asgd/models/_kmeans_kernels.py`` next to the installed one (for
 at an earlier commit: ``git show REV:dask_asgd/models/_kmeans_kernels.py > /tmp/old.py``; such a
 copy imports ``dask_asgd._kernels`` as the package does; a copy from before ``kmeans_chunk`` took
 its arguments in groups, without ``KMeansSettings``, is called with its flat arguments).
+``--track`` adds a column: the installed kernel keeping each row's label and its centroid's sums
+(``KMeansSettings.track``, what a task does in every epoch to skip the final Lloyd pass).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ def load(path):
     return module
 
 
-def rows_per_second(KK, X, k, repeats):
+def rows_per_second(KK, X, k, repeats, track=False):
     from dask_asgd._kernel_args import Inbox, Rows, Walk
 
     n, d = X.shape
@@ -57,7 +60,11 @@ def rows_per_second(KK, X, k, repeats):
 
     def call(w, n_groups):
         stats = np.zeros(5)
-        if hasattr(KK, "KMeansSettings"):  # the kernel's arguments in groups
+        if hasattr(KK, "KMeansSettings") and "track" in KK.KMeansSettings._fields:  # with the epoch's sums
+            KK.kmeans_chunk(rows, Walk(gstart, gstop, 0, n_groups, 1), KK.KMeansSettings(k, d, 0, 0, track),
+                            KK.KMeansState(w, np.zeros(k), np.zeros((k, d)), np.zeros(k), np.zeros(n, np.int32)),
+                            inbox, stats)
+        elif hasattr(KK, "KMeansSettings"):  # the kernel's arguments in groups
             KK.kmeans_chunk(rows, Walk(gstart, gstop, 0, n_groups, 1), KK.KMeansSettings(k, d, 0, 0),
                             KK.KMeansState(w, np.zeros(k)), inbox, stats)
         else:  # a copy from before the groups (flat arguments)
@@ -93,14 +100,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--module", action="append", default=[], help="another copy of the kernel module to time")
+    ap.add_argument("--track", action="store_true", help="also time the installed kernel with track on")
     args = ap.parse_args()
     from dask_asgd.models import _kmeans_kernels
 
-    modules = [("installed", _kmeans_kernels)] + [(os.path.basename(p), load(p)) for p in args.module]
-    print("| case | " + " | ".join(f"{m} (rows/s)" for m, _ in modules) + " |")
+    modules = ([("installed", _kmeans_kernels, False)] + [("installed, track", _kmeans_kernels, True)] * args.track
+               + [(os.path.basename(p), load(p), False) for p in args.module])
+    print("| case | " + " | ".join(f"{m} (rows/s)" for m, _, _ in modules) + " |")
     print("|---|" + "---|" * len(modules))
     for name, X, k in cases():
-        rates = [rows_per_second(KK, X, k, args.repeats) for _, KK in modules]
+        rates = [rows_per_second(KK, X, k, args.repeats, track) for _, KK, track in modules]
         print(f"| {name} | " + " | ".join(f"{r / 1e3:,.0f} k" for r in rates) + " |", flush=True)
 
 

@@ -211,10 +211,13 @@ default='k-means++'
         merge = str(config.get("kmeans.merge"))
         if merge not in MERGES:
             raise ValueError(f"dask-asgd.kmeans.merge must be one of {sorted(MERGES)}, got {merge!r}")
+        final_pass = str(config.get("kmeans.final-pass"))
+        if final_pass not in ("auto", "always"):
+            raise ValueError(f"dask-asgd.kmeans.final-pass must be 'auto' or 'always', got {final_pass!r}")
         model = KMeansSpec(n_clusters=k, n_features=d, init_centers=centers, init_counts=counts,
                            max_iter=int(epochs or self.max_iter), tol=0.0 if epochs else float(self.tol),
                            batch_size=int(self.batch_size), shuffle=True, parzen=mode, merge=MERGES[merge],
-                           memory=_count_memory(X), verbose=int(self.verbose))
+                           memory=_count_memory(X), epoch_sums=final_pass == "auto", verbose=int(self.verbose))
         res = run_fit(X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers,
                       random_state=random_state)
         if not res.results:

@@ -193,6 +193,61 @@ def test_count_memory_follows_the_shards_layout():
             ASGDKMeans(3, random_state=0).fit(X)
 
 
+def _trained(X, k, max_iter, epoch_sums=True, sw=None):
+    from sklearn.cluster import kmeans_plusplus
+
+    from dask_asgd.models.kmeans import KMeansSpec
+
+    init, _ = kmeans_plusplus(X[:2000], k, random_state=0)
+    spec = KMeansSpec(n_clusters=k, n_features=X.shape[1], init_centers=init, init_counts=None, max_iter=max_iter,
+                      tol=0.0, batch_size=256, shuffle=True, parzen=0, memory=0.25, epoch_sums=epoch_sums)
+    trainer = spec.trainer(X, None, sw, seed=0, n_buffers=1)
+    while not trainer.done:
+        trainer.run(1000)
+    return trainer
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_last_epochs_sums_stand_for_the_lloyd_pass_where_no_row_changed_centroid(weighted):
+    from dask_asgd.models import _kmeans_kernels as KK
+    from dask_asgd.models.kmeans import MAX_CHANGED
+
+    X = _blobs(n=20_000, centers=4, std=0.5)  # separated clusters: the last epoch's assignments hold
+    sw = np.random.default_rng(0).uniform(0.5, 2.0, len(X)) if weighted else None
+    tr = _trained(X, 4, max_iter=2, sw=sw)
+    out = tr.final()
+    assert not out["lloyd_pass"] and tr.changed <= MAX_CHANGED
+    sums, weights = np.zeros((4, X.shape[1])), np.zeros(4)  # the pass it stands for
+    KK.lloyd_sums(tr.rows, tr.C, tr.cnorm, sums, weights)
+    np.testing.assert_allclose(out["weights"], weights, rtol=1e-12)
+    np.testing.assert_allclose(out["sums"], sums, rtol=1e-9)
+    # with the sums off (dask-asgd.kmeans.final-pass: always), the pass itself
+    assert _trained(X, 4, max_iter=2, epoch_sums=False).final()["lloyd_pass"]
+
+
+def test_a_lloyd_pass_where_the_last_epoch_assigned_rows_elsewhere():
+    from dask_asgd.models.kmeans import MAX_CHANGED
+
+    X = np.random.default_rng(0).random((20_000, 5))  # no clusters: centroids still move rows
+    tr = _trained(X, 30, max_iter=1)
+    out = tr.final()
+    assert out["lloyd_pass"] and tr.changed > MAX_CHANGED
+
+
+def test_final_pass_setting():
+    import dask
+
+    X = _blobs(n=20_000, centers=4, std=0.5)
+    km = {}
+    for value in ("auto", "always"):
+        with dask.config.set({"dask-asgd.kmeans.final-pass": value}):
+            km[value] = ASGDKMeans(4, max_iter=2, tol=0, sync_interval=None, random_state=0).fit(X)
+    np.testing.assert_allclose(km["auto"].cluster_centers_, km["always"].cluster_centers_, rtol=1e-9)
+    with dask.config.set({"dask-asgd.kmeans.final-pass": "never"}):
+        with pytest.raises(ValueError, match="final-pass must be 'auto' or 'always', got 'never'"):
+            ASGDKMeans(3, random_state=0).fit(X)
+
+
 def test_worker_processes(process_client):
     # the in-memory input scattered to two worker processes, and a Dask array on them
     import dask.array as da

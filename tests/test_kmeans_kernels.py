@@ -84,6 +84,10 @@ class Chunk:
         self.inbox = Inbox(self.slots, self.slot_lo, self.slot_len, self.slot_fresh, np.zeros(n_slots, dtype=np.int8),
                            self.prev, self.acc, self.cnt)
         self.stats = np.zeros(5)
+        n = Xf.shape[0]
+        self.sums = np.zeros((k, self.d))  # the epoch's Lloyd sums (``track``)
+        self.sum_w = np.zeros(k)
+        self.labels = np.full(n, -1, dtype=np.int32)
 
     def put(self, s, lo, values):
         values = np.asarray(values, dtype=self.w.dtype)
@@ -92,9 +96,10 @@ class Chunk:
         self.slot_len[s] = len(values)
         self.slot_fresh[s] = 1
 
-    def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0, merge=0):
+    def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0, merge=0, track=False):
         KK.kmeans_chunk(self.rows, Walk(gstart, gstop, first, n_groups, merge_after),
-                        KK.KMeansSettings(self.k, self.d, parzen, merge), KK.KMeansState(self.w, self.cnorm),
+                        KK.KMeansSettings(self.k, self.d, parzen, merge, track),
+                        KK.KMeansState(self.w, self.cnorm, self.sums, self.sum_w, self.labels),
                         self.inbox, self.stats)
         return self
 
@@ -106,10 +111,10 @@ class Chunk:
         np.testing.assert_allclose(self.cnorm, (C * C).sum(1), rtol=1e-12, atol=1e-12)
 
 
-def reference_kmeans(Xf, sw, w, k, groups):
+def reference_kmeans(Xf, sw, w, k, groups, labels=None):
     """Online k-means in plain numpy, in place on ``w`` (the state's dtype: each stored value
     rounded as the kernel stores it); ``groups``: the row indices of each group, in order.
-    Returns ``(inertia, samples)``.
+    Returns ``(inertia, samples)``; the centroid each row was given goes into ``labels`` (if given).
 
     Dense rows go in blocks of ``KK.ASSIGN_ROWS`` consecutive rows of a group (the last block of
     a group may be shorter; a block never crosses a group's end): every row of a block is
@@ -132,6 +137,8 @@ def reference_kmeans(Xf, sw, w, k, groups):
             C0 = C.astype(np.float64)  # the centroids at the block's start
             chosen = [int(np.argmin(((Xd[i].astype(np.float64) - C0) ** 2).sum(1))) for i in block]
             for i, j in zip(block, chosen):
+                if labels is not None:
+                    labels[i] = j
                 x = Xd[i].astype(np.float64)
                 Cf = C.astype(np.float64)
                 s = 1.0 if sw is None else float(sw[i])
@@ -202,6 +209,34 @@ def test_kmeans_chunk_matches_numpy_reference(fmt, weighted):
     dd0 = ((X[:, None, :] - w0[: k * d].reshape(k, d)[None].astype(np.float64)) ** 2).sum(2).min(1)
     swv = np.ones(n) if sw is None else sw
     assert ch.stats[0] < 0.7 * float(dd0 @ swv)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_tracked_chunk_keeps_each_rows_label_and_the_epochs_lloyd_sums(fmt, weighted):
+    k = 4
+    X = _blobs(k=k)
+    n, d = X.shape
+    Xf = _as_format(X, fmt)
+    rng = np.random.default_rng(3)
+    sw = rng.uniform(0.2, 3.0, size=n) if weighted else None
+    w0 = _start_state(X, k, np.zeros(k)).astype(_dtype(fmt))
+    gstart, gstop = _groups(n, 7, rng)
+    tracked, plain = Chunk(Xf, w0, k, sw), Chunk(Xf, w0, k, sw)
+    tracked.run(gstart, gstop, 0, 5, track=True)  # two calls: the sums add up over the epoch
+    tracked.run(gstart, gstop, 5, len(gstart) - 5, track=True)
+    plain.run(gstart, gstop, 0, len(gstart))
+    # tracking changes nothing in the training
+    np.testing.assert_array_equal(tracked.w, plain.w)
+    assert not plain.sums.any() and not plain.sum_w.any() and (plain.labels == -1).all()
+    expected = np.full(n, -1)
+    reference_kmeans(Xf, sw, w0.copy(), k, _rows_of(gstart, gstop, 0, len(gstart)), labels=expected)
+    np.testing.assert_array_equal(tracked.labels, expected)
+    swv = np.ones(n) if sw is None else sw
+    np.testing.assert_allclose(tracked.sum_w, np.bincount(expected, weights=swv, minlength=k), rtol=1e-12)
+    sums = np.zeros((k, d))
+    np.add.at(sums, expected, X.astype(_dtype(fmt)).astype(np.float64) * swv[:, None])
+    np.testing.assert_allclose(tracked.sums, sums, rtol=1e-9, atol=1e-9)
 
 
 @pytest.mark.parametrize("fmt", ["dense64", "dense32"])

@@ -222,6 +222,7 @@ class KMeansSettings(NamedTuple):
     d: int  # features
     parzen: int  # the Parzen test: 0 off, 1 per block, 2 per centroid row (``_kmeans_merge``)
     merge: int  # 0: plain average, 1: weighted by the centroids' counts (``_kmeans_merge``)
+    track: bool  # sum each row into its centroid's ``KMeansState.sums`` and keep its label
 
 
 class KMeansState(NamedTuple):
@@ -229,6 +230,9 @@ class KMeansState(NamedTuple):
 
     w: np.ndarray  # (k * d + k,): the centroids row after row, then their counts
     cnorm: np.ndarray  # (k,) float64: the centroids' squared norms
+    sums: np.ndarray  # (k, d) float64: with ``track``, the weighted rows each centroid was given
+    sum_w: np.ndarray  # (k,) float64: with ``track``, their summed weights
+    labels: np.ndarray  # int32, one a row of ``Rows``: with ``track``, the centroid each row was given
 
 
 @_jit
@@ -350,7 +354,10 @@ def kmeans_chunk(rows, walk, settings, state, inbox, stats):
     moved that centroid.  CSR rows are assigned one at a time.
     Then ``v[j] += s`` and, with ``eta = s / v[j]``, ``C[j] += eta (x - C[j])`` (CSR rows:
     ``C[j] *= 1 - eta``, then ``C[j, indices] += eta data``); a count that is not positive after
-    the addition moves nothing.  ``cnorm`` (k,) float64 is recomputed in full at the start of
+    the addition moves nothing.  With ``settings.track``, every assigned row's weighted values
+    are also added to ``state.sums[j]``, its weight to ``state.sum_w[j]``, and ``j`` is written to
+    ``state.labels[i]``: over a whole epoch, the sums of a Lloyd step whose assignments were made
+    as the centroids moved.  ``cnorm`` (k,) float64 is recomputed in full at the start of
     the call and for each centroid when it moves or merges, so it always holds the squared norms
     of the centroids.
 
@@ -368,6 +375,10 @@ def kmeans_chunk(rows, walk, settings, state, inbox, stats):
     gstart, gstop, first, n_groups, merge_after = walk
     w = state.w
     cnorm = state.cnorm
+    sums = state.sums
+    sum_w = state.sum_w
+    labels = state.labels
+    track = settings.track
     k = settings.k
     d = settings.d
     kd = k * d
@@ -403,6 +414,11 @@ def kmeans_chunk(rows, walk, settings, state, inbox, stats):
                     dist = 0.0
                 stats[STAT_LOSS] += s_i * dist
                 stats[STAT_SAMPLES] += 1.0
+                if track:
+                    labels[i] = j
+                    sum_w[j] += s_i
+                    for p in range(indptr[i], indptr[i + 1]):
+                        sums[j, indices[p]] += s_i * data[p]
                 w[kd + j] += s_i
                 vj = np.float64(w[kd + j])
                 if s_i == 0.0 or not vj > 0.0:
@@ -452,6 +468,11 @@ def kmeans_chunk(rows, walk, settings, state, inbox, stats):
                         dist = 0.0
                     stats[STAT_LOSS] += s_i * dist
                     stats[STAT_SAMPLES] += 1.0
+                    if track:
+                        labels[i] = j
+                        sum_w[j] += s_i
+                        for jj in range(d):
+                            sums[j, jj] += s_i * X[i, jj]
                     w[kd + j] += s_i
                     vj = np.float64(w[kd + j])
                     if s_i == 0.0 or not vj > 0.0:

@@ -29,7 +29,11 @@ from .base import STAT_NOT_FINITE, ModelSpec, ShardTrainer
 
 PARZEN_MODES = {"off": 0, "state": 1, "centroid": 2}
 MERGES = {"average": 0, "weighted": 1}
-NO_IMPROVEMENT_EPOCHS = 5  # epochs without a relative improvement of tol that end a task  # a received centroid counts once, or by its sender's count
+NO_IMPROVEMENT_EPOCHS = 5  # epochs without a relative improvement of tol that end a task
+NEAR_TOL = 10.0  # an epoch that moved the centroids by at most this many tol may be followed by the last
+CHECK_ROWS = 8192  # rows of the shard whose labels are checked before an epoch's sums stand for a Lloyd pass
+MAX_CHANGED = 0.002  # at most this share of them may have changed centroid since the epoch assigned them
+CHECK_CHUNK = 1024  # rows checked at a time (the check ends at the first chunk that shows too many changed)
 
 
 @dataclass
@@ -47,6 +51,7 @@ class KMeansSpec(ModelSpec):
     parzen: int  # PARZEN_MODES
     merge: int = 1  # MERGES
     memory: float = 1.0  # counts kept to this many epochs of the shard's weight (0: all)
+    epoch_sums: bool = True  # an epoch that may be the last keeps its Lloyd sums (``KMeansTrainer.final``)
     verbose: int = 0
     # centroids trained apart drift to different places: "auto" exchanges on any shards
     apart_on_random_shards = False
@@ -92,8 +97,15 @@ class KMeansTrainer(ShardTrainer):
         self.cnorm = np.zeros(k)
         KK.centroid_norms(self.C, self.cnorm)
         # the kernel's other argument groups, built once
-        self.settings = KK.KMeansSettings(k=k, d=d, parzen=spec.parzen, merge=spec.merge)
-        self.kernel_state = KK.KMeansState(self.w, self.cnorm)
+        self.settings = KK.KMeansSettings(k=k, d=d, parzen=spec.parzen, merge=spec.merge, track=False)
+        # an epoch that may be the last keeps its Lloyd sums (``final``): each row's label, and
+        # its values summed into the centroid it was given
+        n_all = self.X.shape[0] if self.dense else self.indptr.shape[0] - 1
+        self.labels = np.zeros(n_all if spec.epoch_sums else 1, dtype=np.int32)
+        self.kernel_state = KK.KMeansState(self.w, self.cnorm, np.zeros((k, d)), np.zeros(k), self.labels)
+        self.track = spec.epoch_sums and self.max_iter == 1
+        self.tracked = None  # (sums, weights, inertia) of the last epoch that kept them, whole and own
+        self.changed = None  # the share of the checked rows whose centroid changed (``final``)
         self.epoch_start = self.C.copy()
         self.best = np.inf  # the lowest epoch objective so far
         self.no_improve = 0
@@ -125,7 +137,9 @@ class KMeansTrainer(ShardTrainer):
     def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
         d = self if src is None else src
         self.stats[:] = 0.0
-        KK.kmeans_chunk(d.rows, self._walk(first_group, n_groups, src), self.settings, self.kernel_state, self.inbox,
+        # another task's rows (``take_over``) never go into this task's sums or labels
+        settings = self.settings._replace(track=self.track and src is None)
+        KK.kmeans_chunk(d.rows, self._walk(first_group, n_groups, src), settings, self.kernel_state, self.inbox,
                         self.stats)
         if self.stats[STAT_NOT_FINITE] != 0.0:
             d.assert_input_finite()  # NaN / inf in a row: scikit-learn's error
@@ -143,6 +157,15 @@ class KMeansTrainer(ShardTrainer):
                 self.counts *= mem * self.epoch_weight / total
         shift = float(np.sum((self.C - self.epoch_start) ** 2))
         self.epoch_start[:] = self.C
+        ks = self.kernel_state
+        if self.track:  # the epoch's sums stand for a Lloyd pass if this task's own kernel saw every row
+            whole = samples >= self.n_rows
+            self.tracked = (ks.sums.copy(), ks.sum_w.copy(), float(loss_sum)) if whole else None
+            ks.sums[:] = 0.0
+            ks.sum_w[:] = 0.0
+        else:
+            self.tracked = None
+        self.track = self.spec.epoch_sums and self._may_be_last(shift)
         if not self.spec.tol:
             return
         # merges keep moving the centroids of tasks whose shards differ: there, the epochs'
@@ -156,6 +179,16 @@ class KMeansTrainer(ShardTrainer):
             self.done = True
             self.reason = "converged"
 
+    def _may_be_last(self, shift: float) -> bool:
+        """Whether the next epoch may be the task's last: the last of ``max_iter``, or, with
+        ``tol``, one after an epoch that moved the centroids by at most ``NEAR_TOL`` times the
+        tolerance or went without improving for all but one of the epochs that end a task."""
+        if self.epoch + 1 >= self.max_iter:
+            return True
+        if not self.spec.tol:
+            return False
+        return shift <= NEAR_TOL * self.tol_abs or self.no_improve >= NO_IMPROVEMENT_EPOCHS - 2
+
     def _block_values(self, lo: int, hi: int) -> np.ndarray:
         return self.w[lo:hi].copy()
 
@@ -166,15 +199,58 @@ class KMeansTrainer(ShardTrainer):
         return (self.C.copy(),)
 
     def final(self) -> dict:
-        """One Lloyd pass over the shard under this task's centroids: per centroid, the sum and
-        the weight of the rows nearest to it, and their inertia."""
+        """The Lloyd sums of the shard under this task's centroids: per centroid, the sum and the
+        weight of the rows nearest to it, and their inertia.  The last epoch's sums stand for
+        them where that epoch kept them (every row of the shard, by this task's kernel), the task
+        stopped at its end, and at most ``MAX_CHANGED`` of ``CHECK_ROWS`` random rows of the shard
+        are nearer to another centroid now than to the one the epoch gave them; else one Lloyd
+        pass over the shard."""
+        KK.centroid_norms(self.C, self.cnorm)
+        if self.tracked is not None and self.pos == 0:
+            self.changed = self._changed_share()
+            if self.changed <= MAX_CHANGED:
+                sums, weights, inertia = self.tracked
+                return {"sums": sums, "weights": weights, "inertia": inertia, "lloyd_pass": False}
         sums = np.zeros((self.k, self.d))
         weights = np.zeros(self.k)
         inertia = 0.0
-        KK.centroid_norms(self.C, self.cnorm)
         for a, b in self.ranges:
             inertia += KK.lloyd_sums(self._rows_of(a, b), self.C, self.cnorm, sums, weights)
-        return {"sums": sums, "weights": weights, "inertia": float(inertia)}
+        return {"sums": sums, "weights": weights, "inertia": float(inertia), "lloyd_pass": True}
+
+    def _changed_share(self) -> float:
+        """The share of up to ``CHECK_ROWS`` rows of the shard, drawn at random, whose nearest
+        centroid now is not the one the last epoch assigned them (``labels``).  The rows are
+        checked ``CHECK_CHUNK`` at a time, and the check ends as soon as more than ``MAX_CHANGED``
+        of all of them have changed (the share so far is returned)."""
+        m = min(CHECK_ROWS, self.n_rows)
+        if m == 0:
+            return 0.0
+        starts = np.array([a for a, _ in self.ranges], dtype=np.int64)
+        offsets = np.cumsum([0] + [b - a for a, b in self.ranges])
+        pos = self.rng.choice(self.n_rows, m, replace=False)
+        part = np.searchsorted(offsets, pos, side="right") - 1
+        rows_all = starts[part] + (pos - offsets[part])
+        allowed = MAX_CHANGED * m
+        changed = 0
+        seen = 0
+        for c in range(0, m, CHECK_CHUNK):
+            idx = np.sort(rows_all[c:c + CHECK_CHUNK])
+            if self.dense:
+                rows = Rows(True, np.ascontiguousarray(self.X[idx]), self.data, self.indices, self.indptr, self.y,
+                            self.sw, False)
+            else:
+                sub = sp.csr_matrix((self.data, self.indices, self.indptr),
+                                    shape=(self.indptr.shape[0] - 1, self.d))[idx]
+                rows = Rows(False, self.X, sub.data, sub.indices, sub.indptr.astype(self.indptr.dtype), self.y,
+                            self.sw, False)
+            labels = np.zeros(len(idx), dtype=np.int64)
+            KK.assign_rows(rows, self.C, self.cnorm, labels, np.zeros(len(idx)))
+            changed += int(np.count_nonzero(labels != self.labels[idx]))
+            seen += len(idx)
+            if changed > allowed:
+                break
+        return changed / seen
 
 
 def mean_variance(X) -> float:
