@@ -77,11 +77,31 @@ class EngineMixin:
 class FitReport:
     """What happened in a fit.
 
+    Every fit of a dask-asgd estimator leaves one in the estimator's ``fit_report_``; its
+    ``repr`` sums it up in a line (tasks, seconds, samples per second, states sent, merged and
+    rejected, tasks lost).
+
+    Parameters
+    ----------
+    results : list of TaskResult
+        The results of the training tasks that finished (their counters, stop reasons and
+        monitor values), in any order.
+    history : list of dict
+        The metric reports the tasks sent to the scheduler while the fit ran, oldest first.
+    lost : dict
+        Task -> worker address of the tasks lost with their worker.
+    seconds : float
+        Wall time of the training (placement excluded).
+    started : float, default=None
+        Wall-clock time (``time.time()``) the fit began placing its data; the monitor
+        values' times are counted from it (from 0 if None).
+
     Attributes
     ----------
     tasks : pandas.DataFrame
         One row per training task: ``worker``, ``n_samples``, ``n_batches``, ``sent``,
-        ``received``, ``merged``, ``rejected`` (by the Parzen test), ``overwritten`` (unread),
+        ``received``, ``merged``, ``rejected`` (by the Parzen test), ``dropped`` (messages that were not
+        a well-formed block of the receiver's state: never merged), ``overwritten`` (unread),
         ``bytes_sent``, ``deferred`` (publishes put off while the previous state to every peer was
         still queued or on the wire), ``replied`` and ``shares_received`` (``merge="pairwise"``:
         shares of merges sent back to senders, and received from receivers), ``taken_over``
@@ -102,14 +122,18 @@ class FitReport:
     seconds : float
         Wall time of the training (placement excluded).
     trace : pandas.DataFrame
-        What a fit's ``monitor`` returned (:mod:`dask_asgd.monitor`): ``time`` (seconds since
+        What a fit's ``monitor`` returned (:class:`~dask_asgd.Monitor`): ``time`` (seconds since
         the fit began placing its data), ``task``, ``worker``, ``samples`` (the task's samples
         seen so far) and ``value``. Empty without a monitor.
-    started : float
+    started : float or None
         Wall-clock time (``time.time()``) the fit began placing its data.
+    samples_seen : int
+        Samples the tasks trained on, all epochs and tasks together.
+    samples_per_second : float
+        ``samples_seen`` divided by ``seconds`` (0.0 for a fit of no measurable time).
     """
 
-    _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected",
+    _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected", "dropped",
                 "overwritten", "bytes_sent", "deferred", "replied", "shares_received", "taken_over", "seconds",
                 "settle_seconds", "n_iter", "stop_reason", "monitor_seconds"]
 

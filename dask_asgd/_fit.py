@@ -118,6 +118,7 @@ def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None,
                 # dask input they are the user's persisted collection, which must outlive the fit
         finally:
             release_local(fit_id)  # in-process input handed to the tasks by reference (LocalRef)
+        warn_dropped(results)
         return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started, skew_warned)
 
 
@@ -348,6 +349,20 @@ def warn_skewed(results) -> bool:
         stacklevel=3,
     )
     return True
+
+
+def warn_dropped(results) -> None:
+    """Say when tasks dropped messages from peers that were not well-formed blocks of their state."""
+    dropped = {r.task: r.dropped for r in results if r.dropped}
+    if dropped:
+        warnings.warn(
+            "dask-asgd: %d message(s) from peers were dropped before they reached a model: not a "
+            "well-formed block of the receiver's state (offset, length, type or values out of range; "
+            "by task: %s). fit_report_.tasks['dropped'] counts them."
+            % (sum(dropped.values()), ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))),
+            RuntimeWarning,
+            stacklevel=4,
+        )
 
 
 def warn_lost(lost: dict, n_tasks: int) -> None:

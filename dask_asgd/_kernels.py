@@ -518,7 +518,8 @@ def _parzen_merge(w, inbox, parzen, pairwise, stats, ev=1.0, n_coef=0):
     for that element), and marked in ``slot_reply``: the shares add up to the change of the
     state.  ``stats[2]`` and ``stats[3]`` count accepted and rejected slots.  ``ev`` != 1: the
     slots' first ``n_coef`` state elements arrive multiplied by ``ev``, and shares leave so.
-    ``inbox.acc`` and ``inbox.cnt`` are scratch (their contents on entry do not matter).
+    ``inbox.acc`` and ``inbox.cnt`` are scratch (their contents on entry do not matter).  A slot
+    whose block does not lie inside ``w`` (or inside its slot) is marked read and not merged.
     """
     prev = inbox.prev
     slots = inbox.slots
@@ -534,6 +535,9 @@ def _parzen_merge(w, inbox, parzen, pairwise, stats, ev=1.0, n_coef=0):
             continue
         lo = slot_lo[s]
         n = slot_len[s]
+        if lo < 0 or n <= 0 or n > slots.shape[1] or lo + n > w.shape[0]:
+            slot_fresh[s] = 0  # not a block of this state (the task checks blocks before this)
+            continue
         if ev != 1.0:
             for j in range(min(n, n_coef - lo)):
                 slots[s, j] /= ev

@@ -40,6 +40,7 @@ class Inbox:
         self._slots: list = [None] * self.n_slots
         self.received = 0
         self.overwritten = 0
+        self.dropped = 0  # messages for this task that could not be read
         self.bytes_received = 0
         self._replies: dict = {}  # (src, lo, n) -> summed share (merge="pairwise"), never dropped
         self.replies_from: dict = {}  # src -> shares received from it
@@ -191,7 +192,22 @@ def _tag(lo: int, reply: bool):
 
 
 class PubSubWorkerPlugin(WorkerPlugin):
-    """Handlers, inboxes and send streams of dask-asgd on one worker."""
+    """Handlers, inboxes and send streams of dask-asgd on one worker.
+
+    The first fit on a cluster registers it on every worker (and on workers that join later):
+    it keeps the receive slots of the training tasks that run on its worker, and sends their
+    states to peers over one stream per peer worker, a newer state to a destination replacing
+    an unsent older one.
+
+    Parameters
+    ----------
+    connect_timeout : float, default=10.0
+        Seconds to wait for a connection to a peer worker; a send that fails is counted and
+        dropped.
+    throttle : float or None, default=None
+        Bytes per second this worker may send, to emulate a slow link in tests. None: no
+        limit.
+    """
 
     idempotent = True
     name = PLUGIN_NAME
@@ -218,17 +234,25 @@ class PubSubWorkerPlugin(WorkerPlugin):
 
     # ------------------------------------------------------------------ handlers (event loop)
     def _handle_state(self, fit=None, dest=None, src=None, lo=0, data=None, batches=0, reply=False, **_):
+        """A message from a peer into its receiver's inbox, as it came: the receiving task checks
+        the block against its state before anything touches the model (``valid_block``).  What
+        cannot be read as (sender, offset, array) is dropped and counted."""
+        box = None
         try:
             box = self.inboxes.get((fit, dest))
-            if box is None or data is None:
+            if box is None:
                 return
             values = data.data if hasattr(data, "data") and not isinstance(data, np.ndarray) else data
+            if not isinstance(values, np.ndarray):
+                raise TypeError(f"a state message holds {type(values).__name__}, not an array")
             if reply:
-                box.put_reply(int(src), int(lo), np.asarray(values))
+                box.put_reply(int(src), int(lo), values)
             else:
-                box.put(int(src), int(lo), np.asarray(values), int(batches))
-        except Exception:  # a raising handler would close the stream for good
-            logger.exception("dask-asgd: bad state message dropped")
+                box.put(int(src), int(lo), values, int(batches))
+        except Exception as e:  # a raising handler would close the stream for good
+            if box is not None:
+                box.dropped += 1
+            logger.warning("dask-asgd: a malformed state message was dropped: %s", e)
 
     def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int,
                  reply: bool = False):

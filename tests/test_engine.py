@@ -819,3 +819,106 @@ def test_schedule_counted_over_the_whole_fit():
         assert not np.allclose(fit_sparse("fit", Xr), fit_sparse("task", Xr))
         with dask.config.set({"dask-asgd.schedule": "global"}), pytest.raises(ValueError, match="schedule"):
             ASGDClassifier(max_iter=1, tol=None).fit(X, y)
+
+
+# ----------------------------------------------------------------------------- messages from peers
+def _linear_trainer(dtype=np.float64):
+    from dask_asgd.models.linear import LinearTrainer
+
+    X, y = _clf_data(n=2000, d=20, classes=2)
+    X = X.astype(dtype)
+    spec = ASGDClassifier(batch_size=128)._spec(1, X.shape[1], True, 1, None, None, 1.0)
+    tr = LinearTrainer(X, y.astype(np.float64), None, spec, 0, n_buffers=2)
+    tr.run(3)
+    return tr
+
+
+@pytest.mark.parametrize("lo, values", [
+    (1000, np.ones(3)),  # past the state (21 values)
+    (10**12, np.ones(3)),  # far past it
+    (-1, np.ones(3)),
+    (19, np.ones(3)),  # runs past the end
+    (0, np.ones(22)),  # longer than the state
+    (0, np.zeros(0)),  # empty
+    (0.0, np.ones(3)),  # an offset that is not an integer
+    (True, np.ones(3)),
+    ("0", np.ones(3)),
+    (0, np.ones((3, 2))),  # 2-D
+    (0, np.array(["a", "b"])),  # strings
+    (0, np.array([object(), 1.0], dtype=object)),  # pickled objects
+    (0, np.array([1.0, np.nan])),
+    (0, np.array([1.0, np.inf])),
+    (0, np.full(3, 1e150)),  # finite, but no state of this fit
+    (0, np.ones(3, dtype=complex)),
+    (0, [1.0, 2.0]),  # not an array
+])
+def test_a_received_block_that_is_not_a_block_of_the_state_is_dropped(lo, values):
+    tr = _linear_trainer()
+    before = tr.model()
+    assert tr.valid_block(lo, values) is None
+    assert tr.dropped == 1
+    np.testing.assert_array_equal(tr.model(), before)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_well_formed_block_is_taken_in_the_states_dtype(dtype):
+    tr = _linear_trainer(dtype)
+    got = tr.valid_block(np.int64(18), np.array([1, 2, 3], dtype=np.int32))  # the last 3 values
+    assert got.dtype == dtype and got.tolist() == [1.0, 2.0, 3.0]
+    own = tr.outgoing(0, 1)[1]
+    assert tr.valid_block(0, own * 1e6) is not None  # far from this task's state, but a state
+    assert tr.dropped == 0
+
+
+@pytest.mark.parametrize("lo, n", [(1000, 3), (10**12, 3), (-5, 3), (19, 3), (0, 0), (0, 30)])
+def test_merge_kernels_skip_a_slot_outside_the_state(lo, n):
+    # the kernels' own guard, behind the task's check: nothing written outside the state, no crash
+    from dask_asgd import _kernels as K
+    from dask_asgd._kernel_args import Inbox
+    from dask_asgd.models import _kmeans_kernels as KK
+
+    size = 21
+    slots = np.full((1, size), 5.0)
+    args = (slots, np.array([lo], np.int64), np.array([n], np.int64), np.ones(1, np.int8),
+            np.zeros(1, np.int8), np.zeros(size), np.zeros(size))
+    w = np.arange(size, dtype=np.float64)
+    inbox = Inbox(*args, np.zeros(size, np.int32))
+    stats = np.zeros(5)
+    K._parzen_merge(w, inbox, False, False, stats)
+    assert w.tolist() == list(range(size)) and stats[2] == 0 and inbox.slot_fresh[0] == 0
+    # K-Means: 4 centroids of 4 features and their counts (20 values), and the same slot
+    w = np.arange(20, dtype=np.float64)
+    slots = np.full((1, 20), 5.0)
+    args = (slots,) + args[1:5] + (np.zeros(20), np.zeros(20))
+    inbox = Inbox(*args, np.zeros(20))
+    KK._kmeans_merge(KK.KMeansState(w, np.zeros(4), np.zeros((4, 4)), np.zeros(4), np.zeros(1, np.int32)), inbox,
+                     KK.KMeansSettings(4, 4, 0, 1, False), stats)
+    assert w.tolist() == list(range(20)) and stats[2] == 0 and inbox.slot_fresh[0] == 0
+
+
+def _inject_hostile_messages(coef, intercept):
+    """A monitor that, on the worker, hands every task of the fit messages no peer would send."""
+    from distributed import get_worker
+
+    from dask_asgd.pubsub import PLUGIN_NAME
+
+    plugin = get_worker().plugins[PLUGIN_NAME]
+    for fit, dest in list(plugin.inboxes):
+        peer = 1 - dest
+        plugin._handle_state(fit=fit, dest=dest, src=peer, lo=10**12, data=np.ones(3))  # offset
+        plugin._handle_state(fit=fit, dest=dest, src=99, lo=0, data=np.ones(3))  # no task of the fit
+        plugin._handle_state(fit=fit, dest=dest, src=peer, lo=0, data="not an array")
+    return 0.0
+
+
+def test_hostile_messages_during_a_fit_are_dropped_counted_and_warned(thread_client):
+    from dask_asgd import Monitor
+
+    X, y = _clf_data(n=20000, classes=2)
+    clf = ASGDClassifier(max_iter=100000, tol=None, max_time=1.0, sync_interval=4, parzen=False, random_state=0)
+    with pytest.warns(RuntimeWarning, match="dropped before they reached a model"):
+        clf.fit(X, y, monitor=Monitor(_inject_hostile_messages, every=0.05))
+    t = clf.fit_report_.tasks
+    assert t["dropped"].sum() >= 3
+    assert np.isfinite(clf.coef_).all() and np.abs(clf.coef_).max() < 1e3
+    assert clf.score(X, y) > 0.68  # scikit-learn's SGDClassifier: 0.704 on these rows

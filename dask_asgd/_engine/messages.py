@@ -24,6 +24,7 @@ class TaskResult:
     received: int
     merged: int
     rejected: int  # by the Parzen test
+    dropped: int  # received messages that were not a well-formed block of the state
     overwritten: int  # received states replaced unread
     coalesced: int  # unsent states replaced by a newer one
     replied: int  # merge="pairwise": shares sent back to senders

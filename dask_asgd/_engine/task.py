@@ -89,7 +89,9 @@ class PairwiseLedger:
     def apply_received(self, inbox) -> None:
         """Subtract the shares of our states that receivers sent back."""
         for _src, lo, share in inbox.take_replies():
-            self.trainer.subtract(lo, share)
+            share = self.trainer.valid_block(lo, share)
+            if share is not None:
+                self.trainer.subtract(int(lo), share)
 
     def return_owed(self, peers: dict) -> None:
         """Send each sender the share of this task's last merge that came from its state."""
@@ -288,7 +290,13 @@ class TaskLoop:
         """Received states into the trainer's slots; returned shares subtracted."""
         now = time.monotonic()
         for slot, lo, values, _sent, arrived, src in self.inbox.take():
-            self.trainer.put_slot(slot, lo, values, src)
+            if src not in self.peers:  # not a task of this fit: dropped as a malformed block
+                self.trainer.dropped += 1
+                continue
+            values = self.trainer.valid_block(lo, values)
+            if values is None:
+                continue
+            self.trainer.put_slot(slot, int(lo), values, src)
             if self.per_batch:  # how old the state is when the kernel merges it, in mini-batches
                 self.ages.append((now - arrived) / self.per_batch)
         if self.spec.pairwise:  # what peers gained from our states: ours to give up
@@ -403,6 +411,7 @@ class TaskLoop:
             received=self.inbox.received,
             merged=trainer.merged,
             rejected=trainer.rejected,
+            dropped=trainer.dropped + self.inbox.dropped,
             overwritten=self.inbox.overwritten,
             coalesced=sends["coalesced"],
             replied=sum(sends["replies_to"].values()),

@@ -255,7 +255,8 @@ def _kmeans_merge(state, inbox, settings, stats):
     ``stats[2]`` and ``stats[3]`` count accepted and rejected slots (modes 0 and 1) or centroid
     rows (mode 2).  ``state.cnorm`` is recomputed for every centroid that changed.  ``inbox.acc``
     (float) and ``inbox.cnt`` (float64: summed weights), both the size of ``w``, are scratch;
-    their contents on entry do not matter.
+    their contents on entry do not matter.  A slot whose block does not lie inside ``w`` (or
+    inside its slot) is marked read and not merged.
     """
     w = state.w
     cnorm = state.cnorm
@@ -277,6 +278,8 @@ def _kmeans_merge(state, inbox, settings, stats):
             continue
         slot_fresh[s] = 0
         lo = slot_lo[s]
+        if lo < 0 or slot_len[s] <= 0 or slot_len[s] > slots.shape[1] or lo + slot_len[s] > w.shape[0]:
+            continue  # not a block of this state (the task checks blocks before this)
         hi = min(lo + slot_len[s], kd)  # the end of the block's centroid values
         if hi <= lo:
             continue

@@ -62,6 +62,11 @@ class ModelSpec(abc.ABC):
         """The trainer of one shard."""
 
 
+# a received value more than this many times larger than the receiver's own (plus 1) is not a
+# peer's state: its block is dropped (``ShardTrainer.valid_block``)
+MAX_SCALE = 1e12
+
+
 class ShardTrainer(abc.ABC):
     """SGD over one shard, driven chunk by chunk.
 
@@ -140,6 +145,7 @@ class ShardTrainer(abc.ABC):
         self.helped = False
         self.merged = 0
         self.rejected = 0
+        self.dropped = 0  # received blocks that were not a well-formed block of this state
         self.history: list = []  # per-epoch objective
 
     # ------------------------------------------------------------------ what a model provides
@@ -290,6 +296,27 @@ class ShardTrainer(abc.ABC):
             check_finite(values)
 
     # ------------------------------------------------------------------ exchange
+    def valid_block(self, lo, values):
+        """``values`` in the state's dtype if ``(lo, values)``, as received from a peer, is a
+        well-formed block of this state, else None (counted in ``dropped``): ``lo`` an integer,
+        ``values`` a 1-D array of real numbers, at least one, that fits inside the state from
+        ``lo`` on; every value finite, and none larger in magnitude than ``MAX_SCALE`` times the
+        largest of this task's own block (as it travels) plus 1."""
+        ok = (isinstance(lo, (int, np.integer)) and not isinstance(lo, (bool, np.bool_))
+              and isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiu"
+              and 0 < values.shape[0] <= self.size and 0 <= lo <= self.size - values.shape[0])
+        if ok:
+            lo = int(lo)
+            values = values.astype(self.slots.dtype, copy=False)
+            with np.errstate(over="ignore", invalid="ignore"):
+                big = float(np.max(np.abs(values)))
+            own = self.to_shared(lo, self._block_values(lo, lo + values.shape[0]))
+            ok = np.isfinite(big) and big <= MAX_SCALE * (float(np.max(np.abs(own))) + 1.0)
+        if not ok:
+            self.dropped += 1
+            return None
+        return values
+
     def put_slot(self, s: int, lo: int, values: np.ndarray, src: int = -1) -> None:
         """A received block (as it travelled: ``to_shared``; the kernel converts it when it
         merges) into receive slot ``s``."""
