@@ -130,8 +130,23 @@ def _close_if_idle(generation: int) -> None:
 def close_own_cluster(timeout: float = 30.0) -> bool:
     """Close the in-process cluster that ``fit()`` keeps between fits made without a Client.
 
-    Returns True if there was one to close.  A fit that uses it at the time is waited for, at
-    most ``timeout`` seconds (then nothing is closed and a TimeoutError is raised).
+    A fit that uses the cluster at the time is waited for. The next fit without a Client
+    starts a new one.
+
+    Parameters
+    ----------
+    timeout : float, default=30.0
+        Seconds to wait for a fit that uses the cluster to finish.
+
+    Returns
+    -------
+    bool
+        True if there was a cluster to close, False if there was none.
+
+    Raises
+    ------
+    TimeoutError
+        If a fit still uses the cluster after ``timeout`` seconds; nothing is closed then.
     """
     global _own
     if not _lock.acquire(timeout=timeout):

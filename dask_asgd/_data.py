@@ -43,7 +43,7 @@ class LocalRef:
     (``resolve_local``) while the fit holds the object (``share_local``).  Instead of
     ``scatter``, which costs a round trip to the scheduler, and of data dependencies, which the
     scheduler and the workers keep books on before the task starts: the tasks start sooner
-    (docs/design.md has the timeline).  The reference stays a reference through the graph's
+    (docs/design.md, "The tasks start as one task graph").  The reference stays a reference through the graph's
     pickling: distributed keeps its recent messages (the tasks' arguments among them) for
     debugging, and the object itself there would outlive the fit."""
 

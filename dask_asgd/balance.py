@@ -28,17 +28,61 @@ class IntervalPolicy(abc.ABC):
 
     @abc.abstractmethod
     def decide(self, task: int, metrics: dict, current: dict) -> dict:
-        """Return ``{"sync_interval": int, "n_blocks": int}`` from the newest ``metrics``."""
+        """Decide a task's next sync interval and message size from its newest report.
+
+        Parameters
+        ----------
+        task : int
+            The training task, numbered within its fit.
+        metrics : dict
+            The task's newest metric report (``bytes_sent``, ``send_seconds``,
+            ``backlog_bytes``, ``coalesced``, ``inflight_bytes``, ``inflight_seconds``,
+            ``batch_rate``, ...); empty for the decision made when the fit starts.
+        current : dict
+            The decision in force for the task (empty when the fit starts).
+
+        Returns
+        -------
+        dict
+            ``{"sync_interval": int, "n_blocks": int}``: mini-batches between two publishes,
+            and the number of blocks the task's state is split into (one block per message).
+        """
 
 
 class FixedPolicy(IntervalPolicy):
-    """Keeps the interval and message size the fit started with."""
+    """Keeps the interval and message size the fit started with.
+
+    The policy of a fit with an int ``sync_interval``.
+
+    Parameters
+    ----------
+    sync_interval : int
+        Mini-batches between two publishes of a task's state.
+    n_blocks : int, default=1
+        Blocks the state is split into, one block per message.
+    """
 
     def __init__(self, sync_interval, n_blocks: int = 1):
         self.sync_interval = sync_interval
         self.n_blocks = n_blocks
 
     def decide(self, task, metrics, current):
+        """Return the interval and message size the fit started with.
+
+        Parameters
+        ----------
+        task : int
+            The training task, numbered within its fit.
+        metrics : dict
+            The task's newest metric report (not used).
+        current : dict
+            The decision in force for the task (not used).
+
+        Returns
+        -------
+        dict
+            ``{"sync_interval": sync_interval, "n_blocks": n_blocks}``.
+        """
         return {"sync_interval": self.sync_interval, "n_blocks": self.n_blocks}
 
 
@@ -64,6 +108,32 @@ class AdaptivePolicy(IntervalPolicy):
        the last report, ``T`` doubles from its current value instead; it comes back down to the
        rate of 3. once the backlog has drained (recovery is bounded to halving ``T`` per report).
     5. Interval: ``ceil(T * batch_rate)`` mini-batches, clipped to ``[min_interval, max_interval]``.
+
+    A fit with ``sync_interval="auto"`` uses it, its settings taken from the ``balance``
+    section of the ``dask-asgd`` dask.config namespace.
+
+    Parameters
+    ----------
+    state_bytes : int
+        Size of a task's whole state in bytes.
+    fanout : int, default=1
+        Peers each publish goes to.
+    initial_interval : int, default=16
+        Sync interval until the task's first report.
+    min_interval : int, default=1
+        Smallest sync interval, in mini-batches.
+    max_interval : int, default=4096
+        Largest sync interval, in mini-batches.
+    min_publish_period : float, default=0.02
+        Shortest time between two publishes of a task, in seconds.
+    utilization : float, default=0.5
+        Share of the time the task's link is meant to be busy sending.
+    max_message_seconds : float, default=0.05
+        Longest time one message may occupy the link, in seconds (sets the message size).
+    max_blocks : int, default=64
+        Most blocks the state is split into.
+    initial_message_bytes : int, default=1048576
+        Largest message until the link has been measured (slow start), in bytes.
     """
 
     def __init__(self, state_bytes: int, fanout: int = 1, initial_interval: int = 16,
@@ -86,6 +156,23 @@ class AdaptivePolicy(IntervalPolicy):
         return 1 if need <= 1 else int(min(self.max_blocks, 2 ** math.ceil(math.log2(need))))
 
     def decide(self, task, metrics, current):
+        """Decide a task's next sync interval and message size by the control law above.
+
+        Parameters
+        ----------
+        task : int
+            The training task, numbered within its fit.
+        metrics : dict
+            The task's newest metric report; empty for the decision made when the fit starts
+            (slow start).
+        current : dict
+            The decision in force for the task (empty when the fit starts).
+
+        Returns
+        -------
+        dict
+            ``{"sync_interval": int, "n_blocks": int}``.
+        """
         if not metrics:  # slow start: small messages until the link has been measured
             return {"sync_interval": self.initial_interval, "n_blocks": self.initial_blocks}
         st = self._state.setdefault(task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None,

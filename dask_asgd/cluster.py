@@ -44,7 +44,7 @@ class ASGDKMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin
     Parameters
     ----------
     n_clusters : int, default=8
-        The number of clusters.
+        The number of clusters to form as well as the number of centroids to generate.
     init : {'k-means++', 'random'}, callable or array-like of shape (n_clusters, n_features), \
 default='k-means++'
         How the shared start is made, on a random sample of at most 20,000 rows: scikit-learn's
@@ -55,21 +55,27 @@ default='k-means++'
         MiniBatchKMeans: the fit itself runs once). 'auto': 1 for k-means++ or an array, 3 for
         'random' or a callable.
     max_iter : int, default=100
-        Epochs over each task's shard.
+        Maximum number of iterations over the complete dataset (epochs): each task makes at
+        most ``max_iter`` passes over its own shard.
     tol : float, default=1e-4
         A task stops once an epoch moved its centroids (squared Frobenius norm) by less than
         ``tol`` times its shard's mean feature variance (scikit-learn's KMeans criterion), or
         once its epochs' mean inertia has not improved by a relative ``tol`` for 5 epochs
         (merges keep moving the centroids of shards that differ). 0 runs ``max_iter`` epochs.
     batch_size : int, default=1024
-        Rows per mini-batch: the unit of the exchange schedule (updates are per row).
+        Size of the mini batches, in rows: the unit of the exchange schedule (the centroids
+        are updated after every row).
     compute_labels : bool, default=True
         Compute ``labels_`` and ``inertia_`` of the training rows at the end of ``fit`` (one
         pass over the data on the client; a lazy result for dask input), as MiniBatchKMeans.
     verbose : int, default=0
-        Print each task's mean inertia per epoch (on its worker) and the fit report.
+        Verbosity mode: above 0, every task prints its mean inertia per epoch (on its worker),
+        and ``fit`` prints the fit report.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialization, the shards and every task's row order.
+        Determines random number generation for centroid initialization, the split of the
+        rows into shards and every task's row order. Use an int to make the randomness
+        deterministic; where the tasks exchange centroids, the model also depends on when
+        the messages arrive.
     sync_interval : int, "auto" or None, default="auto"
         Mini-batches between two publishes of a task's centroids. ``None``: no exchange, the
         tasks train apart and meet only in the final combine. "auto": the interval and message
@@ -96,20 +102,33 @@ default='k-means++'
     Attributes
     ----------
     cluster_centers_ : ndarray of shape (n_clusters, n_features)
+        Coordinates of cluster centers.
+
     labels_ : ndarray of shape (n_samples,)
-        The nearest center of each training row (a lazy dask array for dask input); not set
-        with ``compute_labels=False``.
+        Labels of each point: the nearest center of each training row (a lazy dask array for
+        dask input); not set with ``compute_labels=False``.
+
     inertia_ : float
-        Sum of squared distances of the training rows to their nearest center (weighted); not
-        set with ``compute_labels=False``.
+        Sum of squared distances of the training rows to their nearest center, weighted by
+        the sample weights if provided; not set with ``compute_labels=False``.
+
     n_iter_ : int
-        The most epochs any task ran.
+        Number of iterations over the full dataset: the most epochs any task ran.
+
     n_steps_ : int
-        Mini-batches trained, all tasks together.
+        Number of minibatches processed, all tasks together.
+
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when ``X`` has feature names
+        that are all strings.
+
     fit_report_ : FitReport
-        The tasks' counters (messages sent, merged, rejected, ...) and the live metrics.
+        What happened in the last fit: one row per training task (rows, mini-batches, states
+        sent, merged and rejected, ...), the tasks' metric reports over time, the tasks lost
+        with their worker and a monitor's values.
 
     Examples
     --------
@@ -165,25 +184,58 @@ default='k-means++'
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
-            Training rows (CSR for sparse input).
+            Training instances to cluster (CSR for sparse input). In-memory input is split into
+            random shards, one per training task; a Dask collection is trained where its
+            partitions live.
+
         y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weight of each row (all 1 by default).
-        monitor : dask_asgd.Monitor or callable, default=None
-            Called by every task with its current centroids, ``fn(centers)``; the values are in
-            ``fit_report_.trace``.
+            Not used, present here for API consistency by convention.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            The weights for each observation in X. If None, all observations are assigned
+            equal weight.
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current centroids while it trains: a
+            :class:`~dask_asgd.Monitor`, or a callable ``fn(centers)`` (called every 0.5 s).
+            What it returns is collected in ``fit_report_.trace``.
 
         Returns
         -------
-        self : ASGDKMeans
+        self : object
+            Fitted estimator.
         """
         self._validate_params()
         with self._monitoring(monitor):
             return self._fit(X, sample_weight, reset=True)
 
     def partial_fit(self, X, y=None, sample_weight=None, monitor=None):
-        """One epoch over ``X`` from the current centers (the first call initializes them on
-        ``X``); returns self."""
+        """Update the centers with one epoch over ``X``.
+
+        Every training task makes one pass over its shard of ``X`` from the current centers
+        (the first call initializes them on ``X``).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Training instances to cluster (CSR for sparse input).
+
+        y : Ignored
+            Not used, present here for API consistency by convention.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            The weights for each observation in X. If None, all observations are assigned
+            equal weight.
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current centroids while it trains, as
+            in ``fit``.
+
+        Returns
+        -------
+        self : object
+            Return updated estimator.
+        """
         first = not hasattr(self, "cluster_centers_")
         if first:
             self._validate_params()
@@ -367,15 +419,18 @@ default='k-means++'
         return validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32], order="C")
 
     def predict(self, X):
-        """The nearest center of each row (a lazy dask array for dask input).
+        """Predict the closest cluster each sample in X belongs to.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            New data to predict.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            Index of the cluster each sample belongs to. A lazy dask array, computed block by
+            block on the workers, for dask input.
         """
         if is_dask_collection(X):
             X = self._dask_rows(X)
@@ -385,15 +440,21 @@ default='k-means++'
         return assign(X, np.ascontiguousarray(self.cluster_centers_))[0].astype(np.int32)
 
     def transform(self, X):
-        """Distances of each row to every center (a lazy dask array for dask input).
+        """Transform X to a cluster-distance space.
+
+        In the new space, each dimension is the distance to the cluster centers. Note that
+        even if X is sparse, the array returned by ``transform`` will typically be dense.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            New data to transform.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_clusters)
+            X transformed in the new space. A lazy dask array, computed block by block on the
+            workers, for dask input.
         """
         from sklearn.metrics.pairwise import euclidean_distances
 
@@ -405,17 +466,27 @@ default='k-means++'
         return euclidean_distances(X, self.cluster_centers_)
 
     def score(self, X, y=None, sample_weight=None):
-        """The opposite of the inertia of ``X`` under the centers.
+        """Opposite of the value of X on the K-means objective.
+
+        For dask input the distances are computed on the workers.
 
         Parameters
         ----------
         X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            New data.
+
         y : Ignored
-        sample_weight : array-like of shape (n_samples,), default=None
+            Not used, present here for API consistency by convention.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            The weights for each observation in X. If None, all observations are assigned
+            equal weight.
 
         Returns
         -------
         score : float
+            Opposite of the value of X on the K-means objective: minus the sum of squared
+            distances of the rows to their nearest center, weighted by ``sample_weight``.
         """
         if is_dask_collection(X):
             X = self._dask_rows(X)

@@ -262,53 +262,162 @@ def _call_method(block, est, method):
     return getattr(est, method)(block)
 
 
-_SHARED_DOC = """
+# The Parameters entries of ASGDClassifier and ASGDRegressor after ``loss``, in the order of
+# their signatures: shared but for the defaults of ``learning_rate`` and ``power_t`` and the
+# classifier's ``class_weight`` (``_parameters_doc``).
+_PARAMS_DOC_HEAD = """
     penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
-        The regularization term, as in scikit-learn's SGD.
+        The penalty (aka regularization term) to be used. 'l2' is the standard regularizer
+        for linear SVM models; 'l1' and 'elasticnet' might bring sparsity to the model
+        (feature selection) not achievable with 'l2'. No penalty is added when set to None.
+
     alpha : float, default=0.0001
-        Regularization strength; also sets the 'optimal' learning rate.
-    l1_ratio : float, default=0.15
-        Elastic net mixing (0: L2, 1: L1).
+        Constant that multiplies the regularization term. The higher the value, the stronger
+        the regularization. Also used to compute the learning rate when ``learning_rate`` is
+        'optimal'. Values must be in the range ``[0.0, inf)``.
+
+    l1_ratio : float or None, default=0.15
+        The Elastic Net mixing parameter, with ``0 <= l1_ratio <= 1``. ``l1_ratio=0``
+        corresponds to L2 penalty, ``l1_ratio=1`` to L1. Only used if ``penalty`` is
+        'elasticnet', where it must not be None.
+
     fit_intercept : bool, default=True
+        Whether the intercept should be estimated or not. If False, the data is assumed to be
+        already centered.
+
     max_iter : int, default=1000
-        Epochs over each task's shard.
+        The maximum number of passes over the training data (aka epochs): each training task
+        makes at most ``max_iter`` passes over its own shard. It only impacts the behavior of
+        ``fit``, not of ``partial_fit``, which makes one pass.
+
     tol : float or None, default=1e-3
-        Each task stops when its epoch objective has not improved by ``tol`` for
-        ``n_iter_no_change`` epochs.
+        The stopping criterion, checked by each training task on its own: if it is not None,
+        a task stops when its epoch's objective (the mean training loss plus the penalty,
+        averaged over the one-vs-rest problems of a multiclass classifier) has not fallen
+        below its best by ``tol`` for ``n_iter_no_change`` consecutive epochs or, with
+        ``early_stopping``, when its validation score has not risen above its best by ``tol``
+        for as many epochs. The fit ends once every task has stopped, and warns
+        (``ConvergenceWarning``) when a task ran ``max_iter`` epochs without meeting the
+        criterion. If None, every task runs ``max_iter`` epochs (or until ``max_time``).
+
     shuffle : bool, default=True
-        Shuffle the rows once when the data are placed, and the order of mini-batches each epoch.
+        Whether or not the training data should be shuffled. If True, in-memory input is dealt
+        to the tasks' shards in blocks of neighbouring rows drawn at random (row by row where
+        the rows are ordered by their target), and every task visits its rows in a new random
+        order each epoch. If False, in-memory input is split into shards of consecutive rows,
+        and every task visits its rows in order.
+
     verbose : int, default=0
+        The verbosity level. Above 0, every training task prints its mean loss and its sample
+        counter at the end of each epoch (on its worker), and ``fit`` prints its
+        :class:`~dask_asgd.FitReport`.
+
     epsilon : float, default=0.1
-        Parameter of the huber and epsilon-insensitive losses.
+        Epsilon in the epsilon-insensitive loss functions; only if ``loss`` is 'huber',
+        'epsilon_insensitive', or 'squared_epsilon_insensitive'. For 'huber', determines the
+        threshold at which it becomes less important to get the prediction exactly right. For
+        epsilon-insensitive, any differences between the current prediction and the correct
+        label are ignored if they are less than this threshold.
+
     random_state : int, RandomState instance or None, default=None
-    learning_rate : {'constant', 'optimal', 'invscaling', 'adaptive'}
+        Seeds the split of in-memory input into shards, the order in which every task visits
+        its rows and the peers it sends its state to. Pass an int for reproducible output
+        across multiple function calls where the tasks train apart (``sync_interval=None``,
+        or "auto" on in-memory input without ``max_time``); where they exchange states, the
+        model also depends on when the messages arrive.
+
+    learning_rate : {'constant', 'optimal', 'invscaling', 'adaptive'}, default=$learning_rate
+        The learning rate schedule, followed by every training task:
+
+        - 'constant': ``eta = eta0``.
+        - 'optimal': ``eta = 1.0 / (alpha * (t + t0))`` where ``t0`` is chosen by a heuristic
+          proposed by Leon Bottou.
+        - 'invscaling': ``eta = eta0 / pow(t, power_t)``.
+        - 'adaptive': ``eta = eta0``, as long as the training keeps decreasing. Each time
+          ``n_iter_no_change`` consecutive epochs of a task fail to decrease its training
+          loss by ``tol`` (or fail to increase its validation score by ``tol`` if
+          ``early_stopping`` is True), that task divides its learning rate by 5.
+
+        ``t`` counts samples: each task's own, except under 'optimal' for dense input and for
+        sparse input whose rows share a direction (one-hot encoded tables), where it counts
+        the samples of the whole fit, so that a task's step is scikit-learn's at its own
+        count divided by the number of tasks. The dask.config setting
+        ``dask-asgd.schedule`` ("task", "fit" or "auto") chooses.
+
     eta0 : float, default=0.01
-    power_t : float
+        The initial learning rate for the 'constant', 'invscaling' or 'adaptive' schedules.
+        It is not used by the 'optimal' schedule. Values must be in the range
+        ``(0.0, inf)``.
+
+    power_t : float, default=$power_t
+        The exponent for inverse scaling learning rate.
+
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of each shard and stop on its score.
+        Whether to use early stopping to terminate training when validation score is not
+        improving. If set to True (and ``tol`` is not None), every training task sets aside
+        the last ``validation_fraction`` of its shard (whose rows were placed at random) as
+        validation set and stops when its score on it (accuracy for a classifier, R^2 for a
+        regressor) is not improving by at least ``tol`` for ``n_iter_no_change`` consecutive
+        epochs. Unlike scikit-learn's, the validation set is not stratified. Not used by
+        ``partial_fit``.
+
     validation_fraction : float, default=0.1
+        The proportion of each task's shard to set aside as validation set for early
+        stopping. Must be between 0 and 1. Only used if ``early_stopping`` is True.
+
     n_iter_no_change : int, default=5
+        Number of epochs with no improvement a task waits for before stopping (or, with
+        'adaptive', before dividing its learning rate). Convergence is checked against the
+        training loss or the validation score depending on the ``early_stopping`` parameter.
+"""
+
+_CLASS_WEIGHT_DOC = """
+    class_weight : dict, "balanced" or None, default=None
+        Weights associated with classes, as a dict ``{class_label: weight}``. If not given,
+        all classes are supposed to have weight one. The "balanced" mode uses the values of
+        y to automatically adjust weights inversely proportional to class frequencies in the
+        input data as ``n_samples / (n_classes * np.bincount(y))``, counted over the whole
+        input (a Dask collection's included).
+"""
+
+_PARAMS_DOC_TAIL = """
     warm_start : bool, default=False
+        When set to True, reuse the solution of the previous call to fit as initialization,
+        otherwise, just erase the previous solution. The sample counter ``t_``, which drives
+        the learning rate schedule, goes on from the previous fit's, and with ``average`` so
+        do the tasks' iterates and their average.
+
     average : bool or int, default=False
-        Averaged SGD, as scikit-learn's: ``True`` (or 1) makes the model the average of the SGD
-        iterates, an int ``n`` starts averaging once ``n`` samples have been seen. Each task
-        averages its own iterates (merges included); the model is the average of the tasks'
-        averages. ``partial_fit`` and ``warm_start`` go on from the iterate and the average.
+        Averaged SGD, as scikit-learn's: when set to True (or 1), each training task averages
+        its SGD iterates (merges included) from its first sample on; an int ``n`` greater
+        than 1 starts the average once the task's sample counter reaches ``n``. The model is
+        the average of the tasks' averages. ``partial_fit`` and ``warm_start`` go on from the
+        iterate and the average.
+
     batch_size : int, default=128
-        Rows per mini-batch: the unit of the exchange schedule (updates are per sample).
+        Rows per mini-batch: the unit of the exchange schedule (the model is updated after
+        every sample).
+
     sync_interval : int, "auto" or None, default="auto"
-        Mini-batches between two publishes of a task's state. ``None``: no exchange, the model
+        Mini-batches between two publishes of a task's state. None: no exchange, the model
         is the average of independently trained shards (SimuParallelSGD). "auto": the interval
         and message size follow the measured links (docs/design.md); in-memory input, which fit
-        splits into random shards, is trained apart like ``None`` unless ``max_time`` bounds the
+        splits into random shards, is trained apart like None unless ``max_time`` bounds the
         fit (exchange never improved the model there, and without it a ``random_state`` gives
         the same model every time); Dask collections, whose shards may differ, exchange.
+
     fanout : int or "all", default=1
-        Peers each publish goes to (chosen at random).
+        Number of peers each publish goes to, chosen at random; "all" sends every publish to
+        every other task.
+
     n_buffers : int, default=4
-        Receive slots per task; a newer state overwrites an unread older one.
+        Receive slots per task: a received state waits in one until the task merges it
+        between mini-batches, and a newer state overwrites an unread older one.
+
     parzen : bool, default=True
-        Merge a received state only when the local step moves toward it.
+        Whether to merge a received state only when the Parzen-window test says the task's own
+        last step moved toward it. If False, every state received is merged.
+
     merge : {"auto", "pairwise", "average"}, default="auto"
         How a task merges an accepted state. "average": its state becomes the average of its
         own and the received ones (the paper's merge). "pairwise": the same average, and the
@@ -320,43 +429,91 @@ _SHARED_DOC = """
         each task settles its shares after training. "auto": pairwise for sparse input (wide,
         data-limited problems, where "average" measurably lowers held-out AUC), average for
         dense input (where "pairwise" adds noise to the final model). docs/design.md.
+
     n_workers : int or None, default=None
-        Training tasks; default: one per worker thread of the cluster (or per core), except that
-        in-memory input trains with at most one task per 500 rows and per 2,500,000 of an epoch's
-        multiply-adds (rows x features x one-vs-rest classes; a sparse row's stored value counts
-        10; ``dask-asgd.default-tasks``), and at least 2 where the cluster has 2 threads: small
-        data trains better and sooner on fewer tasks. Dask collections train where their
-        partitions live. Without an active distributed Client, fit trains on an in-process
-        cluster of one single-thread worker per core (or ``n_workers``), kept for the next fit
-        (``dask_asgd.close_own_cluster()``, ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
+        Number of training tasks. By default, one per worker thread of the cluster (or per
+        core), except that in-memory input trains with at most one task per 500 rows and per
+        2,500,000 of an epoch's multiply-adds (rows x features x one-vs-rest classes; a sparse
+        row's stored value counts 10; ``dask-asgd.default-tasks``), and at least 2 where the
+        cluster has 2 threads: small data trains better and sooner on fewer tasks. Dask
+        collections train where their partitions live. Without an active distributed Client,
+        fit trains on an in-process cluster of one single-thread worker per core (or
+        ``n_workers``), kept for the next fit (:func:`~dask_asgd.close_own_cluster`,
+        ``dask-asgd.own-cluster.idle-timeout``; docs/usage.md).
+
     max_time : float or None, default=None
-        Seconds; each task stops then and the model is returned as it stands.
+        Time limit of the training in seconds: each task stops then, and the model is returned
+        as it stands. None: no limit.
 """
+
+
+def _parameters_doc(learning_rate: str, power_t: str, class_weight: bool) -> str:
+    """The Parameters entries of ASGDClassifier or ASGDRegressor after ``loss``."""
+    head = _PARAMS_DOC_HEAD.replace("$learning_rate", learning_rate).replace("$power_t", power_t)
+    return head + (_CLASS_WEIGHT_DOC if class_weight else "") + _PARAMS_DOC_TAIL
 
 
 class ASGDClassifier(ClassifierMixin, _BaseASGD):
     # the docstring is built from parts: assigned, since an expression is not a docstring
     __doc__ = """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
 
-    One-vs-rest for more than two classes; the states of all classes travel in one message.
+    It takes the parameters of scikit-learn's ``SGDClassifier`` (except ``n_jobs`` and the
+    passive-aggressive learning rates) and the engine's own (``batch_size``,
+    ``sync_interval``, ``fanout``, ``n_buffers``, ``parzen``, ``merge``, ``n_workers``,
+    ``max_time``). Every
+    training task runs SGD on its own shard of the rows and exchanges its state with random
+    peers while it trains; the model is the average of the tasks' final states. More than two
+    classes are learned one-vs-rest, the states of all classes travelling in one message.
 
     Parameters
     ----------
-    loss : {'hinge', 'log_loss', 'modified_huber', 'squared_hinge', 'perceptron'}, default='hinge'
-    class_weight : dict, "balanced" or None, default=None
-    """ + _SHARED_DOC + """
+    loss : {'hinge', 'log_loss', 'modified_huber', 'squared_hinge', 'perceptron'}, \
+default='hinge'
+        The loss function to be used.
+
+        - 'hinge' gives a linear SVM.
+        - 'log_loss' gives logistic regression, a probabilistic classifier.
+        - 'modified_huber' is another smooth loss that brings tolerance to outliers as well
+          as probability estimates.
+        - 'squared_hinge' is like hinge but is quadratically penalized.
+        - 'perceptron' is the linear loss used by the perceptron algorithm.
+    """ + _parameters_doc("'optimal'", "0.5", class_weight=True) + """
     Attributes
     ----------
-    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
-    intercept_ : ndarray of shape (1,) or (n_classes,)
+    coef_ : ndarray of shape (1, n_features) if n_classes == 2 else (n_classes, n_features)
+        Weights assigned to the features: the average of the training tasks' final
+        coefficients, each weighted by the number of rows it trained on.
+
+    intercept_ : ndarray of shape (1,) if n_classes == 2 else (n_classes,)
+        Constants in decision function, averaged over the tasks as ``coef_``.
+
     classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when ``X`` has feature names
+        that are all strings.
+
     n_iter_ : int
-        The most epochs any task ran.
+        The actual number of iterations before reaching the stopping criterion: the most
+        epochs any training task ran.
+
     t_ : float
-        The largest sample counter of the tasks (drives the learning-rate schedule).
+        The largest sample counter of the training tasks, which drives the learning rate
+        schedule (``warm_start`` and ``partial_fit`` go on from it).
+
     fit_report_ : FitReport
+        What happened in the last fit: one row per training task (rows, mini-batches, states
+        sent, merged and rejected, ...), the tasks' metric reports over time, the tasks lost
+        with their worker and a monitor's values.
+
+    See Also
+    --------
+    ASGDRegressor : Linear regressor trained by asynchronous parallel SGD.
+    sklearn.linear_model.SGDClassifier : The same model trained by SGD on one core.
 
     Examples
     --------
@@ -411,10 +568,40 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         self.max_time = max_time
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, monitor=None):
-        """Fit on all workers; returns self.
+        """Fit the linear model by asynchronous parallel SGD on the cluster's workers.
 
-        ``monitor``: a :class:`dask_asgd.Monitor` (or a callable ``fn(coef, intercept)``) that
-        every task calls on its model while it trains; the values are in ``fit_report_.trace``.
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Training data. In-memory input (numpy, pandas, scipy.sparse) is split into random
+            shards, one per training task; a Dask collection is trained where its partitions
+            live, each task on the partitions its worker holds.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            Target values.
+
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            The initial coefficients to warm-start the optimization (of shape
+            ``(1, n_features)`` for two classes).
+
+        intercept_init : ndarray of shape (n_classes,), default=None
+            The initial intercept to warm-start the optimization (of shape ``(1,)`` for two
+            classes).
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            Weights applied to individual samples. If not provided, uniform weights are
+            assumed. These weights will be multiplied with ``class_weight`` (passed through
+            the constructor) if ``class_weight`` is specified.
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current model while it trains: a
+            :class:`~dask_asgd.Monitor`, or a callable ``fn(coef, intercept)`` (called every
+            0.5 s). What it returns is collected in ``fit_report_.trace``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
         """
         with self._monitoring(monitor):
             self._start_fit()
@@ -422,7 +609,42 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
                                         coef_init, intercept_init)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, monitor=None):
-        """One pass over the data; ``classes`` is required on the first call."""
+        """Perform one epoch of asynchronous parallel SGD on the given samples.
+
+        Every training task makes one pass over its shard of ``X``, from the current model
+        (zero on the first call). Therefore, it is not guaranteed that a minimum of the cost
+        function is reached after calling it once; ``tol`` and ``early_stopping`` do not
+        apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Subset of the training data.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            Subset of the target values.
+
+        classes : ndarray of shape (n_classes,), default=None
+            Classes across all calls to partial_fit. Can be obtained by via
+            ``np.unique(y_all)``, where ``y_all`` is the target vector of the entire dataset.
+            This argument is required for the first call to partial_fit and can be omitted in
+            the subsequent calls. Note that ``y`` doesn't need to contain all labels in
+            ``classes``.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            Weights applied to individual samples. If not provided, uniform weights are
+            assumed.
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current model while it trains: a
+            :class:`~dask_asgd.Monitor`, or a callable ``fn(coef, intercept)`` (called every
+            0.5 s). What it returns is collected in ``fit_report_.trace``.
+
+        Returns
+        -------
+        self : object
+            Returns an instance of self.
+        """
         with self._monitoring(monitor):
             return self._partial_fit(X, y, classes, sample_weight)
 
@@ -494,7 +716,23 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         return self
 
     def decision_function(self, X):
-        """Signed distance to the hyperplane(s); lazy blockwise for dask input."""
+        """Predict confidence scores for samples.
+
+        The confidence score for a sample is proportional to the signed distance of that
+        sample to the hyperplane.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            The data matrix for which we want to get the confidence scores.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Confidence scores per ``(n_samples, n_classes)`` combination. In the binary case,
+            confidence score for ``self.classes_[1]`` where >0 means this class would be
+            predicted. A lazy dask array, computed block by block on the workers, for dask input.
+        """
         if is_dask_collection(X):
             if len(self.classes_) == 2:
                 return self._blockwise("decision_function", X, dtype=np.float64, drop_axis=1)
@@ -503,6 +741,18 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):
+        """Predict class labels for samples in X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            The data matrix for which we want to get the predictions.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Vector containing the class labels for each sample. A lazy dask array, computed block by block on the workers, for dask input.
+        """
         if is_dask_collection(X):
             return self._blockwise("predict", X, dtype=self.classes_.dtype, drop_axis=1)
         scores = self.decision_function(X)
@@ -516,7 +766,27 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
 
     @available_if(_has_proba)
     def predict_proba(self, X):
-        """Class probabilities (log_loss: logistic; modified_huber: clipped), one-vs-rest normalized."""
+        """Probability estimates.
+
+        This method is only available for log loss and modified Huber loss. Binary
+        probability estimates are the logistic function of the decision function for
+        loss="log_loss", and ``(clip(decision_function(X), -1, 1) + 1) / 2`` for
+        loss="modified_huber". Multiclass probability estimates are derived from the binary
+        (one-vs-rest) estimates by simple normalization (uniform where every estimate is
+        zero). For other loss functions, calibrate the classifier with scikit-learn's
+        ``CalibratedClassifierCV`` instead.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Input data for prediction.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            The probability of the sample for each class in the model, where classes are
+            ordered as they are in ``self.classes_``. A lazy dask array, computed block by block on the workers, for dask input.
+        """
         if is_dask_collection(X):
             return self._blockwise("predict_proba", X, dtype=np.float64, n_cols=len(self.classes_))
         d = self.decision_function(X)
@@ -535,9 +805,47 @@ class ASGDClassifier(ClassifierMixin, _BaseASGD):
 
     @available_if(_has_proba)
     def predict_log_proba(self, X):
+        """Log of probability estimates.
+
+        This method is only available for log loss and modified Huber loss. When
+        loss="modified_huber", probability estimates may be hard zeros and ones, so taking
+        the logarithm is not possible. See ``predict_proba`` for details.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Input data for prediction.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            The log-probability of the sample for each class in the model, where classes are
+            ordered as they are in ``self.classes_``. A lazy dask array, computed block by block on the workers, for dask input.
+        """
         return np.log(self.predict_proba(X))
 
     def score(self, X, y, sample_weight=None):
+        """Return the mean accuracy on the given test data and labels.
+
+        For dask input the predictions are computed on the workers, and the accuracy on the
+        client.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Test samples.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            True labels for ``X``.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy of ``self.predict(X)`` with respect to ``y``.
+        """
         if is_dask_collection(X):
             from sklearn.metrics import accuracy_score
 
@@ -551,20 +859,57 @@ class ASGDRegressor(RegressorMixin, _BaseASGD):
     # the docstring is built from parts: assigned, since an expression is not a docstring
     __doc__ = """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
 
+    It takes the parameters of scikit-learn's ``SGDRegressor`` (except the
+    passive-aggressive learning rates) and the engine's own (``batch_size``,
+    ``sync_interval``, ``fanout``, ``n_buffers``, ``parzen``, ``merge``, ``n_workers``,
+    ``max_time``). Every training task
+    runs SGD on its own shard of the rows and exchanges its state with random peers while it
+    trains; the model is the average of the tasks' final states.
+
     Parameters
     ----------
     loss : {'squared_error', 'huber', 'epsilon_insensitive', 'squared_epsilon_insensitive'}, \
 default='squared_error'
-    """ + _SHARED_DOC + """
+        The loss function to be used. 'squared_error' refers to the ordinary least squares
+        fit. 'huber' modifies 'squared_error' to focus less on getting outliers correct by
+        switching from squared to linear loss past a distance of ``epsilon``.
+        'epsilon_insensitive' ignores errors less than ``epsilon`` and is linear past that;
+        this is the loss function used in SVR. 'squared_epsilon_insensitive' is the same but
+        becomes squared loss past a tolerance of ``epsilon``.
+    """ + _parameters_doc("'invscaling'", "0.25", class_weight=False) + """
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
+        Weights assigned to the features: the average of the training tasks' final
+        coefficients, each weighted by the number of rows it trained on.
+
     intercept_ : ndarray of shape (1,)
+        The intercept term, averaged over the tasks as ``coef_``.
+
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``. Defined only when ``X`` has feature names
+        that are all strings.
+
     n_iter_ : int
+        The actual number of iterations before reaching the stopping criterion: the most
+        epochs any training task ran.
+
     t_ : float
+        The largest sample counter of the training tasks, which drives the learning rate
+        schedule (``warm_start`` and ``partial_fit`` go on from it).
+
     fit_report_ : FitReport
+        What happened in the last fit: one row per training task (rows, mini-batches, states
+        sent, merged and rejected, ...), the tasks' metric reports over time, the tasks lost
+        with their worker and a monitor's values.
+
+    See Also
+    --------
+    ASGDClassifier : Linear classifier trained by asynchronous parallel SGD.
+    sklearn.linear_model.SGDRegressor : The same model trained by SGD on one core.
 
     Examples
     --------
@@ -618,14 +963,72 @@ default='squared_error'
         self.max_time = max_time
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None, monitor=None):
-        """Fit on all workers; returns self (``monitor``: as ASGDClassifier.fit)."""
+        """Fit the linear model by asynchronous parallel SGD on the cluster's workers.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Training data. In-memory input (numpy, pandas, scipy.sparse) is split into random
+            shards, one per training task; a Dask collection is trained where its partitions
+            live, each task on the partitions its worker holds.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            Target values.
+
+        coef_init : ndarray of shape (n_features,), default=None
+            The initial coefficients to warm-start the optimization.
+
+        intercept_init : ndarray of shape (1,), default=None
+            The initial intercept to warm-start the optimization.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            Weights applied to individual samples (1. for unweighted).
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current model while it trains: a
+            :class:`~dask_asgd.Monitor`, or a callable ``fn(coef, intercept)`` (called every
+            0.5 s). What it returns is collected in ``fit_report_.trace``.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
         with self._monitoring(monitor):
             self._start_fit()
             return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init,
                                        intercept_init)
 
     def partial_fit(self, X, y, sample_weight=None, monitor=None):
-        """One pass over the data."""
+        """Perform one epoch of asynchronous parallel SGD on the given samples.
+
+        Every training task makes one pass over its shard of ``X``, from the current model
+        (zero on the first call). Therefore, it is not guaranteed that a minimum of the cost
+        function is reached after calling it once; ``tol`` and ``early_stopping`` do not
+        apply.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Subset of training data.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            Subset of target values.
+
+        sample_weight : {array-like, dask array} of shape (n_samples,), default=None
+            Weights applied to individual samples. If not provided, uniform weights are
+            assumed.
+
+        monitor : Monitor or callable, default=None
+            Called by every training task on its own current model while it trains: a
+            :class:`~dask_asgd.Monitor`, or a callable ``fn(coef, intercept)`` (called every
+            0.5 s). What it returns is collected in ``fit_report_.trace``.
+
+        Returns
+        -------
+        self : object
+            Returns an instance of self.
+        """
         with self._monitoring(monitor):
             first = not hasattr(self, "coef_")
             if first:
@@ -642,6 +1045,18 @@ default='squared_error'
         return self
 
     def predict(self, X):
+        """Predict using the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted target values per element in ``X``. A lazy dask array, computed block by block on the workers, for dask input.
+        """
         if is_dask_collection(X):
             return self._blockwise("predict", X, dtype=np.float64, drop_axis=1)
         check_is_fitted(self)
@@ -649,6 +1064,32 @@ default='squared_error'
         return np.asarray(X @ self.coef_).ravel() + self.intercept_[0]
 
     def score(self, X, y, sample_weight=None):
+        """Return the coefficient of determination of the prediction.
+
+        The coefficient of determination :math:`R^2` is defined as :math:`(1 - \\frac{u}{v})`,
+        where :math:`u` is the residual sum of squares ``((y_true - y_pred) ** 2).sum()`` and
+        :math:`v` is the total sum of squares ``((y_true - y_true.mean()) ** 2).sum()``. The
+        best possible score is 1.0 and it can be negative (because the model can be
+        arbitrarily worse). A constant model that always predicts the expected value of ``y``,
+        disregarding the input features, would get an :math:`R^2` score of 0.0. For dask
+        input the predictions are computed on the workers, and the score on the client.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, dask array, dask DataFrame} of shape (n_samples, n_features)
+            Test samples.
+
+        y : {array-like, dask array, dask Series} of shape (n_samples,)
+            True values for ``X``.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            :math:`R^2` of ``self.predict(X)`` with respect to ``y``.
+        """
         if is_dask_collection(X):
             from sklearn.metrics import r2_score
 

@@ -5,9 +5,9 @@ the summed sample weight the task has assigned to each (``_kmeans_kernels``).  E
 from one shared initialization, so centroid ``j`` of one task and centroid ``j`` of another
 describe the same cluster as long as the exchange keeps them together.
 
-The final combine (docs/design.md, "K-Means: the final combine"): each task ends with one Lloyd
-pass over its shard under its own centroids (the per-centroid sums and weights of the rows
-nearest to each), the client aligns every task's centroids to the reference task's (the one
+The final combine (docs/design.md, "K-Means: the final combine"): each task ends with the Lloyd
+sums of its shard under its own centroids (the per-centroid sums and weights of the rows nearest
+to each: its last epoch's, where that epoch's assignments still hold, else one more pass), the client aligns every task's centroids to the reference task's (the one
 with most rows) by a minimum-cost matching, and the model's centroid ``j`` is the sum of the
 aligned sums over the sum of the aligned weights: one Lloyd step of the whole data when the
 tasks agree.  A centroid no row chose keeps the weighted mean of the tasks' centroids.  The
