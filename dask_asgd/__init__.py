@@ -2,8 +2,8 @@
 
 from . import config  # noqa: F401  (registers the dask-asgd config defaults)
 from ._cluster import close_own_cluster
-from .cluster import ASGDKMeans
 from .balance import AdaptivePolicy, BalanceSchedulerPlugin, FixedPolicy, IntervalPolicy
+from .cluster import ASGDKMeans
 from .linear_model import ASGDClassifier, ASGDRegressor, FitReport
 from .monitor import Monitor
 from .pubsub import PubSubWorkerPlugin

@@ -34,11 +34,17 @@ class _Own:
         # profiles.  The event-loop health check every second, not every 20 ms, and the system
         # monitor (CPU, memory and network figures for a dashboard it does not have) every 5 s,
         # not 0.5 s: the kept cluster idles at 0.5% of a core instead of 4% (docs/design.md)
-        quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
-                 "distributed.admin.system-monitor.interval": "5s"}
+        quiet = {
+            "distributed.worker.profile.enabled": False,
+            "distributed.admin.tick.interval": "1s",
+            "distributed.admin.system-monitor.interval": "5s",
+        }
         with dask.config.set(quiet):
             self.cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, processes=False, dashboard_address=None,
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=False,
+                dashboard_address=None,
                 silence_logs=40,
                 # no memory limit: every in-process worker would measure the whole process (the
                 # user's arrays included) against 1/n of the machine's memory and pause, starting
@@ -58,8 +64,11 @@ class _Own:
         self.timer = None
 
     def usable(self, n_workers: int) -> bool:
-        return (self.n_workers == n_workers and self.client.status == "running"
-                and len(self.cluster.scheduler.workers) == n_workers)
+        return (
+            self.n_workers == n_workers
+            and self.client.status == "running"
+            and len(self.cluster.scheduler.workers) == n_workers
+        )
 
     def close(self):
         if self.timer is not None:
@@ -182,4 +191,3 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 def _close_at_exit():
     with contextlib.suppress(Exception):
         close_own_cluster(timeout=5.0)
-

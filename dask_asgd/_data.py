@@ -168,8 +168,9 @@ def _in_this_process(slots) -> bool:
     return all(a in local for a in slots)
 
 
-def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classifier: bool,
-                    ordered=None, fit: str = "") -> list:
+def place_in_memory(
+    client, X, y, sw, slots: list, rng, shuffle: bool, is_classifier: bool, ordered=None, fit: str = ""
+) -> list:
     """Split rows into ``len(slots)`` shards and place each on its worker.
 
     With ``shuffle``, a shard is a random set of row blocks.  On an in-process cluster the whole
@@ -210,8 +211,10 @@ def place_in_memory(client, X, y, sw, slots: list, rng, shuffle: bool, is_classi
         if in_process:  # the whole arrays by reference, and the shard's rows in them
             held, kept = shared, (rs, None if rows is None else rows[i])
         else:  # the shard's rows, serialized to its worker
-            held, kept = client.scatter([tuple(a[lo:hi] for lo, hi in rs) for a in arrays], workers=[addr],
-                                        hash=False), (None, None)
+            held, kept = (
+                client.scatter([tuple(a[lo:hi] for lo, hi in rs) for a in arrays], workers=[addr], hash=False),
+                (None, None),
+            )
         held = list(held)
         Xh = held.pop(0)
         yh = [held.pop(0)] if y is not None else None
@@ -235,7 +238,7 @@ def _random_row_sets(n: int, P: int, rng) -> list:
     owner[rng.permutation(nb)] = np.repeat(np.arange(P), np.diff(np.linspace(0, nb, P + 1).astype(int)))
     order = np.argsort(owner, kind="stable")  # a radix sort for small integers
     cuts = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=P))])
-    return [RowBlocks(order[cuts[i]: cuts[i + 1]], size, n) for i in range(P)]
+    return [RowBlocks(order[cuts[i] : cuts[i + 1]], size, n) for i in range(P)]
 
 
 def _block_ranges(n: int, P: int, rng=None) -> list:
@@ -247,8 +250,9 @@ def _block_ranges(n: int, P: int, rng=None) -> list:
     B = int(np.clip(n // (P * 16), 1, 4096))
     order = rng.permutation(-(-n // B))
     cuts = np.linspace(0, len(order), P + 1).astype(int)
-    return [_merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i]: cuts[i + 1]])])
-            for i in range(P)]
+    return [
+        _merge_ranges([(b * B, min((b + 1) * B, n)) for b in np.sort(order[cuts[i] : cuts[i + 1]])]) for i in range(P)
+    ]
 
 
 def _merge_ranges(ranges):

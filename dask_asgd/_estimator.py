@@ -36,8 +36,10 @@ class EngineMixin:
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
         elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input."
+            )
 
     def _dask_rows(self, X):
         """A fitted model's dask input as a dask array of whole rows (its feature count checked)."""
@@ -133,9 +135,27 @@ class FitReport:
         ``samples_seen`` divided by ``seconds`` (0.0 for a fit of no measurable time).
     """
 
-    _COLUMNS = ["worker", "n_samples", "n_batches", "sent", "received", "merged", "rejected", "dropped",
-                "overwritten", "bytes_sent", "deferred", "replied", "shares_received", "taken_over", "seconds",
-                "settle_seconds", "n_iter", "stop_reason", "monitor_seconds"]
+    _COLUMNS = [
+        "worker",
+        "n_samples",
+        "n_batches",
+        "sent",
+        "received",
+        "merged",
+        "rejected",
+        "dropped",
+        "overwritten",
+        "bytes_sent",
+        "deferred",
+        "replied",
+        "shares_received",
+        "taken_over",
+        "seconds",
+        "settle_seconds",
+        "n_iter",
+        "stop_reason",
+        "monitor_seconds",
+    ]
 
     def __init__(self, results, history, lost, seconds, started=None):
         rows = sorted(results, key=lambda r: r.task)
@@ -145,8 +165,11 @@ class FitReport:
         self._task_ids = [r.task for r in rows]
         self._history_rows = history
         t0 = started if started is not None else 0.0
-        self._trace_rows = [{"time": tm - t0, "task": r.task, "worker": r.worker, "samples": n, "value": v}
-                            for r in rows for tm, n, v in r.trace]
+        self._trace_rows = [
+            {"time": tm - t0, "task": r.task, "worker": r.worker, "samples": n, "value": v}
+            for r in rows
+            for tm, n, v in r.trace
+        ]
         self.lost = dict(lost)
         self.class_skew = shard_skew(rows)[1]
         self.seconds = float(seconds)
@@ -175,5 +198,6 @@ class FitReport:
             f"FitReport({len(t)} tasks, {self.seconds:.2f} s, {self.samples_per_second:,.0f} samples/s, "
             f"sent={int(t['sent'].sum())}, merged={int(t['merged'].sum())}, "
             f"rejected={int(t['rejected'].sum())}, lost={len(self.lost)}"
-            + (f", class_skew={self.class_skew:.2f}" if self.class_skew > 0 else "") + ")"
+            + (f", class_skew={self.class_skew:.2f}" if self.class_skew > 0 else "")
+            + ")"
         )

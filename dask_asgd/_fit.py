@@ -11,13 +11,20 @@ from dataclasses import replace
 import numpy as np
 
 from . import _compat, config
-from ._data import (is_dask_collection, is_sparse_input, place_dask, place_in_memory, release_local, resolve_local,
-                    worker_slots)
+from ._data import (
+    is_dask_collection,
+    is_sparse_input,
+    place_dask,
+    place_in_memory,
+    release_local,
+    resolve_local,
+    worker_slots,
+)
+from ._engine.plan import make_plan
 from ._engine.spec import EngineSpec
 from ._options import LEARNING_RATES
 from ._paused import PausedClock, paused_error
 from .balance import PLUGIN_NAME as BALANCE_NAME
-from ._engine.plan import make_plan
 from .balance import BalanceSchedulerPlugin, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
 from .pubsub import PubSubWorkerPlugin
@@ -53,16 +60,20 @@ def ensure_plugins(client) -> dict:
         client.register_plugin(BalanceSchedulerPlugin(), name=BALANCE_NAME)
     if not has_pubsub:
         client.register_plugin(
-            PubSubWorkerPlugin(connect_timeout=float(config.get("connect-timeout")),
-                               throttle=config.get("throttle-bytes-per-second")),
+            PubSubWorkerPlugin(
+                connect_timeout=float(config.get("connect-timeout")), throttle=config.get("throttle-bytes-per-second")
+            ),
             name=PUBSUB_NAME,
         )
     return nthreads
 
 
 def _registered(dask_scheduler=None):
-    return (BALANCE_NAME in dask_scheduler.plugins, PUBSUB_NAME in dask_scheduler.worker_plugins,
-            {addr: ws.nthreads for addr, ws in dask_scheduler.workers.items()})
+    return (
+        BALANCE_NAME in dask_scheduler.plugins,
+        PUBSUB_NAME in dask_scheduler.worker_plugins,
+        {addr: ws.nthreads for addr, ws in dask_scheduler.workers.items()},
+    )
 
 
 class FitResult:
@@ -75,8 +86,9 @@ class FitResult:
         self.skew_warned = skew_warned  # the shards' class mix was warned about while it ran
 
 
-def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None, ordered=None,
-            is_classifier=False) -> FitResult:
+def run_fit(
+    X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None, ordered=None, is_classifier=False
+) -> FitResult:
     """Train ``spec`` on the cluster; returns the finished tasks' results (states not combined).
     ``y`` None: a model without targets.  ``is_classifier``: ``y`` holds class codes (the
     placement looks at their order).
@@ -93,8 +105,7 @@ def run_fit(X, y, sw, spec: EngineSpec, *, n_workers, random_state, policy=None,
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
         try:
             if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
-                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered,
-                                         fit=fit_id)
+                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered, fit=fit_id)
             else:
                 shards = place_dask(client, X, y, sw, slots)
             tasks = {i: s.worker for i, s in enumerate(shards)}
@@ -160,8 +171,20 @@ def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
             with dask.annotate(workers=[s.worker], allow_other_workers=False):
                 tasks.append(dask.delayed(_train_task, pure=False)(i, s.X, s.y, s.sw, rest, dask_key_name=key))
         else:
-            tasks.append(client.submit(_train_task, i, s.X, s.y, s.sw, rest, key=key,
-                                       workers=[s.worker], allow_other_workers=False, pure=False))
+            tasks.append(
+                client.submit(
+                    _train_task,
+                    i,
+                    s.X,
+                    s.y,
+                    s.sw,
+                    rest,
+                    key=key,
+                    workers=[s.worker],
+                    allow_other_workers=False,
+                    pure=False,
+                )
+            )
     if one_graph:
         tasks = client.compute(tasks, optimize_graph=False)
     _compat.flush_to_scheduler(client)
@@ -293,8 +316,13 @@ def _watch(client, fit_id, futures: dict, spec):
             # a running task reports every report_interval: one that has not may have started
             limit = max(float(config.get("paused-timeout")), 2.0 * float(spec.report_interval))
             if paused_clock.held(bool(paused), now) > limit:
-                raise paused_error("the training tasks placed on", sorted(set(paused.values())), now - started,
-                                    limit, "or fit with n_workers= on the others")
+                raise paused_error(
+                    "the training tasks placed on",
+                    sorted(set(paused.values())),
+                    now - started,
+                    limit,
+                    "or fit with n_workers= on the others",
+                )
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
         results = client.gather(list(done.values()), errors="skip")
@@ -314,8 +342,11 @@ def shard_skew(results) -> tuple:
     """``(task, distance)``: the task whose shard's class mix is farthest from the mix of all
     shards (total variation distance: the share of its rows that would have to change class),
     from the counts the tasks of a Dask collection report; ``(None, 0.0)`` without them."""
-    rows = [(_field(r, "task"), np.asarray(_field(r, "class_counts"), dtype=np.float64))
-            for r in results if _field(r, "class_counts") is not None]
+    rows = [
+        (_field(r, "task"), np.asarray(_field(r, "class_counts"), dtype=np.float64))
+        for r in results
+        if _field(r, "class_counts") is not None
+    ]
     rows = [(t, c) for t, c in rows if c.sum() > 0]
     if len(rows) < 2:
         return None, 0.0
@@ -340,11 +371,11 @@ def warn_skewed(results) -> bool:
     if task is None or dist <= limit:
         return False
     warnings.warn(
-        "dask-asgd: the training shards hold very different class mixes (task %d's differs "
-        "from the whole data's by %.0f%% of its rows; dask-asgd.shard-skew-warning: %.0f%%). "
-        "A Dask collection is trained where its partitions live, and the average of models "
-        "trained on such shards loses accuracy: shuffle the rows across partitions before "
-        "fit (docs/usage.md, 'Partitions in order')." % (task, 100 * dist, 100 * limit),
+        f"dask-asgd: the training shards hold very different class mixes (task {task}'s differs "
+        f"from the whole data's by {100 * dist:.0f}% of its rows; dask-asgd.shard-skew-warning: "
+        f"{100 * limit:.0f}%). A Dask collection is trained where its partitions live, and the average "
+        "of models trained on such shards loses accuracy: shuffle the rows across partitions before "
+        "fit (docs/usage.md, 'Partitions in order').",
         UserWarning,
         stacklevel=3,
     )
@@ -355,11 +386,11 @@ def warn_dropped(results) -> None:
     """Say when tasks dropped messages from peers that were not well-formed blocks of their state."""
     dropped = {r.task: r.dropped for r in results if r.dropped}
     if dropped:
+        by_task = ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))
         warnings.warn(
-            "dask-asgd: %d message(s) from peers were dropped before they reached a model: not a "
-            "well-formed block of the receiver's state (offset, length, type or values out of range; "
-            "by task: %s). fit_report_.tasks['dropped'] counts them."
-            % (sum(dropped.values()), ", ".join(f"{k}: {v}" for k, v in sorted(dropped.items()))),
+            f"dask-asgd: {sum(dropped.values())} message(s) from peers were dropped before they reached a "
+            "model: not a well-formed block of the receiver's state (offset, length, type or values out of "
+            f"range; by task: {by_task}). fit_report_.tasks['dropped'] counts them.",
             RuntimeWarning,
             stacklevel=4,
         )
@@ -367,11 +398,10 @@ def warn_dropped(results) -> None:
 
 def warn_lost(lost: dict, n_tasks: int) -> None:
     if lost:
+        which = ", ".join(f"task {k} on {v}" for k, v in sorted(lost.items()))
         warnings.warn(
-            "dask-asgd: %d of %d training tasks were lost with their worker (%s); the model is "
-            "the average of the %d surviving tasks."
-            % (len(lost), n_tasks, ", ".join(f"task {k} on {v}" for k, v in sorted(lost.items())),
-               n_tasks - len(lost)),
+            f"dask-asgd: {len(lost)} of {n_tasks} training tasks were lost with their worker ({which}); the "
+            f"model is the average of the {n_tasks - len(lost)} surviving tasks.",
             RuntimeWarning,
             stacklevel=3,
         )

@@ -28,7 +28,8 @@ def paused_error(what: str, workers, seconds: float, limit: float, also: str = "
         f"dask-asgd: {what} the workers {', '.join(workers)} have not started in {seconds:.0f} s: "
         f"{those} paused (their process's memory is above the distributed.worker.memory.pause "
         f"share of their memory_limit) and start no task (dask-asgd.paused-timeout: {limit:g} s). "
-        f"Free memory there, give the workers a larger memory_limit{', ' + also if also else ''}.")
+        f"Free memory there, give the workers a larger memory_limit{', ' + also if also else ''}."
+    )
 
 
 def wait_input(client, futures) -> None:

@@ -95,8 +95,9 @@ def _flat_parts(parts):
     return out
 
 
-def prepare_shard(X_parts, y_parts, sw_parts, classes, class_weights, is_classifier, checked=False,
-                  rng=None, rows=None):
+def prepare_shard(
+    X_parts, y_parts, sw_parts, classes, class_weights, is_classifier, checked=False, rng=None, rows=None
+):
     """Stack a task's blocks, check them (unless the client did), and, when ``classes`` is given,
     encode the labels and fold the class weights into the sample weights.  ``y_parts`` None:
     a model without targets (``y`` None).  With ``rng``, rows ordered by their target are
@@ -146,7 +147,7 @@ def encode_labels(y, sw, classes, class_weights):
     classes = np.asarray(classes)
     codes = np.clip(np.searchsorted(classes, y), 0, len(classes) - 1)
     if not np.array_equal(classes[codes], y):
-        raise ValueError("y contains labels that are not in classes=%r" % (list(classes),))
+        raise ValueError(f"y contains labels that are not in classes={list(classes)!r}")
     if class_weights is not None:
         cw = np.asarray(class_weights, dtype=np.float64)[codes]
         sw = cw if sw is None else sw * cw

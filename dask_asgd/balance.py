@@ -136,10 +136,19 @@ class AdaptivePolicy(IntervalPolicy):
         Largest message until the link has been measured (slow start), in bytes.
     """
 
-    def __init__(self, state_bytes: int, fanout: int = 1, initial_interval: int = 16,
-                 min_interval: int = 1, max_interval: int = 4096, min_publish_period: float = 0.02,
-                 utilization: float = 0.5, max_message_seconds: float = 0.05, max_blocks: int = 64,
-                 initial_message_bytes: int = 1 << 20):
+    def __init__(
+        self,
+        state_bytes: int,
+        fanout: int = 1,
+        initial_interval: int = 16,
+        min_interval: int = 1,
+        max_interval: int = 4096,
+        min_publish_period: float = 0.02,
+        utilization: float = 0.5,
+        max_message_seconds: float = 0.05,
+        max_blocks: int = 64,
+        initial_message_bytes: int = 1 << 20,
+    ):
         self.state_bytes = max(1, int(state_bytes))
         self.fanout = max(1, int(fanout))
         self.initial_interval = int(initial_interval)
@@ -175,8 +184,9 @@ class AdaptivePolicy(IntervalPolicy):
         """
         if not metrics:  # slow start: small messages until the link has been measured
             return {"sync_interval": self.initial_interval, "n_blocks": self.initial_blocks}
-        st = self._state.setdefault(task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None,
-                                           "period": None})
+        st = self._state.setdefault(
+            task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None, "period": None}
+        )
         # 1. capacity
         d_bytes = metrics.get("bytes_sent", 0) - st["bytes"]
         d_secs = metrics.get("send_seconds", 0.0) - st["seconds"]
@@ -320,8 +330,11 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         rec = self.fits.get(fit)
         if rec is None:
             return {"lost": {}, "class_counts": {}, "paused": {}}
-        paused = {task: addr for task, addr in rec.tasks.items()
-                  if task not in rec.reported and _is_paused(self.scheduler.workers.get(addr))}
+        paused = {
+            task: addr
+            for task, addr in rec.tasks.items()
+            if task not in rec.reported and _is_paused(self.scheduler.workers.get(addr))
+        }
         return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused}
 
 

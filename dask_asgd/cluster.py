@@ -158,9 +158,25 @@ default='k-means++'
         "max_time": [Interval(Real, 0, None, closed="neither"), None],
     }
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=100, tol=1e-4,
-                 batch_size=1024, compute_labels=True, verbose=0, random_state=None, sync_interval="auto", fanout=1, n_buffers=4,
-                 parzen=False, n_workers=None, max_time=None):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        init="k-means++",
+        n_init="auto",
+        max_iter=100,
+        tol=1e-4,
+        batch_size=1024,
+        compute_labels=True,
+        verbose=0,
+        random_state=None,
+        sync_interval="auto",
+        fanout=1,
+        n_buffers=4,
+        parzen=False,
+        n_workers=None,
+        max_time=None,
+    ):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -266,16 +282,30 @@ default='k-means++'
         final_pass = str(config.get("kmeans.final-pass"))
         if final_pass not in ("auto", "always"):
             raise ValueError(f"dask-asgd.kmeans.final-pass must be 'auto' or 'always', got {final_pass!r}")
-        model = KMeansSpec(n_clusters=k, n_features=d, init_centers=centers, init_counts=counts,
-                           max_iter=int(epochs or self.max_iter), tol=0.0 if epochs else float(self.tol),
-                           batch_size=int(self.batch_size), shuffle=True, parzen=mode, merge=MERGES[merge],
-                           memory=_count_memory(X), epoch_sums=final_pass == "auto", verbose=int(self.verbose))
-        res = run_fit(X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers,
-                      random_state=random_state)
+        model = KMeansSpec(
+            n_clusters=k,
+            n_features=d,
+            init_centers=centers,
+            init_counts=counts,
+            max_iter=int(epochs or self.max_iter),
+            tol=0.0 if epochs else float(self.tol),
+            batch_size=int(self.batch_size),
+            shuffle=True,
+            parzen=mode,
+            merge=MERGES[merge],
+            memory=_count_memory(X),
+            epoch_sums=final_pass == "auto",
+            verbose=int(self.verbose),
+        )
+        res = run_fit(
+            X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers, random_state=random_state
+        )
         if not res.results:
             raise RuntimeError(
-                "dask-asgd: every training task was lost with its worker (%s); no model to return."
-                % ", ".join(sorted(set(map(str, res.lost.values())))))
+                "dask-asgd: every training task was lost with its worker ({}); no model to return.".format(
+                    ", ".join(sorted(set(map(str, res.lost.values()))))
+                )
+            )
         warn_lost(res.lost, len(res.results) + len(res.lost))
         cand = combine(res.results, k, d)
         combined, singles, weights = cand.combined, cand.singles, cand.weights
@@ -294,8 +324,12 @@ default='k-means++'
             # the candidate of lowest inertia on the sample: the combined model, or one task's own
             # the candidate of lowest inertia on the sample (dask-asgd.kmeans.combine: "lloyd");
             # the others are there to be measured against it
-            pool = {"lloyd": [combined] + singles, "lloyd-only": [combined], "average": [cand.averaged],
-                    "best": singles}[how]
+            pool = {
+                "lloyd": [combined] + singles,
+                "lloyd-only": [combined],
+                "average": [cand.averaged],
+                "best": singles,
+            }[how]
             scores = [_inertia(sample, c, sample_w) for c in pool]
             combined = pool[int(np.argmin(scores))]
             self._counts = weights
@@ -325,11 +359,15 @@ default='k-means++'
             if centers.shape != (k, sample.shape[1]):
                 raise ValueError(
                     f"The shape of the initial centers {centers.shape} does not match the number of "
-                    f"clusters {k} and the number of features {sample.shape[1]}.")
+                    f"clusters {k} and the number of features {sample.shape[1]}."
+                )
             if self.n_init != "auto" and self.n_init != 1:
                 warnings.warn(
                     "Explicit initial center position passed: performing only one init in "
-                    f"{type(self).__name__} instead of n_init={self.n_init}.", RuntimeWarning, stacklevel=3)
+                    f"{type(self).__name__} instead of n_init={self.n_init}.",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             return centers
         n_init = self.n_init
         if n_init == "auto":
@@ -348,7 +386,8 @@ default='k-means++'
             if centers.shape != (k, sample.shape[1]):
                 raise ValueError(
                     f"The shape of the initial centers {centers.shape} does not match the number of "
-                    f"clusters {k} and the number of features {sample.shape[1]}.")
+                    f"clusters {k} and the number of features {sample.shape[1]}."
+                )
             score = _inertia(sample, centers, sample_w) if n_init > 1 else 0.0
             if best is None or score < best_score:
                 best, best_score = centers, score
@@ -357,8 +396,16 @@ default='k-means++'
     def _validate_input(self, X, sample_weight, reset):
         if is_dask_collection(X):
             return self._validate_dask(X, sample_weight, reset)
-        X = validate_data(self, X, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
-                          accept_large_sparse=False, reset=reset, ensure_all_finite=False)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+            reset=reset,
+            ensure_all_finite=False,
+        )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         return X, sample_weight
@@ -378,7 +425,7 @@ default='k-means++'
         if any(np.isnan(c) for c in X.chunks[0]):
             X = X.compute_chunk_sizes()
         if X.shape[0] == 0:
-            raise ValueError("Found array with 0 sample(s) (shape=%r) while a minimum of 1 is required." % (X.shape,))
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape!r}) while a minimum of 1 is required.")
         if X.dtype not in (np.float32, np.float64):
             if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
                 raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
@@ -405,8 +452,11 @@ default='k-means++'
             labels = X.map_blocks(_block_labels, C, dtype=np.int32, drop_axis=1)
             dist = X.map_blocks(_block_distances, C, dtype=np.float64, drop_axis=1)
             if sample_weight is not None:
-                sw = sample_weight if is_dask_collection(sample_weight) else da.from_array(
-                    np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+                sw = (
+                    sample_weight
+                    if is_dask_collection(sample_weight)
+                    else da.from_array(np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+                )
                 dist = dist * sw.rechunk((X.chunks[0],))
             return labels, float(compute_input(dist.sum())[0])
         labels, dist = assign(X, C)
@@ -434,8 +484,7 @@ default='k-means++'
         """
         if is_dask_collection(X):
             X = self._dask_rows(X)
-            return X.map_blocks(_block_labels, np.ascontiguousarray(self.cluster_centers_), dtype=np.int32,
-                                drop_axis=1)
+            return X.map_blocks(_block_labels, np.ascontiguousarray(self.cluster_centers_), dtype=np.int32, drop_axis=1)
         X = self._check_test_data(X)
         return assign(X, np.ascontiguousarray(self.cluster_centers_))[0].astype(np.int32)
 
@@ -460,8 +509,12 @@ default='k-means++'
 
         if is_dask_collection(X):
             X = self._dask_rows(X)
-            return X.map_blocks(euclidean_distances, self.cluster_centers_, dtype=self.cluster_centers_.dtype,
-                                chunks=(X.chunks[0], (self.n_clusters,)))
+            return X.map_blocks(
+                euclidean_distances,
+                self.cluster_centers_,
+                dtype=self.cluster_centers_.dtype,
+                chunks=(X.chunks[0], (self.n_clusters,)),
+            )
         X = self._check_test_data(X)
         return euclidean_distances(X, self.cluster_centers_)
 
@@ -510,10 +563,26 @@ def _rows(X, a, b, sw=None):
     y, sw = np.zeros(1), (sw if has_sw else np.ones(1))
     if sp.issparse(X):
         lo, hi = X.indptr[a], X.indptr[b]
-        return Rows(False, np.zeros((1, 1), dtype=X.dtype), X.data[lo:hi], X.indices[lo:hi],
-                    (X.indptr[a:b + 1] - lo).astype(X.indptr.dtype), y, sw, has_sw)
-    return Rows(True, X[a:b], np.zeros(1, dtype=X.dtype), np.zeros(1, dtype=np.int32), np.zeros(2, dtype=np.int32),
-                y, sw, has_sw)
+        return Rows(
+            False,
+            np.zeros((1, 1), dtype=X.dtype),
+            X.data[lo:hi],
+            X.indices[lo:hi],
+            (X.indptr[a : b + 1] - lo).astype(X.indptr.dtype),
+            y,
+            sw,
+            has_sw,
+        )
+    return Rows(
+        True,
+        X[a:b],
+        np.zeros(1, dtype=X.dtype),
+        np.zeros(1, dtype=np.int32),
+        np.zeros(2, dtype=np.int32),
+        y,
+        sw,
+        has_sw,
+    )
 
 
 def assign(X, C, n_threads=None):
@@ -601,8 +670,9 @@ def _count_memory(X) -> float:
     except (TypeError, ValueError):
         value = -1.0
     if not value >= 0:
-        raise ValueError(f"dask-asgd.kmeans.count-memory must be 'auto' or a number >= 0, got "
-                         f"{config.get('kmeans.count-memory')!r}")
+        raise ValueError(
+            f"dask-asgd.kmeans.count-memory must be 'auto' or a number >= 0, got {config.get('kmeans.count-memory')!r}"
+        )
     return value
 
 

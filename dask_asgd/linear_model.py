@@ -11,10 +11,10 @@ import pandas as pd
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import assert_all_finite as _assert_all_finite
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils import assert_all_finite as _assert_all_finite
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
@@ -22,9 +22,6 @@ from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import is_dask_collection, is_sparse_input, numeric_frame
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost, warn_skewed
-from ._paused import compute_input
-from ._prepare import encode_labels, label_codes, labels_ordered
-from .models.linear import LinearSpec, average_states
 from ._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -34,6 +31,9 @@ from ._options import (
     effective_l1_ratio,
     loss_param,
 )
+from ._paused import compute_input
+from ._prepare import encode_labels, label_codes, labels_ordered
+from .models.linear import LinearSpec, average_states
 
 
 class _BaseASGD(EngineMixin, BaseEstimator):
@@ -128,8 +128,16 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         # the NaN / inf check of X runs in the training tasks, each on its own rows, in parallel
         # (same error as scikit-learn's); everything else is checked here
         X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], order="C",
-            accept_large_sparse=False, reset=reset, y_numeric=not self._is_clf, ensure_all_finite=False,
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=False,
+            reset=reset,
+            y_numeric=not self._is_clf,
+            ensure_all_finite=False,
         )
         if not self._is_clf:
             _assert_all_finite(y, input_name="y")
@@ -157,10 +165,10 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         y = y.ravel() if y.ndim > 1 else y
         if X.shape[0] != y.shape[0]:
             raise ValueError(
-                "Found input variables with inconsistent numbers of samples: [%d, %d]" % (X.shape[0], y.shape[0])
+                f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {y.shape[0]}]"
             )
         if X.shape[0] == 0:
-            raise ValueError("Found array with 0 sample(s) (shape=%r) while a minimum of 1 is required." % (X.shape,))
+            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape!r}) while a minimum of 1 is required.")
         if X.dtype not in (np.float32, np.float64):
             if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
                 raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
@@ -176,22 +184,28 @@ class _BaseASGD(EngineMixin, BaseEstimator):
             return self.merge == "pairwise"
         return is_sparse_input(X)
 
-    def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm,
-             classes=None, class_weights=None, ordered=None):
+    def _run(self, X, y, sample_weight, n_outputs, max_iter, tol, warm, classes=None, class_weights=None, ordered=None):
         random_state = check_random_state(self.random_state)
         model = self._spec(n_outputs, self.n_features_in_, self._is_clf, max_iter, tol, *warm)
         # Dask collections' labels are encoded by the tasks (``classes``, ``class_weights``)
         model = replace(model, pairwise=self._pairwise(X), classes=classes, class_weights=class_weights)
         spec = self._engine_spec(model)
         res = run_fit(
-            X, y, sample_weight, spec, n_workers=self.n_workers, random_state=random_state,
-            ordered=ordered, is_classifier=self._is_clf,
+            X,
+            y,
+            sample_weight,
+            spec,
+            n_workers=self.n_workers,
+            random_state=random_state,
+            ordered=ordered,
+            is_classifier=self._is_clf,
         )
         n_tasks = len(res.results) + len(res.lost)
         if not res.results:
             raise RuntimeError(
-                "dask-asgd: every training task was lost with its worker (%s); no model to return."
-                % ", ".join(sorted(set(map(str, res.lost.values()))))
+                "dask-asgd: every training task was lost with its worker ({}); no model to return.".format(
+                    ", ".join(sorted(set(map(str, res.lost.values()))))
+                )
             )
         warn_lost(res.lost, n_tasks)
         if not res.skew_warned:  # fits too short for a report were not looked at while running
@@ -199,7 +213,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         state = average_states(res.results)
         d = self.n_features_in_
         self.coef_ = state[: n_outputs * d].reshape(n_outputs, d).copy()
-        self.intercept_ = state[n_outputs * d:].copy()
+        self.intercept_ = state[n_outputs * d :].copy()
         if self.average:  # where a warm start or partial_fit goes on: the tasks' iterates
             self._standard_state = average_states(res.results, key="iterate")
             self._average_state = state
@@ -213,6 +227,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
                 "Maximum number of iteration reached before convergence. Consider increasing "
                 "max_iter to improve the fit.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
 
     def _warm_state(self, n_outputs, coef_init, intercept_init):
@@ -455,7 +470,8 @@ def _parameters_doc(learning_rate: str, power_t: str, class_weight: bool) -> str
 
 class ASGDClassifier(ClassifierMixin, _BaseASGD):
     # the docstring is built from parts: assigned, since an expression is not a docstring
-    __doc__ = """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
+    __doc__ = (
+        """Linear classifier trained by asynchronous parallel SGD on a Dask cluster.
 
     It takes the parameters of scikit-learn's ``SGDClassifier`` (except ``n_jobs`` and the
     passive-aggressive learning rates) and the engine's own (``batch_size``,
@@ -477,7 +493,9 @@ default='hinge'
           as probability estimates.
         - 'squared_hinge' is like hinge but is quadratically penalized.
         - 'perceptron' is the linear loss used by the perceptron algorithm.
-    """ + _parameters_doc("'optimal'", "0.5", class_weight=True) + """
+    """
+        + _parameters_doc("'optimal'", "0.5", class_weight=True)
+        + """
     Attributes
     ----------
     coef_ : ndarray of shape (1, n_features) if n_classes == 2 else (n_classes, n_features)
@@ -524,6 +542,7 @@ default='hinge'
     >>> clf.score(X / 16, y) > 0.9
     True
     """
+    )
 
     _is_clf = True
     _parameter_constraints: dict = {
@@ -532,12 +551,38 @@ default='hinge'
         "class_weight": [StrOptions({"balanced"}), dict, None],
     }
 
-    def __init__(self, loss="hinge", *, penalty="l2", alpha=0.0001, l1_ratio=0.15, fit_intercept=True,
-                 max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1, random_state=None,
-                 learning_rate="optimal", eta0=0.01, power_t=0.5, early_stopping=False,
-                 validation_fraction=0.1, n_iter_no_change=5, class_weight=None, warm_start=False,
-                 average=False, batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
-                 merge="auto", n_workers=None, max_time=None):
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        batch_size=128,
+        sync_interval="auto",
+        fanout=1,
+        n_buffers=4,
+        parzen=True,
+        merge="auto",
+        n_workers=None,
+        max_time=None,
+    ):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -605,8 +650,9 @@ default='hinge'
         """
         with self._monitoring(monitor):
             self._start_fit()
-            return self._fit_classifier(X, y, sample_weight, None, self.max_iter, self.tol, True,
-                                        coef_init, intercept_init)
+            return self._fit_classifier(
+                X, y, sample_weight, None, self.max_iter, self.tol, True, coef_init, intercept_init
+            )
 
     def partial_fit(self, X, y, classes=None, sample_weight=None, monitor=None):
         """Perform one epoch of asynchronous parallel SGD on the given samples.
@@ -657,7 +703,7 @@ default='hinge'
                 raise ValueError("classes must be passed on the first call to partial_fit.")
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
-                "`classes=%r` is not the same as on last call to partial_fit, was: %r" % (classes, self.classes_)
+                f"`classes={classes!r}` is not the same as on last call to partial_fit, was: {self.classes_!r}"
             )
         return self._fit_classifier(X, y, sample_weight, classes, 1, None, first, None, None)
 
@@ -681,13 +727,11 @@ default='hinge'
         else:
             extra = np.setdiff1d(present, classes)
             if len(extra):
-                raise ValueError("`classes=%r` were not all in `classes=%r`." % (list(extra), list(classes)))
+                raise ValueError(f"`classes={list(extra)!r}` were not all in `classes={list(classes)!r}`.")
         if getattr(self, "classes_", None) is not None and not reset and not np.array_equal(classes, self.classes_):
             classes = self.classes_
         if len(classes) < 2:
-            raise ValueError(
-                "The number of classes has to be greater than one; got %d class" % len(classes)
-            )
+            raise ValueError(f"The number of classes has to be greater than one; got {len(classes)} class")
         self.classes_ = classes
         if self.class_weight is None:
             cw = None
@@ -701,8 +745,7 @@ default='hinge'
         n_out = 1 if len(classes) == 2 else len(classes)
         warm = self._warm_state(n_out, coef_init, intercept_init)
         if dask_in:  # the tasks encode their own blocks
-            self._run(X, y, sample_weight, n_out, max_iter, tol, warm, classes=classes,
-                      class_weights=cw)
+            self._run(X, y, sample_weight, n_out, max_iter, tol, warm, classes=classes, class_weights=cw)
             return self
         pos = encode_labels(present, None, classes, None)[0]  # labels present -> class codes
         if not np.array_equal(pos, np.arange(len(pos))):  # classes= holds labels not present
@@ -731,7 +774,8 @@ default='hinge'
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             Confidence scores per ``(n_samples, n_classes)`` combination. In the binary case,
             confidence score for ``self.classes_[1]`` where >0 means this class would be
-            predicted. A lazy dask array, computed block by block on the workers, for dask input.
+            predicted.
+            A lazy dask array, computed block by block on the workers, for dask input.
         """
         if is_dask_collection(X):
             if len(self.classes_) == 2:
@@ -751,7 +795,8 @@ default='hinge'
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Vector containing the class labels for each sample. A lazy dask array, computed block by block on the workers, for dask input.
+            Vector containing the class labels for each sample.
+            A lazy dask array, computed block by block on the workers, for dask input.
         """
         if is_dask_collection(X):
             return self._blockwise("predict", X, dtype=self.classes_.dtype, drop_axis=1)
@@ -761,7 +806,7 @@ default='hinge'
 
     def _has_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
-            raise AttributeError("probability estimates are not available for loss=%r" % self.loss)
+            raise AttributeError(f"probability estimates are not available for loss={self.loss!r}")
         return True
 
     @available_if(_has_proba)
@@ -785,7 +830,8 @@ default='hinge'
         -------
         proba : ndarray of shape (n_samples, n_classes)
             The probability of the sample for each class in the model, where classes are
-            ordered as they are in ``self.classes_``. A lazy dask array, computed block by block on the workers, for dask input.
+            ordered as they are in ``self.classes_``.
+            A lazy dask array, computed block by block on the workers, for dask input.
         """
         if is_dask_collection(X):
             return self._blockwise("predict_proba", X, dtype=np.float64, n_cols=len(self.classes_))
@@ -820,7 +866,8 @@ default='hinge'
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
             The log-probability of the sample for each class in the model, where classes are
-            ordered as they are in ``self.classes_``. A lazy dask array, computed block by block on the workers, for dask input.
+            ordered as they are in ``self.classes_``.
+            A lazy dask array, computed block by block on the workers, for dask input.
         """
         return np.log(self.predict_proba(X))
 
@@ -857,7 +904,8 @@ default='hinge'
 
 class ASGDRegressor(RegressorMixin, _BaseASGD):
     # the docstring is built from parts: assigned, since an expression is not a docstring
-    __doc__ = """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
+    __doc__ = (
+        """Linear regressor trained by asynchronous parallel SGD on a Dask cluster.
 
     It takes the parameters of scikit-learn's ``SGDRegressor`` (except the
     passive-aggressive learning rates) and the engine's own (``batch_size``,
@@ -876,7 +924,9 @@ default='squared_error'
         'epsilon_insensitive' ignores errors less than ``epsilon`` and is linear past that;
         this is the loss function used in SVR. 'squared_epsilon_insensitive' is the same but
         becomes squared loss past a tolerance of ``epsilon``.
-    """ + _parameters_doc("'invscaling'", "0.25", class_weight=False) + """
+    """
+        + _parameters_doc("'invscaling'", "0.25", class_weight=False)
+        + """
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
@@ -921,6 +971,7 @@ default='squared_error'
     >>> reg.coef_.shape
     (10,)
     """
+    )
 
     _is_clf = False
     _parameter_constraints: dict = {
@@ -928,12 +979,37 @@ default='squared_error'
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
     }
 
-    def __init__(self, loss="squared_error", *, penalty="l2", alpha=0.0001, l1_ratio=0.15,
-                 fit_intercept=True, max_iter=1000, tol=1e-3, shuffle=True, verbose=0, epsilon=0.1,
-                 random_state=None, learning_rate="invscaling", eta0=0.01, power_t=0.25,
-                 early_stopping=False, validation_fraction=0.1, n_iter_no_change=5, warm_start=False,
-                 average=False, batch_size=128, sync_interval="auto", fanout=1, n_buffers=4, parzen=True,
-                 merge="auto", n_workers=None, max_time=None):
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        batch_size=128,
+        sync_interval="auto",
+        fanout=1,
+        n_buffers=4,
+        parzen=True,
+        merge="auto",
+        n_workers=None,
+        max_time=None,
+    ):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
@@ -996,8 +1072,7 @@ default='squared_error'
         """
         with self._monitoring(monitor):
             self._start_fit()
-            return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init,
-                                       intercept_init)
+            return self._fit_regressor(X, y, sample_weight, self.max_iter, self.tol, True, coef_init, intercept_init)
 
     def partial_fit(self, X, y, sample_weight=None, monitor=None):
         """Perform one epoch of asynchronous parallel SGD on the given samples.
@@ -1055,7 +1130,8 @@ default='squared_error'
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
-            Predicted target values per element in ``X``. A lazy dask array, computed block by block on the workers, for dask input.
+            Predicted target values per element in ``X``.
+            A lazy dask array, computed block by block on the workers, for dask input.
         """
         if is_dask_collection(X):
             return self._blockwise("predict", X, dtype=np.float64, drop_axis=1)

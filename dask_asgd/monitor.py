@@ -75,8 +75,9 @@ class Monitor:
 
     def __init__(self, fn, every: float = 0.5):
         if not callable(fn):
-            raise TypeError(f"Monitor needs a callable fn(coef, intercept) (ASGDKMeans: fn(centers)); "
-                            f"got {type(fn).__name__}")
+            raise TypeError(
+                f"Monitor needs a callable fn(coef, intercept) (ASGDKMeans: fn(centers)); got {type(fn).__name__}"
+            )
         if not isinstance(every, numbers.Real) or not every > 0:
             raise ValueError(f"Monitor's every must be a positive number of seconds; got {every!r}")
         self.fn = fn

@@ -83,7 +83,7 @@ class Inbox:
 class _PeerStream:
     """The send path to one peer worker: a coalescing buffer and one writer coroutine."""
 
-    def __init__(self, plugin: "PubSubWorkerPlugin", address: str):
+    def __init__(self, plugin: PubSubWorkerPlugin, address: str):
         self.plugin = plugin
         self.address = address
         self.comm = None
@@ -254,8 +254,7 @@ class PubSubWorkerPlugin(WorkerPlugin):
                 box.dropped += 1
             logger.warning("dask-asgd: a malformed state message was dropped: %s", e)
 
-    def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int,
-                 reply: bool = False):
+    def _publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int, reply: bool = False):
         stats = self.fit_stats.get((fit, src))
         own = self.worker.address
         tag = _tag(lo, reply)
@@ -285,8 +284,14 @@ class PubSubWorkerPlugin(WorkerPlugin):
             if reply and key in peer.pending:  # an unsent share of the same block: add up, never drop
                 vals = peer.pending[key][0]["data"].data + values
             msg = {
-                "op": STATE_OP, "fit": fit, "dest": task, "src": src, "lo": lo,
-                "batches": batches, "data": _compat.wrap_array(vals), "reply": reply,
+                "op": STATE_OP,
+                "fit": fit,
+                "dest": task,
+                "src": src,
+                "lo": lo,
+                "batches": batches,
+                "data": _compat.wrap_array(vals),
+                "reply": reply,
             }
             if peer.push(key, msg, vals.nbytes) and not reply:
                 stats["coalesced"] += 1
@@ -312,8 +317,7 @@ class PubSubWorkerPlugin(WorkerPlugin):
     def unsubscribe(self, fit: str, task: int) -> None:
         _compat.call_in_loop(self.worker, self._unsubscribe, fit, task)
 
-    def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int,
-                reply: bool = False):
+    def publish(self, fit: str, src: int, dests: list, lo: int, values: np.ndarray, batches: int, reply: bool = False):
         """Send ``values`` (a private copy: it is serialized later on the event loop); with
         ``reply``, a pairwise share of block ``lo`` instead of a state."""
         tag = _tag(lo, reply)
@@ -338,8 +342,12 @@ class PubSubWorkerPlugin(WorkerPlugin):
         out = {}
         for a, p in list(self.peers.items()):
             inflight = p.inflight_bytes
-            out[a] = (p.pending_bytes + inflight, len(p.pending) + (1 if inflight else 0), inflight,
-                      (now - p.inflight_since) if inflight else 0.0)
+            out[a] = (
+                p.pending_bytes + inflight,
+                len(p.pending) + (1 if inflight else 0),
+                inflight,
+                (now - p.inflight_since) if inflight else 0.0,
+            )
         return out
 
     def stats(self, fit: str, task: int) -> dict:

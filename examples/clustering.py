@@ -30,8 +30,10 @@ def main():
     ref = KMeans(k, init=init, n_init=1).fit(X)
     print(f"scikit-learn KMeans:            inertia {ref.inertia_:.4g} in {time.perf_counter() - t0:.2f} s")
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         # one end of the range on each worker, as a Dask array of the two parts
         halves = [X[:100_000], X[100_000:]]
         futures = [client.scatter(h, workers=[w]) for h, w in zip(halves, sorted(client.nthreads()))]
@@ -43,8 +45,10 @@ def main():
                 km = ASGDKMeans(k, init=init, sync_interval=sync, random_state=seed).fit(dX)
                 ratios.append(km.inertia_ / ref.inertia_)
             seconds = (time.perf_counter() - t0) / 3
-            print(f"dask-asgd, {name}: inertia / KMeans's {np.median(ratios):.3f} (median of 3), "
-                  f"{seconds:.2f} s a fit, {int(km.fit_report_.tasks['sent'].sum())} messages")
+            print(
+                f"dask-asgd, {name}: inertia / KMeans's {np.median(ratios):.3f} (median of 3), "
+                f"{seconds:.2f} s a fit, {int(km.fit_report_.tasks['sent'].sum())} messages"
+            )
         print(km.fit_report_)
 
 

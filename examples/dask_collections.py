@@ -29,12 +29,18 @@ def main():
     X_train, y_train = X_train[order], y_train[order]
     half = len(y_train) // 2
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         parts = []
         for worker, rows in zip(sorted(client.nthreads()), (slice(0, half), slice(half, None))):
-            parts.append(client.persist([da.from_array(X_train[rows], chunks=(200, -1)),
-                                         da.from_array(y_train[rows], chunks=200)], workers=[worker]))
+            parts.append(
+                client.persist(
+                    [da.from_array(X_train[rows], chunks=(200, -1)), da.from_array(y_train[rows], chunks=200)],
+                    workers=[worker],
+                )
+            )
         dX = da.concatenate([p[0] for p in parts])
         dy = da.concatenate([p[1] for p in parts])
 
@@ -52,9 +58,10 @@ def main():
                 this = [str(w.message) for w in caught if "class mixes" in str(w.message)]
                 warned += this
                 accuracy = clf.score(X_test, y_test)
-                print(f"{label:9s} sync_interval={str(sync):5s} test accuracy {accuracy:.4f}, "
-                      f"shards' class-mix distance {clf.fit_report_.class_skew:.2f}"
-                      + (", warned" if this else ""))
+                print(
+                    f"{label:9s} sync_interval={str(sync):5s} test accuracy {accuracy:.4f}, "
+                    f"shards' class-mix distance {clf.fit_report_.class_skew:.2f}" + (", warned" if this else "")
+                )
         print(warned[0] if warned else "no warning")
         print("predict on a dask array is lazy:", clf.predict(dX))
 

@@ -34,21 +34,37 @@ def search(estimator, name, X_train, y_train, X_test, y_test):
         score = gs.score(X_test, y_test)
     seconds = time.perf_counter() - t0
     best = {k.split("__")[1]: v for k, v in gs.best_params_.items()}
-    print(f"{name}: {len(gs.cv_results_['params']) * 3 + 1} fits in {seconds:.2f} s, best {best}, "
-          f"cross-validated accuracy {gs.best_score_:.4f}, held-out accuracy {score:.4f}")
+    print(
+        f"{name}: {len(gs.cv_results_['params']) * 3 + 1} fits in {seconds:.2f} s, best {best}, "
+        f"cross-validated accuracy {gs.best_score_:.4f}, held-out accuracy {score:.4f}"
+    )
     return seconds
 
 
 def main():
     X, y = make_classification(200_000, 40, n_informative=20, n_classes=3, random_state=0)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
-            Client(cluster):
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster),
+    ):
         ASGDClassifier(max_iter=1, tol=None).fit(X_train[:1000], y_train[:1000])  # compiles the kernels once
-        ours = search(ASGDClassifier(max_iter=5, tol=None, random_state=0), "dask-asgd, 2 workers",
-                      X_train, y_train, X_test, y_test)
-    theirs = search(SGDClassifier(max_iter=5, tol=None, random_state=0), "scikit-learn SGDClassifier",
-                    X_train, y_train, X_test, y_test)
+        ours = search(
+            ASGDClassifier(max_iter=5, tol=None, random_state=0),
+            "dask-asgd, 2 workers",
+            X_train,
+            y_train,
+            X_test,
+            y_test,
+        )
+    theirs = search(
+        SGDClassifier(max_iter=5, tol=None, random_state=0),
+        "scikit-learn SGDClassifier",
+        X_train,
+        y_train,
+        X_test,
+        y_test,
+    )
     print(f"dask-asgd's search took {ours / theirs:.2f} of scikit-learn's time")
 
 

@@ -1,6 +1,6 @@
 """Fit ASGDClassifier on scikit-learn's digits with 2 workers and print what happened.
 
-    python examples/quickstart.py
+python examples/quickstart.py
 """
 
 import time
@@ -25,8 +25,10 @@ def main():
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - t0
     clf = model[-1]
-    print(f"dask-asgd ASGDClassifier, 2 workers: test accuracy {model.score(X_test, y_test):.4f} "
-          f"in {seconds:.2f} s (cluster start included), {clf.n_iter_} epochs")
+    print(
+        f"dask-asgd ASGDClassifier, 2 workers: test accuracy {model.score(X_test, y_test):.4f} "
+        f"in {seconds:.2f} s (cluster start included), {clf.n_iter_} epochs"
+    )
     print(clf.fit_report_)
     print(clf.fit_report_.tasks.to_string())
     t0 = time.perf_counter()
@@ -36,8 +38,10 @@ def main():
     ref = make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", random_state=0))
     t0 = time.perf_counter()
     ref.fit(X_train, y_train)
-    print(f"scikit-learn SGDClassifier:           test accuracy {ref.score(X_test, y_test):.4f} "
-          f"in {time.perf_counter() - t0:.2f} s")
+    print(
+        f"scikit-learn SGDClassifier:           test accuracy {ref.score(X_test, y_test):.4f} "
+        f"in {time.perf_counter() - t0:.2f} s"
+    )
 
 
 if __name__ == "__main__":

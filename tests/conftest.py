@@ -6,8 +6,9 @@ from distributed import Client, LocalCluster
 
 @contextlib.contextmanager
 def _two_workers(processes):
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None,
-                      silence_logs=50) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=processes, dashboard_address=None, silence_logs=50
+    ) as cluster:
         with Client(cluster) as client:
             yield client
 

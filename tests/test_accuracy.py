@@ -49,8 +49,7 @@ def test_classifier_small_sets(loader, loss, n_workers):
 @pytest.mark.parametrize("n_workers", [1, 2])
 def test_classifier_synthetic_200k(n_workers):
     X, y = make_classification(200_000, 100, n_informative=30, random_state=0)
-    ref, ours = _compare(SGDClassifier, ASGDClassifier, X, y, n_workers, 1, [0], loss="log_loss",
-                         max_iter=5, tol=None)
+    ref, ours = _compare(SGDClassifier, ASGDClassifier, X, y, n_workers, 1, [0], loss="log_loss", max_iter=5, tol=None)
     assert ours >= ref - 0.01, (ref, ours)
 
 

@@ -62,8 +62,7 @@ def test_calibrating_a_fitted_model_on_held_out_rows_takes_its_overconfidence_aw
     from sklearn.frozen import FrozenEstimator
     from sklearn.metrics import log_loss
 
-    X, y = make_classification(n_samples=6000, n_features=40, n_informative=10, n_classes=3, flip_y=0.1,
-                               random_state=0)
+    X, y = make_classification(n_samples=6000, n_features=40, n_informative=10, n_classes=3, flip_y=0.1, random_state=0)
     clf = ASGDClassifier(loss="log_loss", n_workers=4, max_iter=5, tol=None, random_state=0).fit(X[:4000], y[:4000])
     coef = clf.coef_.copy()
     cal = CalibratedClassifierCV(FrozenEstimator(clf), method="sigmoid").fit(X[4000:5000], y[4000:5000])
@@ -148,8 +147,9 @@ def test_class_weight_balanced_shifts_minority_recall():
 
 def test_warm_start_starts_from_previous_coef():
     X, y = make_regression(2000, 5, noise=1.0, random_state=0)
-    reg = ASGDRegressor(max_iter=1, tol=None, warm_start=True, learning_rate="constant", eta0=1e-4,
-                        random_state=0).fit(X, y)
+    reg = ASGDRegressor(max_iter=1, tol=None, warm_start=True, learning_rate="constant", eta0=1e-4, random_state=0).fit(
+        X, y
+    )
     first = reg.coef_.copy()
     reg.fit(X, y)
     cold = ASGDRegressor(max_iter=1, tol=None, learning_rate="constant", eta0=1e-4, random_state=0).fit(X, y)

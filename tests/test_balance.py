@@ -1,6 +1,5 @@
 """The interval control law on synthetic metric streams, and on a real cluster with a throttled link."""
 
-
 import dask
 import numpy as np
 import pytest
@@ -17,8 +16,15 @@ class Link:
 
     def __init__(self, policy, task=0, batch_rate=1000.0):
         self.policy, self.task, self.batch_rate = policy, task, batch_rate
-        self.m = {"bytes_sent": 0, "send_seconds": 0.0, "coalesced": 0, "backlog_bytes": 0,
-                  "inflight_seconds": 0.0, "inflight_bytes": 0, "batch_rate": batch_rate}
+        self.m = {
+            "bytes_sent": 0,
+            "send_seconds": 0.0,
+            "coalesced": 0,
+            "backlog_bytes": 0,
+            "inflight_seconds": 0.0,
+            "inflight_bytes": 0,
+            "batch_rate": batch_rate,
+        }
         self.decision = policy.decide(task, {}, {})
 
     def step(self, rate, dt=0.25):
@@ -53,8 +59,15 @@ def test_a_write_stuck_in_flight_splits_the_state_before_it_ends():
     p = _policy()
     d = p.decide(0, {}, {})
     # nothing has completed yet, but a 1 MB write has been on the wire for 0.5 s: <= 2 MB/s
-    m = {"bytes_sent": 0, "send_seconds": 0.0, "coalesced": 0, "backlog_bytes": 1_000_000,
-         "inflight_seconds": 0.5, "inflight_bytes": 1_000_000, "batch_rate": 1000.0}
+    m = {
+        "bytes_sent": 0,
+        "send_seconds": 0.0,
+        "coalesced": 0,
+        "backlog_bytes": 1_000_000,
+        "inflight_seconds": 0.5,
+        "inflight_bytes": 1_000_000,
+        "batch_rate": 1000.0,
+    }
     d = p.decide(0, m, d)
     assert d["n_blocks"] == 64  # 8 MB / (2 MB/s * 0.05 s) = 80 -> capped at max_blocks
     assert d["sync_interval"] > 16
@@ -116,8 +129,7 @@ def test_utilization_target_is_met_in_steady_state():
 
 def test_backlog_doubles_the_period():
     p = _policy(min_publish_period=0.0)
-    base = {"bytes_sent": 10_000_000, "send_seconds": 0.01, "coalesced": 0, "backlog_bytes": 0,
-            "batch_rate": 1000.0}
+    base = {"bytes_sent": 10_000_000, "send_seconds": 0.01, "coalesced": 0, "backlog_bytes": 0, "batch_rate": 1000.0}
     d1 = p.decide(0, base, {"n_blocks": 1})
     grown = dict(base, bytes_sent=20_000_000, send_seconds=0.02, coalesced=5, backlog_bytes=STATE * 2)
     d2 = p.decide(0, grown, d1)
@@ -135,12 +147,14 @@ def _fit_with_throttle(client, throttled, rate):
     est = ASGDClassifier(max_iter=100000, tol=None, max_time=3.0, random_state=0)
     est.fit(X[:100], y[:100])  # registers the plugins on the cluster
     if throttled is not None:
-        client.run(lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", rate),
-                   workers=[throttled])
+        client.run(
+            lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", rate), workers=[throttled]
+        )
     # the law under test, not the floors "auto" keeps (20 ms, and 50 ms for in-memory input
     # split at random), which would hold the unthrottled worker's interval up
-    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.005,
-                          "dask-asgd.balance.min-publish-period": 0.005}):
+    with dask.config.set(
+        {"dask-asgd.balance.min-publish-period-random-shards": 0.005, "dask-asgd.balance.min-publish-period": 0.005}
+    ):
         est.fit(X, y)
     return est.fit_report_.history
 
@@ -148,8 +162,12 @@ def _fit_with_throttle(client, throttled, rate):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_throttled_worker_gets_a_larger_interval():
     # a real in-process cluster; one worker's sends limited to 200 kB/s inside the process
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         slow = sorted(client.nthreads())[0]
         h = _fit_with_throttle(client, slow, 200_000)
         late = h[h["time"] > 1.5]
@@ -168,8 +186,12 @@ def test_a_busy_send_path_defers_the_publish_instead_of_copying():
     from sklearn.datasets import make_classification
 
     X, y = make_classification(6000, 2000, n_informative=20, n_classes=4, random_state=0)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=50) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         ASGDClassifier(max_iter=1).fit(X[:100], y[:100])  # registers the plugins
         client.run(lambda dask_worker: setattr(dask_worker.plugins["dask-asgd-pubsub"], "throttle", 100_000))
         est = ASGDClassifier(max_iter=100000, tol=None, max_time=1.5, sync_interval=1, random_state=0).fit(X, y)
@@ -196,8 +218,9 @@ def test_publish_floor_shares_each_process_message_budget():
     assert tasks_per_process(inproc) == 16
     assert tasks_per_process(tcp) == 1
     assert tasks_per_process({0: "tcp://a:1", 1: "tcp://a:1", 2: "tcp://b:1"}) == 2  # two threads of a worker
-    with dask.config.set({"dask-asgd.balance.min-publish-period": 0.005,
-                          "dask-asgd.balance.max-messages-per-second-per-process": 400}):
+    with dask.config.set(
+        {"dask-asgd.balance.min-publish-period": 0.005, "dask-asgd.balance.max-messages-per-second-per-process": 400}
+    ):
         two = publish_floor(make_engine_spec(peers=dict(list(inproc.items())[:2])), 8)
         many = publish_floor(make_engine_spec(peers=inproc), 8)
         apart = publish_floor(make_engine_spec(peers=tcp), 8)
@@ -229,14 +252,16 @@ def test_auto_publishes_nothing_before_its_publish_period(thread_client):
     X, y = make_classification(20000, 20, n_informative=10, random_state=0)
     ASGDClassifier(max_iter=1).fit(X[:200], y[:200])  # compiles
     # (random shards of a fit without max_time exchange only when asked: see the test below)
-    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 30.0,
-                          "dask-asgd.balance.exchange-random-shards": True}):
+    with dask.config.set(
+        {"dask-asgd.balance.min-publish-period-random-shards": 30.0, "dask-asgd.balance.exchange-random-shards": True}
+    ):
         est = ASGDClassifier(max_iter=20, tol=None, random_state=0).fit(X, y)
     t = est.fit_report_.tasks
     assert len(t) == 2 and (t["seconds"] < 30).all()
     assert (t["sent"] == 0).all() and (t["received"] == 0).all(), t
-    with dask.config.set({"dask-asgd.balance.min-publish-period-random-shards": 0.02,
-                          "dask-asgd.balance.exchange-random-shards": True}):
+    with dask.config.set(
+        {"dask-asgd.balance.min-publish-period-random-shards": 0.02, "dask-asgd.balance.exchange-random-shards": True}
+    ):
         # a fit of so many epochs, no max_time: the clock alone lets states out (0.02 s in)
         est = ASGDClassifier(max_iter=200, tol=None, random_state=0).fit(X, y)
     t = est.fit_report_.tasks

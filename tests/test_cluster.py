@@ -94,14 +94,18 @@ def test_tasks_exchange_and_the_parzen_test_decides():
     assert (t["merged"] + t["rejected"]).sum() > 0
     off = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen=False, random_state=0).fit(X)
     assert off.fit_report_.tasks["rejected"].sum() == 0 and off.fit_report_.tasks["merged"].sum() > 0
-    per_centroid = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen="centroid",
-                              random_state=0).fit(X)
+    per_centroid = ASGDKMeans(
+        20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen="centroid", random_state=0
+    ).fit(X)
     # counted per centroid: more decisions than messages (the test on the state makes at most one
     # decision per message received)
     t = per_centroid.fit_report_.tasks
     assert (t["merged"] + t["rejected"]).sum() > t["received"].sum()
-    t = ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen=True,
-                   random_state=0).fit(X).fit_report_.tasks
+    t = (
+        ASGDKMeans(20, sync_interval=1, batch_size=256, max_iter=20, tol=0, parzen=True, random_state=0)
+        .fit(X)
+        .fit_report_.tasks
+    )
     assert 0 < (t["merged"] + t["rejected"]).sum() <= t["received"].sum()
 
 
@@ -199,8 +203,19 @@ def _trained(X, k, max_iter, epoch_sums=True, sw=None):
     from dask_asgd.models.kmeans import KMeansSpec
 
     init, _ = kmeans_plusplus(X[:2000], k, random_state=0)
-    spec = KMeansSpec(n_clusters=k, n_features=X.shape[1], init_centers=init, init_counts=None, max_iter=max_iter,
-                      tol=0.0, batch_size=256, shuffle=True, parzen=0, memory=0.25, epoch_sums=epoch_sums)
+    spec = KMeansSpec(
+        n_clusters=k,
+        n_features=X.shape[1],
+        init_centers=init,
+        init_counts=None,
+        max_iter=max_iter,
+        tol=0.0,
+        batch_size=256,
+        shuffle=True,
+        parzen=0,
+        memory=0.25,
+        epoch_sums=epoch_sums,
+    )
     trainer = spec.trainer(X, None, sw, seed=0, n_buffers=1)
     while not trainer.done:
         trainer.run(1000)

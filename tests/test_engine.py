@@ -21,8 +21,9 @@ def test_process_cluster_exchanges_states(process_client):
     X, y = _clf_data(n=20000)
     # a fixed training time (counted after each task's kernel is compiled): in a fresh process
     # the compile takes seconds, and a fixed number of epochs could end before any message
-    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2,
-                         random_state=0).fit(X, y)
+    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2, random_state=0).fit(
+        X, y
+    )
     t = clf.fit_report_.tasks
     assert len(t) == 2
     assert set(t["worker"]) == set(process_client.scheduler_info()["workers"])
@@ -35,16 +36,18 @@ def test_process_cluster_exchanges_states(process_client):
 def test_pairwise_merge_books_balance_on_a_process_cluster(process_client):
     # every share a receiver sent back reached its sender before the tasks left (the settle step)
     X, y = _clf_data(n=20000)
-    clf = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2,
-                         merge="pairwise", random_state=0).fit(X, y)
+    clf = ASGDClassifier(
+        loss="log_loss", max_iter=100000, tol=None, max_time=1.5, sync_interval=2, merge="pairwise", random_state=0
+    ).fit(X, y)
     t = clf.fit_report_.tasks
     assert t["merged"].sum() > 0
     # one share per merged state; shares owed while the path back was busy travel summed
     assert 0 < t["replied"].sum() <= t["merged"].sum()
     assert t["shares_received"].sum() == t["replied"].sum()
     assert (t["settle_seconds"] < 5).all()
-    avg = ASGDClassifier(loss="log_loss", max_iter=100000, tol=None, max_time=1.0, sync_interval=2,
-                         merge="average", random_state=0).fit(X, y)
+    avg = ASGDClassifier(
+        loss="log_loss", max_iter=100000, tol=None, max_time=1.0, sync_interval=2, merge="average", random_state=0
+    ).fit(X, y)
     r = avg.fit_report_.tasks
     assert r["merged"].sum() > 0 and r["replied"].sum() == 0 and r["shares_received"].sum() == 0
     assert (r["settle_seconds"] == 0).all()
@@ -72,8 +75,9 @@ def test_parzen_off_merges_every_received_state(thread_client):
     X, y = _clf_data(n=40000)
     # a fixed training time, not a fixed number of epochs: 20 epochs of 20,000 rows per task can
     # end within milliseconds, before either task has received a state (seen once on CI)
-    clf = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1, parzen=False,
-                         random_state=0).fit(X, y)
+    clf = ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1, parzen=False, random_state=0).fit(
+        X, y
+    )
     t = clf.fit_report_.tasks
     assert t["received"].sum() > 0
     assert (t["rejected"] == 0).all()
@@ -98,8 +102,13 @@ def _wait_clean(client, timeout=10):
     deadline = time.time() + timeout
     while True:
         states = client.run(_worker_state)
-        if all(v == {"inboxes": 0, "stats": 0, "pending": 0, "executing": 0, "long_running": 0}
-               for v in states.values()) or time.time() > deadline:
+        if (
+            all(
+                v == {"inboxes": 0, "stats": 0, "pending": 0, "executing": 0, "long_running": 0}
+                for v in states.values()
+            )
+            or time.time() > deadline
+        ):
             # the in-process tables: input handed by reference, tasks sharing their epochs
             assert not _data._LOCAL and not sharing._SHARING, (_data._LOCAL.keys(), sharing._SHARING.keys())
             return states
@@ -121,8 +130,7 @@ def test_nothing_left_behind_after_fit_and_max_time(thread_client):
 def _diverging():
     # eta0 far too large on badly scaled data: the weights overflow to inf / NaN
     X, y = make_regression(2000, 10, random_state=0)
-    return X * 1e100, y, ASGDRegressor(learning_rate="constant", eta0=1e10, penalty=None, max_iter=50,
-                                        random_state=0)
+    return X * 1e100, y, ASGDRegressor(learning_rate="constant", eta0=1e10, penalty=None, max_iter=50, random_state=0)
 
 
 def test_failed_fit_leaves_nothing_behind(thread_client):
@@ -141,8 +149,7 @@ def test_two_concurrent_fits_stay_apart(thread_client):
 
     def fit(X, y):
         # by the clock, not a number of epochs, so that states surely travel (see above)
-        return ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1,
-                              random_state=0).fit(X, y)
+        return ASGDClassifier(max_iter=100000, tol=None, max_time=0.5, sync_interval=1, random_state=0).fit(X, y)
 
     with ThreadPoolExecutor(2) as ex:
         fa, fb = ex.submit(fit, Xa, ya), ex.submit(fit, Xb, yb)
@@ -160,7 +167,8 @@ def test_fits_in_a_row_do_not_wait_for_the_client_streams_interval(thread_client
     """The client's batched stream to the scheduler sends at most once an interval (10 ms in
     distributed); a fit's graph must go at once, not behind the previous fit's release of its
     results. Here the interval is 3 s: a fit that waited for it would take seconds."""
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     X, y = _clf_data(n=2000)
     dX, dy = da.from_array(X, chunks=500), da.from_array(y, chunks=500)
     ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y)  # plugins, kernels
@@ -173,8 +181,7 @@ def test_fits_in_a_row_do_not_wait_for_the_client_streams_interval(thread_client
 
 
 def test_killed_worker_does_not_hang_fit():
-    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                silence_logs=50) as client:
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
         X, y = _clf_data(n=40000)
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
         victim = sorted(client.nthreads())[0]
@@ -203,7 +210,8 @@ def test_killed_worker_does_not_hang_fit():
 
 
 def test_dask_array_input_trains_where_partitions_live(thread_client):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     X, y = _clf_data(n=8000)
     dX = da.from_array(X, chunks=(1000, 20))
     dy = da.from_array(y, chunks=1000)
@@ -239,7 +247,8 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
     # other classes, and the average of the tasks' models loses accuracy. The fit says so.
     import warnings
 
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     X, y, dX, dy = _class_sorted_halves(thread_client)
     with pytest.warns(UserWarning, match="very different class mixes"):
         clf = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
@@ -248,8 +257,9 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
     # rows in random order: no warning
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(da.from_array(X, chunks=(1000, 20)),
-                                                                da.from_array(y, chunks=1000))
+        ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(
+            da.from_array(X, chunks=(1000, 20)), da.from_array(y, chunks=1000)
+        )
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -258,7 +268,6 @@ def test_skewed_shards_are_warned_about_while_the_fit_runs(thread_client):
     # reports, about a second in, not when the fit returns; and only once
     import warnings
 
-    pytest.importorskip("dask.array")
     _, _, dX, dy = _class_sorted_halves(thread_client)
     shown = []
     with warnings.catch_warnings():
@@ -275,13 +284,12 @@ def test_skewed_shards_are_warned_about_while_the_fit_runs(thread_client):
 def test_blocks_held_by_two_workers_are_shared_out(thread_client):
     # blocks that an earlier computation left on both workers: each task gets half of them,
     # not whichever holder the scheduler names first
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
     from distributed import futures_of
 
     X, y = _clf_data(n=4000)
     first = sorted(thread_client.nthreads())[0]
-    dX, dy = thread_client.persist([da.from_array(X, chunks=(500, 20)), da.from_array(y, chunks=500)],
-                                   workers=[first])
+    dX, dy = thread_client.persist([da.from_array(X, chunks=(500, 20)), da.from_array(y, chunks=500)], workers=[first])
     thread_client.replicate(futures_of(dX) + futures_of(dy), n=2)
     assert all(len(h) == 2 for h in thread_client.who_has(futures_of(dX)).values())
     clf = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(dX, dy)
@@ -305,7 +313,8 @@ def test_shard_skew_is_the_largest_total_variation_distance():
 
 
 def test_fit_leaves_a_persisted_collection_usable(thread_client):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     X, y = _clf_data(n=4000)
     dX, dy = thread_client.persist([da.from_array(X, chunks=(1000, 20)), da.from_array(y, chunks=1000)])
     for _ in range(2):  # a second fit needs the same futures
@@ -314,7 +323,7 @@ def test_fit_leaves_a_persisted_collection_usable(thread_client):
 
 
 def test_dask_dataframe_input_keeps_feature_names(thread_client):
-    dd = pytest.importorskip("dask.dataframe")
+    import dask.dataframe as dd
     import pandas as pd
 
     X, y = make_regression(4000, 5, noise=1.0, random_state=0)
@@ -327,7 +336,8 @@ def test_dask_dataframe_input_keeps_feature_names(thread_client):
 
 
 def test_dask_input_with_nan_raises_sklearn_error(thread_client):
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     X, y = _clf_data(n=2000)
     X[1500, 3] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
@@ -420,7 +430,10 @@ def test_interrupted_fit_leaves_nothing_behind(thread_client):
     assert time.time() - t0 < 10
     states = _wait_clean(thread_client)
     assert all(v["inboxes"] == 0 and v["long_running"] == 0 for v in states.values()), states
-    assert thread_client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.plugins["dask-asgd-balance"].fits)) == 0
+    assert (
+        thread_client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.plugins["dask-asgd-balance"].fits))
+        == 0
+    )
 
 
 def _slow_on(address, seconds):
@@ -480,8 +493,7 @@ def test_nan_in_a_shared_first_epoch_is_still_sklearns_error(thread_client, slow
 
     slow = sorted(thread_client.nthreads())[slow_worker]
     with dask.config.set({"dask-asgd.share-epochs": True}), pytest.raises(ValueError, match="Input X contains NaN"):
-        ASGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(
-            X, y, monitor=_slow_on(slow, 0.004))
+        ASGDClassifier(loss="log_loss", max_iter=5, tol=None, random_state=0).fit(X, y, monitor=_slow_on(slow, 0.004))
     _wait_clean(thread_client)
 
 
@@ -528,6 +540,7 @@ def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
     Xs, ys = X[order], y[order]
     if sparse:
         Xs = sp.csr_matrix(Xs)
+
     def fit(X_, y_, seed, **kw):
         # each task's own schedule: its large first steps make a one-class task's model extreme,
         # which is what the last assertion shows (the whole fit's schedule, the default for dense
@@ -535,8 +548,9 @@ def test_rows_sorted_by_label_are_shuffled_by_the_tasks(thread_client, sparse):
         import dask
 
         with dask.config.set({"dask-asgd.schedule": "task"}):
-            return ASGDClassifier(loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=seed,
-                                  **kw).fit(X_, y_)
+            return ASGDClassifier(
+                loss="log_loss", max_iter=5, tol=None, sync_interval=None, random_state=seed, **kw
+            ).fit(X_, y_)
 
     # the last SGD iterate moves by a few points from seed to seed on 6,000 rows: means of 4 seeds
     sorted_fits = [fit(Xs, ys, seed) for seed in range(4)]
@@ -613,12 +627,22 @@ def test_default_n_workers_trains_small_data_on_fewer_tasks_than_threads():
     from distributed import LocalCluster
 
     X, y = _clf_data(n=3500)
-    with LocalCluster(n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster),
+    ):
         small = ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X[:1000], y[:1000])
         assert len(small.fit_report_.tasks) == 2
-        assert len(ASGDClassifier(max_iter=2, tol=None, n_workers=4, random_state=0).fit(X[:1000], y[:1000])
-                   .fit_report_.tasks) == 4
+        assert (
+            len(
+                ASGDClassifier(max_iter=2, tol=None, n_workers=4, random_state=0)
+                .fit(X[:1000], y[:1000])
+                .fit_report_.tasks
+            )
+            == 4
+        )
         with dask.config.set({"dask-asgd.default-tasks.min-work": 1, "dask-asgd.default-tasks.min-rows": 1000}):
             assert len(ASGDClassifier(max_iter=2, tol=None, random_state=0).fit(X, y).fit_report_.tasks) == 3
         with dask.config.set({"dask-asgd.default-tasks.min-work": 0, "dask-asgd.default-tasks.min-rows": 0}):
@@ -633,8 +657,12 @@ def test_tasks_start_as_one_graph_each_on_its_shards_worker():
     from distributed import Client, LocalCluster
 
     X, y = _clf_data(n=4000)
-    with LocalCluster(n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster),
+    ):
         for one_graph in (True, False):
             with dask.config.set({"dask-asgd.submit-one-graph": one_graph}):
                 for seed in range(3):
@@ -652,11 +680,24 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
     from dask_asgd.balance import PLUGIN_NAME
 
     X, y = _clf_data(n=2000)
-    memory = {"distributed.worker.memory.pause": 1e-6, "distributed.worker.memory.target": False,
-              "distributed.worker.memory.spill": False}
-    with dask.config.set(memory), LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                               dashboard_address=None, memory_limit="2 GiB",
-                                               silence_logs=50) as cluster, Client(cluster) as client:
+    memory = {
+        "distributed.worker.memory.pause": 1e-6,
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+    }
+    with (
+        dask.config.set(memory),
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            memory_limit="2 GiB",
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+
         def statuses(dask_scheduler=None):
             return [ws.status.name for ws in dask_scheduler.workers.values()]
 
@@ -676,8 +717,9 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
 
         t0 = time.monotonic()
         with dask.config.set({"dask-asgd.paused-timeout": 1}), pytest.raises(RuntimeError, match="paused"):
-            ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(da.from_array(X, chunks=500),
-                                                                     da.from_array(y, chunks=500))
+            ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(
+                da.from_array(X, chunks=500), da.from_array(y, chunks=500)
+            )
         assert time.monotonic() - t0 < 8
         # a dask DataFrame: its partition lengths are computed first
         import dask.dataframe as dd
@@ -686,7 +728,8 @@ def test_paused_workers_fail_the_fit_with_a_clear_error_not_a_hang():
         t0 = time.monotonic()
         with dask.config.set({"dask-asgd.paused-timeout": 1}), pytest.raises(RuntimeError, match="paused"):
             ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(
-                dd.from_pandas(pd.DataFrame(X), npartitions=4), dd.from_pandas(pd.Series(y), npartitions=4))
+                dd.from_pandas(pd.DataFrame(X), npartitions=4), dd.from_pandas(pd.Series(y), npartitions=4)
+            )
         assert time.monotonic() - t0 < 8
 
 
@@ -707,11 +750,15 @@ def test_many_tasks_converge_about_as_one_sgd_under_the_whole_fits_schedule():
     def objective(m):  # scikit-learn's one-vs-rest hinge objective, averaged over the classes
         Y = np.where(y[:, None] == m.classes_[None, :], 1.0, -1.0)
         margins = 1.0 - Y * (X @ m.coef_.T + m.intercept_)
-        return float(np.mean(np.maximum(0.0, margins)) + 1e-4 / 2 * np.mean(np.sum(m.coef_ ** 2, axis=1)))
+        return float(np.mean(np.maximum(0.0, margins)) + 1e-4 / 2 * np.mean(np.sum(m.coef_**2, axis=1)))
 
     sk = SGDClassifier(max_iter=3, tol=None, random_state=0).fit(X, y)
-    with LocalCluster(n_workers=8, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=8, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster),
+    ):
         many = ASGDClassifier(max_iter=3, tol=None, n_workers=8, random_state=0).fit(X, y)
         # measured: 0.063 against 0.073, norm 59 against 86
         assert objective(many) < 1.5 * objective(sk)
@@ -743,14 +790,22 @@ def test_one_hot_tables_get_the_whole_fits_schedule():
 
     def fit(schedule, **kw):
         with dask.config.set({"dask-asgd.schedule": schedule}):
-            return make_pipeline(OneHotEncoder(handle_unknown="ignore"),
-                                 ASGDClassifier(loss="log_loss", n_workers=8, random_state=0, **kw)).fit(df[:20000], y[:20000])
+            return make_pipeline(
+                OneHotEncoder(handle_unknown="ignore"),
+                ASGDClassifier(loss="log_loss", n_workers=8, random_state=0, **kw),
+            ).fit(df[:20000], y[:20000])
 
-    with LocalCluster(n_workers=8, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=8, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster),
+    ):
         own, auto, whole = (fit(s, max_iter=1, tol=None) for s in ("task", "auto", "fit"))
         np.testing.assert_allclose(auto[-1].coef_, whole[-1].coef_, rtol=1e-12, atol=1e-14)
-        assert log_loss(y[20000:], whole.predict_proba(df[20000:])) < 0.7 * log_loss(y[20000:], own.predict_proba(df[20000:]))
+        assert log_loss(y[20000:], whole.predict_proba(df[20000:])) < 0.7 * log_loss(
+            y[20000:], own.predict_proba(df[20000:])
+        )
         assert np.linalg.norm(whole[-1].coef_) < 0.5 * np.linalg.norm(own[-1].coef_)
         assert fit("auto")[-1].n_iter_ < fit("task")[-1].n_iter_
 
@@ -763,10 +818,14 @@ def test_first_steps_overshoot_reads_the_rows_shared_direction():
 
     spec = ASGDClassifier(loss="log_loss")._spec(1, 10, True, 5, None, None, 1.0)
     rng = np.random.default_rng(0)
-    onehot = sp.csr_matrix((np.ones(3000), (np.repeat(np.arange(1000), 3),
-                                            (rng.integers(0, 4, 3000) + np.tile([0, 4, 8], 1000)))), shape=(1000, 12))
+    onehot = sp.csr_matrix(
+        (np.ones(3000), (np.repeat(np.arange(1000), 3), (rng.integers(0, 4, 3000) + np.tile([0, 4, 8], 1000)))),
+        shape=(1000, 12),
+    )
     assert first_steps_overshoot(onehot, spec)  # ||m||^2 about 3 x 4 x (1/4)^2 = 0.75, eta0 ||m||^2 7.5
-    signs = sp.random(20000, 2000, density=0.005, format="csr", random_state=0, data_rvs=lambda n: rng.choice([-1.0, 1.0], n))
+    signs = sp.random(
+        20000, 2000, density=0.005, format="csr", random_state=0, data_rvs=lambda n: rng.choice([-1.0, 1.0], n)
+    )
     unit = sp.csr_matrix(signs.multiply(1.0 / np.sqrt(np.maximum(signs.getnnz(axis=1), 1))[:, None]))
     assert not first_steps_overshoot(unit, spec)
     positive = abs(unit)  # a shared direction, but weak: eta0 ||m||^2 about 0.05 over 2,000 features
@@ -787,11 +846,16 @@ def test_schedule_counted_over_the_whole_fit():
 
     def fit(schedule, n_workers):
         with dask.config.set({"dask-asgd.schedule": schedule}):
-            return ASGDClassifier(loss="log_loss", max_iter=3, tol=None, n_workers=n_workers, sync_interval=None,
-                                  random_state=0).fit(X, y)
+            return ASGDClassifier(
+                loss="log_loss", max_iter=3, tol=None, n_workers=n_workers, sync_interval=None, random_state=0
+            ).fit(X, y)
 
-    with LocalCluster(n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None,
-                      silence_logs=40) as cluster, Client(cluster):
+    with (
+        LocalCluster(
+            n_workers=4, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=40
+        ) as cluster,
+        Client(cluster),
+    ):
         np.testing.assert_array_equal(fit("fit", 1).coef_, fit("task", 1).coef_)
         own, whole = fit("task", 4), fit("fit", 4)
         # 4 tasks of 7,500 rows, 3 epochs: each task's own schedule leaves large early steps in
@@ -811,8 +875,13 @@ def test_schedule_counted_over_the_whole_fit():
 
         def fit_sparse(schedule, Xin):
             with dask.config.set({"dask-asgd.schedule": schedule}):
-                return ASGDClassifier(loss="log_loss", max_iter=2, tol=None, n_workers=4, sync_interval=None,
-                                      random_state=0).fit(Xin, y).coef_
+                return (
+                    ASGDClassifier(
+                        loss="log_loss", max_iter=2, tol=None, n_workers=4, sync_interval=None, random_state=0
+                    )
+                    .fit(Xin, y)
+                    .coef_
+                )
 
         np.testing.assert_allclose(fit_sparse("auto", Xs), fit_sparse("fit", Xs), rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(fit_sparse("auto", Xr), fit_sparse("task", Xr), rtol=1e-12, atol=1e-14)
@@ -833,25 +902,28 @@ def _linear_trainer(dtype=np.float64):
     return tr
 
 
-@pytest.mark.parametrize("lo, values", [
-    (1000, np.ones(3)),  # past the state (21 values)
-    (10**12, np.ones(3)),  # far past it
-    (-1, np.ones(3)),
-    (19, np.ones(3)),  # runs past the end
-    (0, np.ones(22)),  # longer than the state
-    (0, np.zeros(0)),  # empty
-    (0.0, np.ones(3)),  # an offset that is not an integer
-    (True, np.ones(3)),
-    ("0", np.ones(3)),
-    (0, np.ones((3, 2))),  # 2-D
-    (0, np.array(["a", "b"])),  # strings
-    (0, np.array([object(), 1.0], dtype=object)),  # pickled objects
-    (0, np.array([1.0, np.nan])),
-    (0, np.array([1.0, np.inf])),
-    (0, np.full(3, 1e150)),  # finite, but no state of this fit
-    (0, np.ones(3, dtype=complex)),
-    (0, [1.0, 2.0]),  # not an array
-])
+@pytest.mark.parametrize(
+    "lo, values",
+    [
+        (1000, np.ones(3)),  # past the state (21 values)
+        (10**12, np.ones(3)),  # far past it
+        (-1, np.ones(3)),
+        (19, np.ones(3)),  # runs past the end
+        (0, np.ones(22)),  # longer than the state
+        (0, np.zeros(0)),  # empty
+        (0.0, np.ones(3)),  # an offset that is not an integer
+        (True, np.ones(3)),
+        ("0", np.ones(3)),
+        (0, np.ones((3, 2))),  # 2-D
+        (0, np.array(["a", "b"])),  # strings
+        (0, np.array([object(), 1.0], dtype=object)),  # pickled objects
+        (0, np.array([1.0, np.nan])),
+        (0, np.array([1.0, np.inf])),
+        (0, np.full(3, 1e150)),  # finite, but no state of this fit
+        (0, np.ones(3, dtype=complex)),
+        (0, [1.0, 2.0]),  # not an array
+    ],
+)
 def test_a_received_block_that_is_not_a_block_of_the_state_is_dropped(lo, values):
     tr = _linear_trainer()
     before = tr.model()
@@ -879,8 +951,15 @@ def test_merge_kernels_skip_a_slot_outside_the_state(lo, n):
 
     size = 21
     slots = np.full((1, size), 5.0)
-    args = (slots, np.array([lo], np.int64), np.array([n], np.int64), np.ones(1, np.int8),
-            np.zeros(1, np.int8), np.zeros(size), np.zeros(size))
+    args = (
+        slots,
+        np.array([lo], np.int64),
+        np.array([n], np.int64),
+        np.ones(1, np.int8),
+        np.zeros(1, np.int8),
+        np.zeros(size),
+        np.zeros(size),
+    )
     w = np.arange(size, dtype=np.float64)
     inbox = Inbox(*args, np.zeros(size, np.int32))
     stats = np.zeros(5)
@@ -891,8 +970,12 @@ def test_merge_kernels_skip_a_slot_outside_the_state(lo, n):
     slots = np.full((1, 20), 5.0)
     args = (slots,) + args[1:5] + (np.zeros(20), np.zeros(20))
     inbox = Inbox(*args, np.zeros(20))
-    KK._kmeans_merge(KK.KMeansState(w, np.zeros(4), np.zeros((4, 4)), np.zeros(4), np.zeros(1, np.int32)), inbox,
-                     KK.KMeansSettings(4, 4, 0, 1, False), stats)
+    KK._kmeans_merge(
+        KK.KMeansState(w, np.zeros(4), np.zeros((4, 4)), np.zeros(4), np.zeros(1, np.int32)),
+        inbox,
+        KK.KMeansSettings(4, 4, 0, 1, False),
+        stats,
+    )
     assert w.tolist() == list(range(20)) and stats[2] == 0 and inbox.slot_fresh[0] == 0
 
 

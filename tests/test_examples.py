@@ -10,8 +10,7 @@ EXAMPLES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__
 
 
 def _run(name, with_stderr=False):
-    out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run([sys.executable, os.path.join(EXAMPLES, name)], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     return (out.stdout, out.stderr) if with_stderr else out.stdout
 
@@ -76,10 +75,19 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     body = "\n".join("".join(c["source"]) for c in cells)
     assert '"""' not in body and "'''" not in body  # indenting the cells below keeps their meaning
     script = tmp_path / "notebook_as_script.py"
-    script.write_text("def _main():\n" + "\n".join("    " + ln for ln in body.splitlines())
-                      + '\n\n\nif __name__ == "__main__":\n    _main()\n')
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                         env={**os.environ, "MPLBACKEND": "Agg"}, cwd=tmp_path)
+    script.write_text(
+        "def _main():\n"
+        + "\n".join("    " + ln for ln in body.splitlines())
+        + '\n\n\nif __name__ == "__main__":\n    _main()\n'
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        cwd=tmp_path,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     lines = out.stdout.splitlines()
     assert any(ln.startswith("fit in ") and "test accuracy 0.9" in ln for ln in lines), lines

@@ -36,8 +36,15 @@ EPS = 0.5  # the epsilon used for the regression losses in the tables below
 
 def test_loss_codes_are_the_ones_the_tests_assume():
     assert LOSSES == {
-        "hinge": 0, "log_loss": 1, "modified_huber": 2, "squared_hinge": 3, "perceptron": 4,
-        "squared_error": 5, "huber": 6, "epsilon_insensitive": 7, "squared_epsilon_insensitive": 8,
+        "hinge": 0,
+        "log_loss": 1,
+        "modified_huber": 2,
+        "squared_hinge": 3,
+        "perceptron": 4,
+        "squared_error": 5,
+        "huber": 6,
+        "epsilon_insensitive": 7,
+        "squared_epsilon_insensitive": 8,
     }
     assert PENALTIES == {None: 0, "l2": 1, "l1": 2, "elasticnet": 3}
     assert LEARNING_RATES == {"constant": 0, "optimal": 1, "invscaling": 2, "adaptive": 3}
@@ -165,10 +172,17 @@ def test_gradient_matches_finite_differences(code):
 # ----------------------------------------------------------------------------- scikit-learn's losses
 def _sklearn_loss(code, param):
     """(loss(y, p), dloss(y, p)) from scikit-learn's own loss objects (None when there is none)."""
-    sgd_fast = pytest.importorskip("sklearn.linear_model._sgd_fast")
+    sgd_fast = pytest.importorskip(
+        "sklearn.linear_model._sgd_fast",
+        reason="the reference losses are scikit-learn's private Cython objects, which a release may move",
+    )
     cls_names = {
-        HINGE: "Hinge", PERCEPTRON: "Hinge", MHUBER: "ModifiedHuber", SQHINGE: "SquaredHinge",
-        EPSINS: "EpsilonInsensitive", SQEPSINS: "SquaredEpsilonInsensitive",
+        HINGE: "Hinge",
+        PERCEPTRON: "Hinge",
+        MHUBER: "ModifiedHuber",
+        SQHINGE: "SquaredHinge",
+        EPSINS: "EpsilonInsensitive",
+        SQEPSINS: "SquaredEpsilonInsensitive",
     }
     if code in cls_names and hasattr(sgd_fast, cls_names[code]):
         cls = getattr(sgd_fast, cls_names[code])
@@ -218,11 +232,13 @@ def test_learning_rate_schedules(t):
     eta0, power_t, alpha, oi = 0.3, 0.25, 1e-3, 57.5
     assert K.learning_rate_at(0, eta0, power_t, alpha, oi, t) == eta0
     assert K.learning_rate_at(3, eta0, power_t, alpha, oi, t) == eta0  # adaptive: eta0 as given
-    assert K.learning_rate_at(1, eta0, power_t, alpha, oi, t) == pytest.approx(1.0 / (alpha * (oi + t - 1.0)), rel=1e-14)
-    assert K.learning_rate_at(2, eta0, power_t, alpha, oi, t) == pytest.approx(eta0 / t ** power_t, rel=1e-14)
+    assert K.learning_rate_at(1, eta0, power_t, alpha, oi, t) == pytest.approx(
+        1.0 / (alpha * (oi + t - 1.0)), rel=1e-14
+    )
+    assert K.learning_rate_at(2, eta0, power_t, alpha, oi, t) == pytest.approx(eta0 / t**power_t, rel=1e-14)
     assert K.learning_rate_at(2, eta0, 0.5, alpha, oi, t) == pytest.approx(eta0 / math.sqrt(t), rel=1e-14)
     for pt in (0.25, 0.5, 0.3):  # the square-root paths and the general one
-        assert K.learning_rate_at(2, eta0, pt, alpha, oi, t) == pytest.approx(eta0 / t ** pt, rel=1e-14)
+        assert K.learning_rate_at(2, eta0, pt, alpha, oi, t) == pytest.approx(eta0 / t**pt, rel=1e-14)
 
 
 @pytest.mark.parametrize("code", range(9))
@@ -238,7 +254,9 @@ def test_optimal_init_matches_sklearn_formula(code, alpha):
     assert got == pytest.approx(expected, rel=1e-12)
     # the first sample's step is sklearn's initial eta0
     assert K.learning_rate_at(1, 0.0, 0.5, alpha, got, 1.0) == pytest.approx(eta_first, rel=1e-12)
-    assert K.learning_rate_at(1, 0.0, 0.5, alpha, got, 11.0) == pytest.approx(1.0 / (alpha * (expected + 10.0)), rel=1e-12)
+    assert K.learning_rate_at(1, 0.0, 0.5, alpha, got, 11.0) == pytest.approx(
+        1.0 / (alpha * (expected + 10.0)), rel=1e-12
+    )
 
 
 # ----------------------------------------------------------------------------- SGD reference
@@ -269,7 +287,7 @@ def _ref_eta(spec, opt_init, t):
     if spec.learning_rate == 1:
         return 1.0 / (spec.alpha * (opt_init + t - 1.0))
     if spec.learning_rate == 2:
-        return spec.eta0 / t ** spec.power_t
+        return spec.eta0 / t**spec.power_t
     return spec.eta0
 
 
@@ -285,7 +303,7 @@ def reference_sgd(X, y, sw, spec, n_epochs=1, merge_after=None):
     Kk, d = spec.n_outputs, spec.n_features
     if spec.init_state is not None:
         s0 = np.asarray(spec.init_state, dtype=np.float64).ravel()
-        W, b = s0[: Kk * d].reshape(Kk, d).copy(), s0[Kk * d:].copy()
+        W, b = s0[: Kk * d].reshape(Kk, d).copy(), s0[Kk * d :].copy()
     else:
         W, b = np.zeros((Kk, d)), np.zeros(Kk)
     q = np.zeros((Kk, d))
@@ -303,7 +321,7 @@ def reference_sgd(X, y, sw, spec, n_epochs=1, merge_after=None):
             if merge_after is not None and i == merge_after[0] and _ == 0:
                 s = merge_after[1]
                 W = (W + s[: Kk * d].reshape(Kk, d)) / 2.0
-                b = (b + s[Kk * d:]) / 2.0
+                b = (b + s[Kk * d :]) / 2.0
             x = Xd[i]
             eta = _ref_eta(spec, opt_init, t)
             p = W @ x + b
@@ -337,11 +355,27 @@ def reference_sgd(X, y, sw, spec, n_epochs=1, merge_after=None):
 def make_spec(**kw):
     penalty = kw.pop("penalty_name", None)
     base = dict(
-        n_outputs=1, n_features=4, is_classifier=True, loss=HINGE, loss_param=1.0,
-        penalty=PENALTIES[penalty], alpha=1e-3, l1_ratio=effective_l1_ratio(penalty, kw.pop("l1_ratio", 0.15)),
-        fit_intercept=True, learning_rate=1, eta0=0.0, power_t=0.5, max_iter=1, tol=None,
-        n_iter_no_change=5, shuffle=False, early_stopping=False, validation_fraction=0.1, batch_size=7,
-        parzen=True, verbose=0,
+        n_outputs=1,
+        n_features=4,
+        is_classifier=True,
+        loss=HINGE,
+        loss_param=1.0,
+        penalty=PENALTIES[penalty],
+        alpha=1e-3,
+        l1_ratio=effective_l1_ratio(penalty, kw.pop("l1_ratio", 0.15)),
+        fit_intercept=True,
+        learning_rate=1,
+        eta0=0.0,
+        power_t=0.5,
+        max_iter=1,
+        tol=None,
+        n_iter_no_change=5,
+        shuffle=False,
+        early_stopping=False,
+        validation_fraction=0.1,
+        batch_size=7,
+        parzen=True,
+        verbose=0,
     )
     base.update(kw)
     return LinearSpec(**base)
@@ -351,8 +385,17 @@ def make_engine_spec(model=None, **kw):
     """The exchange settings of a fit of ``model`` (default: ``make_spec()``)."""
     from dask_asgd._engine.spec import EngineSpec
 
-    base = dict(fit_id="test", model=make_spec() if model is None else model, sync_interval=None,
-                auto_interval=False, fanout=0, n_buffers=1, max_time=None, report_interval=1.0, chunk_seconds=0.1)
+    base = dict(
+        fit_id="test",
+        model=make_spec() if model is None else model,
+        sync_interval=None,
+        auto_interval=False,
+        fanout=0,
+        n_buffers=1,
+        max_time=None,
+        report_interval=1.0,
+        chunk_seconds=0.1,
+    )
     base.update(kw)
     return EngineSpec(**base)
 
@@ -401,7 +444,7 @@ def _train(X, y, sw, spec, chunks=None):
         if chunks:
             tr.run(chunks.pop(0))
         else:
-            tr.run(10 ** 6)
+            tr.run(10**6)
     return tr
 
 
@@ -412,8 +455,18 @@ def test_sgd_matches_numpy_reference(name, penalty, fmt):
     problem, k, is_clf, loss, lparam, lr, eta0, power_t = PROBLEMS[name]
     X, y, sw = _data(problem)
     alpha = 0.01 if penalty else 1e-3
-    spec = make_spec(n_outputs=k, n_features=X.shape[1], is_classifier=is_clf, loss=loss, loss_param=lparam,
-                     penalty_name=penalty, alpha=alpha, learning_rate=lr, eta0=eta0, power_t=power_t)
+    spec = make_spec(
+        n_outputs=k,
+        n_features=X.shape[1],
+        is_classifier=is_clf,
+        loss=loss,
+        loss_param=lparam,
+        penalty_name=penalty,
+        alpha=alpha,
+        learning_rate=lr,
+        eta0=eta0,
+        power_t=power_t,
+    )
     Xf = _as_format(X, fmt)
     # the reference sees exactly the values the kernel sees (float32 rounding included)
     expected, t_end = reference_sgd(Xf, y, sw, spec)
@@ -431,8 +484,18 @@ def test_sgd_matches_numpy_reference(name, penalty, fmt):
 @pytest.mark.parametrize("fmt", ["dense64", "csr64"])
 def test_sgd_l1_matches_numpy_reference(fmt):
     X, y, sw = _data("regression")
-    spec = make_spec(n_features=X.shape[1], is_classifier=False, loss=SQERR, loss_param=0.1,
-                     penalty_name="l1", alpha=0.05, learning_rate=2, eta0=0.05, power_t=0.25, max_iter=2)
+    spec = make_spec(
+        n_features=X.shape[1],
+        is_classifier=False,
+        loss=SQERR,
+        loss_param=0.1,
+        penalty_name="l1",
+        alpha=0.05,
+        learning_rate=2,
+        eta0=0.05,
+        power_t=0.25,
+        max_iter=2,
+    )
     Xf = _as_format(X, fmt)
     expected, _ = reference_sgd(Xf, y, sw, spec, n_epochs=2)
     got = _train(Xf, y, sw, spec).state()
@@ -458,8 +521,18 @@ def test_sgd_on_wide_sparse_rows_matches_numpy_reference(name, fmt):
     problem, k, is_clf, loss, lparam, lr, eta0, power_t = PROBLEMS[name]
     X, y, sw = _data(problem, n=80, d=40)
     X[:10, 12:] = 0.0  # rows of under 16 values too
-    spec = make_spec(n_outputs=k, n_features=X.shape[1], is_classifier=is_clf, loss=loss, loss_param=lparam,
-                     penalty_name="l2", alpha=0.01, learning_rate=lr, eta0=eta0, power_t=power_t)
+    spec = make_spec(
+        n_outputs=k,
+        n_features=X.shape[1],
+        is_classifier=is_clf,
+        loss=loss,
+        loss_param=lparam,
+        penalty_name="l2",
+        alpha=0.01,
+        learning_rate=lr,
+        eta0=eta0,
+        power_t=power_t,
+    )
     Xf = _as_format(X, fmt)
     lengths = np.diff(Xf.indptr)
     assert lengths.max() >= 16 and lengths.min() < 16
@@ -474,8 +547,9 @@ def test_sgd_on_wide_sparse_rows_matches_numpy_reference(name, fmt):
 
 def test_sparse_and_dense_differ_only_by_intercept_decay():
     X, y, sw = _data("regression")
-    spec = make_spec(n_features=X.shape[1], is_classifier=False, loss=SQERR, learning_rate=0, eta0=0.02,
-                     penalty_name=None)
+    spec = make_spec(
+        n_features=X.shape[1], is_classifier=False, loss=SQERR, learning_rate=0, eta0=0.02, penalty_name=None
+    )
     dense = _train(X, y, sw, spec).state()
     csr = _train(sp.csr_matrix(X), y, sw, spec).state()
     # the sparse intercept moves 100x slower, so the two runs really differ
@@ -488,8 +562,18 @@ def test_sgd_several_epochs_chunks_and_init_state():
     X, y, sw = _data("multiclass", n=300)
     d = X.shape[1]
     init = np.linspace(-0.5, 0.5, 3 * d + 3)
-    spec = make_spec(n_outputs=3, n_features=d, loss=SQHINGE, penalty_name="l2", alpha=0.02, learning_rate=1,
-                     max_iter=2, batch_size=128, init_state=init, init_t=4.0)
+    spec = make_spec(
+        n_outputs=3,
+        n_features=d,
+        loss=SQHINGE,
+        penalty_name="l2",
+        alpha=0.02,
+        learning_rate=1,
+        max_iter=2,
+        batch_size=128,
+        init_state=init,
+        init_t=4.0,
+    )
     expected, t_end = reference_sgd(X, y, sw, spec, n_epochs=2)
     tr = _train(X, y, sw, spec, chunks=[1, 1, 100, 2, 100])
     assert tr.n_batches >= 3  # so the chunks above really split the epochs
@@ -505,8 +589,9 @@ def test_sgd_several_epochs_chunks_and_init_state():
 def test_sgd_l2_shrink_to_zero_when_eta_alpha_ge_1():
     """eta * alpha >= 1: scikit-learn sets the coefficients to zero before the gradient step."""
     X, y, sw = _data("regression", n=9)
-    spec = make_spec(n_features=X.shape[1], is_classifier=False, loss=SQERR, penalty_name="l2", alpha=2.0,
-                     learning_rate=0, eta0=0.6)
+    spec = make_spec(
+        n_features=X.shape[1], is_classifier=False, loss=SQERR, penalty_name="l2", alpha=2.0, learning_rate=0, eta0=0.6
+    )
     expected, _ = reference_sgd(X, y, sw, spec)
     got = _train(X, y, sw, spec).state()
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-9)
@@ -524,15 +609,35 @@ def test_sgd_matches_sklearn_one_epoch(problem, fmt):
     Xf = _as_format(X, fmt)
     d = X.shape[1]
     if problem == "regression":
-        spec = make_spec(n_features=d, is_classifier=False, loss=HUBER, loss_param=0.3, penalty_name="l2",
-                         alpha=0.01, learning_rate=2, eta0=0.05, power_t=0.25)
-        est = SGDRegressor(loss="huber", epsilon=0.3, penalty="l2", alpha=0.01, learning_rate="invscaling",
-                           eta0=0.05, power_t=0.25, max_iter=1, tol=None, shuffle=False)
+        spec = make_spec(
+            n_features=d,
+            is_classifier=False,
+            loss=HUBER,
+            loss_param=0.3,
+            penalty_name="l2",
+            alpha=0.01,
+            learning_rate=2,
+            eta0=0.05,
+            power_t=0.25,
+        )
+        est = SGDRegressor(
+            loss="huber",
+            epsilon=0.3,
+            penalty="l2",
+            alpha=0.01,
+            learning_rate="invscaling",
+            eta0=0.05,
+            power_t=0.25,
+            max_iter=1,
+            tol=None,
+            shuffle=False,
+        )
     else:
         k = 1 if problem == "binary" else 3
         spec = make_spec(n_outputs=k, n_features=d, loss=LOG, penalty_name="l2", alpha=0.01, learning_rate=1)
-        est = SGDClassifier(loss="log_loss", penalty="l2", alpha=0.01, learning_rate="optimal",
-                            max_iter=1, tol=None, shuffle=False)
+        est = SGDClassifier(
+            loss="log_loss", penalty="l2", alpha=0.01, learning_rate="optimal", max_iter=1, tol=None, shuffle=False
+        )
     est.fit(Xf, y, sample_weight=sw)
     expected = np.concatenate([np.ravel(est.coef_), np.ravel(est.intercept_)])
     got = _train(Xf, y, sw, spec).state()
@@ -544,8 +649,9 @@ def test_sgd_merge_inside_chunk_matches_reference(parzen):
     """A fresh slot is merged after the first mini-batch of the call (here always accepted)."""
     X, y, sw = _data("binary", n=300)
     d = X.shape[1]
-    spec = make_spec(n_features=d, loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1, batch_size=10,
-                     parzen=parzen)
+    spec = make_spec(
+        n_features=d, loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1, batch_size=10, parzen=parzen
+    )
     # rows in the first mini-batch, whatever the trainer's batch layout is
     probe = ShardTrainer(X, y, sw, spec, 0, 1)
     probe.run(1)
@@ -555,7 +661,7 @@ def test_sgd_merge_inside_chunk_matches_reference(parzen):
     slot = probe.state() * 1.5 if parzen else np.array([0.3, -0.2, 0.1, 0.0, 0.5, -0.4])
     tr = ShardTrainer(X, y, sw, spec, 0, 2)
     tr.put_slot(1, 0, slot)
-    tr.run(10 ** 6)
+    tr.run(10**6)
     assert tr.merged == 1 and tr.rejected == 0
     assert tr.slot_fresh.tolist() == [0, 0]
     expected, _ = reference_sgd(X, y, sw, spec, merge_after=(first, slot))
@@ -566,13 +672,14 @@ def test_sgd_merge_inside_chunk_matches_reference(parzen):
 
 def test_sgd_merge_rejected_slot_leaves_sgd_alone():
     X, y, sw = _data("binary", n=300)
-    spec = make_spec(n_features=X.shape[1], loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1,
-                     batch_size=10, parzen=True)
+    spec = make_spec(
+        n_features=X.shape[1], loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1, batch_size=10, parzen=True
+    )
     tr = ShardTrainer(X, y, sw, spec, 0, 1)
     probe = ShardTrainer(X, y, sw, spec, 0, 1)
     probe.run(1)
     tr.put_slot(0, 0, -10.0 * probe.state())  # opposite to where the first mini-batch went
-    tr.run(10 ** 6)
+    tr.run(10**6)
     assert tr.merged == 0 and tr.rejected == 1
     np.testing.assert_allclose(tr.state(), reference_sgd(X, y, sw, spec)[0], rtol=1e-6, atol=1e-9)
 
@@ -665,11 +772,18 @@ def test_parzen_overlapping_blocks_average_elementwise():
 # ----------------------------------------------------------------------------- divergence
 def test_divergence_raises_floating_point_error():
     X, y, sw = _data("regression")
-    spec = make_spec(n_features=X.shape[1], is_classifier=False, loss=SQERR, loss_param=0.1, penalty_name=None,
-                     learning_rate=0, eta0=1e300)
+    spec = make_spec(
+        n_features=X.shape[1],
+        is_classifier=False,
+        loss=SQERR,
+        loss_param=0.1,
+        penalty_name=None,
+        learning_rate=0,
+        eta0=1e300,
+    )
     tr = ShardTrainer(X, y, sw, spec, seed=0, n_buffers=1)
     with pytest.raises(FloatingPointError, match=r"(?s)learning rate.*learning_rate='constant', eta0=1e\+300"):
-        tr.run(10 ** 6)
+        tr.run(10**6)
 
 
 @pytest.mark.parametrize("penalty", [None, "l2"])
@@ -680,7 +794,7 @@ def test_divergence_huge_features(penalty):
     spec = make_spec(n_features=X.shape[1], loss=SQHINGE, penalty_name=penalty, alpha=1e-4, learning_rate=1)
     tr = ShardTrainer(X, y, sw, spec, seed=0, n_buffers=1)
     with pytest.raises(FloatingPointError, match="Floating-point under-/overflow occurred at epoch #1"):
-        tr.run(10 ** 6)
+        tr.run(10**6)
 
 
 def test_l1_clip_finite_values():
@@ -713,8 +827,16 @@ def test_divergence_with_l1_penalty_is_detected():
     returns coef 0 silently."""
     X = np.array([[1e300], [1e300], [-1e300]])
     y = np.ones(3)
-    spec = make_spec(n_features=1, is_classifier=False, loss=SQERR, penalty_name="l1", alpha=1e-4,
-                     learning_rate=0, eta0=1.0, fit_intercept=False)
+    spec = make_spec(
+        n_features=1,
+        is_classifier=False,
+        loss=SQERR,
+        penalty_name="l1",
+        alpha=1e-4,
+        learning_rate=0,
+        eta0=1.0,
+        fit_intercept=False,
+    )
     tr = ShardTrainer(X, y, np.ones(3), spec, seed=0, n_buffers=1)
     with pytest.raises(FloatingPointError):
         tr.run(10)
@@ -723,8 +845,9 @@ def test_divergence_with_l1_penalty_is_detected():
 def test_divergence_without_penalty_is_detected():
     # the same three samples as above, no penalty: the NaN coefficient is seen
     X = np.array([[1e300], [1e300], [-1e300]])
-    spec = make_spec(n_features=1, is_classifier=False, loss=SQERR, penalty_name=None, learning_rate=0,
-                     eta0=1.0, fit_intercept=False)
+    spec = make_spec(
+        n_features=1, is_classifier=False, loss=SQERR, penalty_name=None, learning_rate=0, eta0=1.0, fit_intercept=False
+    )
     tr = ShardTrainer(X, np.ones(3), np.ones(3), spec, seed=0, n_buffers=1)
     with pytest.raises(FloatingPointError, match="learning rate"):
         tr.run(10)
@@ -736,11 +859,11 @@ def test_large_but_finite_eta_is_clipped_like_sklearn():
     from sklearn.linear_model import SGDRegressor
 
     X, y, sw = _data("regression")
-    spec = make_spec(n_features=X.shape[1], is_classifier=False, loss=SQERR, penalty_name=None,
-                     learning_rate=0, eta0=1e10)
+    spec = make_spec(
+        n_features=X.shape[1], is_classifier=False, loss=SQERR, penalty_name=None, learning_rate=0, eta0=1e10
+    )
     got = _train(X, y, np.ones_like(sw), spec).state()
-    est = SGDRegressor(penalty=None, learning_rate="constant", eta0=1e10, max_iter=1, tol=None,
-                       shuffle=False).fit(X, y)
+    est = SGDRegressor(penalty=None, learning_rate="constant", eta0=1e10, max_iter=1, tol=None, shuffle=False).fit(X, y)
     assert np.all(np.isfinite(got)) and np.abs(got).max() > 1e20
     np.testing.assert_allclose(got, np.r_[est.coef_, est.intercept_], rtol=1e-6)
 
@@ -753,8 +876,9 @@ def test_l1_zeroes_irrelevant_coefficients(fmt):
     X = rng.normal(size=(n, d))
     y = 3.0 * X[:, 0] - 2.0 * X[:, 1] + 0.05 * rng.normal(size=n)
     Xf = _as_format(X, fmt)
-    common = dict(n_features=d, is_classifier=False, loss=SQERR, learning_rate=2, eta0=0.02, power_t=0.25,
-                  max_iter=5, alpha=0.1)
+    common = dict(
+        n_features=d, is_classifier=False, loss=SQERR, learning_rate=2, eta0=0.02, power_t=0.25, max_iter=5, alpha=0.1
+    )
     coef = _train(Xf, y, np.ones(n), make_spec(penalty_name="l1", **common)).state()[:d]
     assert np.all(coef[2:] == 0.0), coef
     assert coef[0] > 1.5 and coef[1] < -1.0, coef
@@ -820,8 +944,9 @@ def test_pairwise_merge_returns_each_senders_share_of_the_change():
     reply = np.zeros(2, dtype=np.int8)
     w = w0.copy()
     stats = np.zeros(5)
-    K._parzen_merge(w, Inbox(slots, lo, ln, fresh, reply, np.zeros(4), np.zeros(4), np.zeros(4, np.int32)),
-                    False, True, stats)
+    K._parzen_merge(
+        w, Inbox(slots, lo, ln, fresh, reply, np.zeros(4), np.zeros(4), np.zeros(4, np.int32)), False, True, stats
+    )
     np.testing.assert_allclose(w, [2.0, 2.0, 3.0, 11.0 / 3.0])  # (1 + 3) / 2 and (1 + 3 + s) / 3
     assert reply.tolist() == [1, 1]
     np.testing.assert_allclose(slots[0], [1.0, 1.0, 2.0 / 3.0, 2.0 / 3.0])
@@ -848,8 +973,17 @@ def test_pairwise_share_conserves_evidence_between_tasks_at_different_times():
 
     X, y, sw = _data("binary", n=300)
     d = X.shape[1]
-    spec = make_spec(n_features=d, loss=HINGE, penalty_name="l2", alpha=0.01, learning_rate=1, batch_size=10,
-                     parzen=False, pairwise=True, shuffle=True)
+    spec = make_spec(
+        n_features=d,
+        loss=HINGE,
+        penalty_name="l2",
+        alpha=0.01,
+        learning_rate=1,
+        batch_size=10,
+        parzen=False,
+        pairwise=True,
+        shuffle=True,
+    )
     A = ShardTrainer(X, y, sw, spec, 0, 1)
     B = ShardTrainer(X, y, sw, spec, 1, 1)
     A.run(3)
@@ -893,10 +1027,15 @@ def test_label_codes_equal_a_sorted_factorization():
     from dask_asgd._prepare import label_codes as _label_codes
 
     rng = np.random.default_rng(0)
-    cases = [rng.integers(0, 2, 10_000), rng.integers(-5, 7, 1000) * 3, np.array([5, 5, 9]),
-             rng.integers(0, 10, 1000).astype(np.uint8), np.array(["b", "a", "b"]),
-             rng.integers(0, 2**40, 100),  # a range too wide for the counting path
-             np.array([True, False, True])]
+    cases = [
+        rng.integers(0, 2, 10_000),
+        rng.integers(-5, 7, 1000) * 3,
+        np.array([5, 5, 9]),
+        rng.integers(0, 10, 1000).astype(np.uint8),
+        np.array(["b", "a", "b"]),
+        rng.integers(0, 2**40, 100),  # a range too wide for the counting path
+        np.array([True, False, True]),
+    ]
     for y in cases:
         codes, present, counts, same = _label_codes(y)
         want_codes, want_present = pd.factorize(y, sort=True)
@@ -911,14 +1050,17 @@ def test_label_codes_equal_a_sorted_factorization():
 
 def test_label_pass_tells_ordered_rows_as_the_placement_test_does():
     # the client's label pass counts neighbours; its verdict must be needs_row_shuffle's
-    from dask_asgd._prepare import labels_ordered, needs_row_shuffle
     from dask_asgd._prepare import label_codes as _label_codes
+    from dask_asgd._prepare import labels_ordered, needs_row_shuffle
 
     rng = np.random.default_rng(1)
     random_rows = rng.integers(0, 3, 20_000)
-    for y, want in [(random_rows, False), (np.sort(random_rows), True),
-                    (np.repeat(rng.integers(0, 5, 500), 40), True),  # runs of 40 rows
-                    (rng.choice([0, 1], 20_000, p=[0.97, 0.03]), False)]:  # imbalanced, random
+    for y, want in [
+        (random_rows, False),
+        (np.sort(random_rows), True),
+        (np.repeat(rng.integers(0, 5, 500), 40), True),  # runs of 40 rows
+        (rng.choice([0, 1], 20_000, p=[0.97, 0.03]), False),
+    ]:  # imbalanced, random
         codes, present, counts, same = _label_codes(y)
         assert labels_ordered(same, counts) is want
         assert needs_row_shuffle(codes, True) is want
@@ -960,19 +1102,57 @@ def test_averaged_sgd_matches_sklearn(problem, fmt, average):
     Xf = _as_format(X, fmt)
     d = X.shape[1]
     if problem == "regression":
-        spec = make_spec(n_features=d, is_classifier=False, loss=HUBER, loss_param=0.3, penalty_name="elasticnet",
-                         alpha=0.01, learning_rate=2, eta0=0.05, power_t=0.25, max_iter=2, average=int(average))
-        est = SGDRegressor(loss="huber", epsilon=0.3, penalty="elasticnet", alpha=0.01, learning_rate="invscaling",
-                           eta0=0.05, power_t=0.25, max_iter=2, tol=None, shuffle=False, average=average)
+        spec = make_spec(
+            n_features=d,
+            is_classifier=False,
+            loss=HUBER,
+            loss_param=0.3,
+            penalty_name="elasticnet",
+            alpha=0.01,
+            learning_rate=2,
+            eta0=0.05,
+            power_t=0.25,
+            max_iter=2,
+            average=int(average),
+        )
+        est = SGDRegressor(
+            loss="huber",
+            epsilon=0.3,
+            penalty="elasticnet",
+            alpha=0.01,
+            learning_rate="invscaling",
+            eta0=0.05,
+            power_t=0.25,
+            max_iter=2,
+            tol=None,
+            shuffle=False,
+            average=average,
+        )
     else:
         k = 1 if problem == "binary" else 3
-        spec = make_spec(n_outputs=k, n_features=d, loss=LOG, penalty_name="l2", alpha=0.01, learning_rate=1,
-                         max_iter=2, average=int(average))
-        est = SGDClassifier(loss="log_loss", penalty="l2", alpha=0.01, learning_rate="optimal",
-                            max_iter=2, tol=None, shuffle=False, average=average)
+        spec = make_spec(
+            n_outputs=k,
+            n_features=d,
+            loss=LOG,
+            penalty_name="l2",
+            alpha=0.01,
+            learning_rate=1,
+            max_iter=2,
+            average=int(average),
+        )
+        est = SGDClassifier(
+            loss="log_loss",
+            penalty="l2",
+            alpha=0.01,
+            learning_rate="optimal",
+            max_iter=2,
+            tol=None,
+            shuffle=False,
+            average=average,
+        )
     est.fit(Xf, y, sample_weight=sw)
     expected = np.concatenate([np.ravel(est.coef_), np.ravel(est.intercept_)])
-    tr = _train(Xf, y, sw, spec, chunks=[1, 3, 10 ** 6, 10 ** 6])  # chunks: the average is carried between calls
+    tr = _train(Xf, y, sw, spec, chunks=[1, 3, 10**6, 10**6])  # chunks: the average is carried between calls
     assert tr.averaged == (int(average) <= 2 * X.shape[0])
     np.testing.assert_allclose(tr.model(), expected, rtol=1e-6, atol=1e-9)
     if tr.averaged:
@@ -997,21 +1177,21 @@ def _sharing_pair(X, y, max_iter):
 def test_taking_over_the_end_of_an_epoch_makes_the_same_updates():
     # the task that gives up the end of its epoch and the one that trains it split one sequence
     # of mini-batches: trained in that order on one state, it is the whole epoch's
-    from dask_asgd._engine.sharing import claim_tail as _claim_tail
-
     from sklearn.datasets import make_classification
+
+    from dask_asgd._engine.sharing import claim_tail as _claim_tail
 
     X, y = make_classification(6000, 12, random_state=0)
     y = y.astype(np.float64)
     trainers = _sharing_pair(X, y, max_iter=1)
     whole, shared = trainers[0], trainers[1]
     while not whole.done:
-        whole.run(10 ** 6)
-    claim, more = _claim_tail({1: shared, 0: whole}, 0, cap=10 ** 6, least=2)
+        whole.run(10**6)
+    claim, more = _claim_tail({1: shared, 0: whole}, 0, cap=10**6, least=2)
     view, first, n = claim
     assert not more and first + n == shared.n_batches and first >= n  # the later half at most
     while not shared.done:
-        shared.run(10 ** 6)  # its own part: up to ``first``
+        shared.run(10**6)  # its own part: up to ``first``
     assert shared.samples_done < shared.n_rows
     shared.take_over(view, first, n)  # here the same state trains the part it gave up
     assert shared.samples_done == shared.n_rows == whole.samples_done
@@ -1023,25 +1203,25 @@ def test_taking_over_the_end_of_an_epoch_makes_the_same_updates():
 def test_nan_in_the_part_of_a_first_epoch_another_task_took_is_sklearns_error():
     # the row is trained (and found) by the task that took over; its own task, whose first
     # epoch did not see it, meets it in its second epoch: the error must still name the input
-    from dask_asgd._engine.sharing import claim_tail as _claim_tail
-
     from sklearn.datasets import make_classification
+
+    from dask_asgd._engine.sharing import claim_tail as _claim_tail
 
     X, y = make_classification(6000, 12, random_state=0)
     y = y.astype(np.float64)
     victim, thief = _sharing_pair(X, y, max_iter=3).values()
     victim.run(1)  # under way
-    (view, first, n), _ = _claim_tail({0: victim, 1: thief}, 1, cap=10 ** 6, least=2)
+    (view, first, n), _ = _claim_tail({0: victim, 1: thief}, 1, cap=10**6, least=2)
     row = int(view.ostart[first * view.gpb])  # a row of the part given up
     victim.X[row, 3] = np.nan  # the trainer's rows are the array's (no copy)
     with pytest.raises(ValueError, match="Input X contains NaN"):
         thief.take_over(view, first, n)
     while victim.epoch == 0:
-        victim.run(10 ** 6)  # its own part of the first epoch: no NaN there
+        victim.run(10**6)  # its own part of the first epoch: no NaN there
     assert not victim.check_input
     with pytest.raises(ValueError, match="Input X contains NaN"):
         while not victim.done:
-            victim.run(10 ** 6)
+            victim.run(10**6)
 
 
 def test_lag1_sums_match_numpy():
@@ -1089,14 +1269,22 @@ def test_validation_score_matches_sklearn_metrics(fmt):
     rng = np.random.default_rng(5)
     X = rng.standard_normal((400, 6))
     Xf = sp.csr_matrix(X) if fmt == "csr" else X
-    for is_clf, k, y in [(True, 1, (X[:, 0] > 0).astype(np.float64)),
-                         (True, 3, rng.integers(0, 3, 400).astype(np.float64)),
-                         (False, 1, X[:, 1] + 0.1 * rng.standard_normal(400))]:
-        spec = make_spec(is_classifier=is_clf, n_outputs=k, n_features=6, early_stopping=True,
-                         validation_fraction=0.25, loss=HINGE if is_clf else LOSSES["squared_error"])
+    for is_clf, k, y in [
+        (True, 1, (X[:, 0] > 0).astype(np.float64)),
+        (True, 3, rng.integers(0, 3, 400).astype(np.float64)),
+        (False, 1, X[:, 1] + 0.1 * rng.standard_normal(400)),
+    ]:
+        spec = make_spec(
+            is_classifier=is_clf,
+            n_outputs=k,
+            n_features=6,
+            early_stopping=True,
+            validation_fraction=0.25,
+            loss=HINGE if is_clf else LOSSES["squared_error"],
+        )
         tr = ShardTrainer(Xf, y, None, spec, seed=0)
         w = rng.standard_normal(k * 6 + k)
-        scores = X[-100:] @ w[: k * 6].reshape(k, 6).T + w[k * 6:]
+        scores = X[-100:] @ w[: k * 6].reshape(k, 6).T + w[k * 6 :]
         if is_clf:
             pred = (scores[:, 0] > 0) if k == 1 else scores.argmax(axis=1)
             assert tr.validation_score(w) == pytest.approx(accuracy_score(y[-100:], pred))

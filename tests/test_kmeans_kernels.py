@@ -81,8 +81,16 @@ class Chunk:
         self.prev = np.zeros(size, dtype=Xf.dtype)
         self.acc = np.full(size, 123.0, dtype=Xf.dtype)  # garbage must not leak into a merge
         self.cnt = np.full(size, 7.0)
-        self.inbox = Inbox(self.slots, self.slot_lo, self.slot_len, self.slot_fresh, np.zeros(n_slots, dtype=np.int8),
-                           self.prev, self.acc, self.cnt)
+        self.inbox = Inbox(
+            self.slots,
+            self.slot_lo,
+            self.slot_len,
+            self.slot_fresh,
+            np.zeros(n_slots, dtype=np.int8),
+            self.prev,
+            self.acc,
+            self.cnt,
+        )
         self.stats = np.zeros(5)
         n = Xf.shape[0]
         self.sums = np.zeros((k, self.d))  # the epoch's Lloyd sums (``track``)
@@ -97,10 +105,14 @@ class Chunk:
         self.slot_fresh[s] = 1
 
     def run(self, gstart, gstop, first, n_groups, merge_after=1, parzen=0, merge=0, track=False):
-        KK.kmeans_chunk(self.rows, Walk(gstart, gstop, first, n_groups, merge_after),
-                        KK.KMeansSettings(self.k, self.d, parzen, merge, track),
-                        KK.KMeansState(self.w, self.cnorm, self.sums, self.sum_w, self.labels),
-                        self.inbox, self.stats)
+        KK.kmeans_chunk(
+            self.rows,
+            Walk(gstart, gstop, first, n_groups, merge_after),
+            KK.KMeansSettings(self.k, self.d, parzen, merge, track),
+            KK.KMeansState(self.w, self.cnorm, self.sums, self.sum_w, self.labels),
+            self.inbox,
+            self.stats,
+        )
         return self
 
     def centroids(self):
@@ -124,7 +136,7 @@ def reference_kmeans(Xf, sw, w, k, groups, labels=None):
     at a time (blocks of one row)."""
     d = Xf.shape[1]
     C = w[: k * d].reshape(k, d)
-    v = w[k * d:]
+    v = w[k * d :]
     sparse = sp.issparse(Xf)
     Xd = Xf.toarray() if sparse else Xf
     R = 1 if sparse else KK.ASSIGN_ROWS
@@ -133,7 +145,7 @@ def reference_kmeans(Xf, sw, w, k, groups, labels=None):
     for rows in groups:
         rows = list(rows)
         for b in range(0, len(rows), R):
-            block = rows[b: b + R]
+            block = rows[b : b + R]
             C0 = C.astype(np.float64)  # the centroids at the block's start
             chosen = [int(np.argmin(((Xd[i].astype(np.float64) - C0) ** 2).sum(1))) for i in block]
             for i, j in zip(block, chosen):
@@ -204,7 +216,7 @@ def test_kmeans_chunk_matches_numpy_reference(fmt, weighted):
         assert ch.stats[2:].tolist() == [0.0, 0.0, 0.0]
         ch.assert_cnorm()
     # the counts are the summed weights of the epoch
-    np.testing.assert_allclose(ch.w[k * d:].sum(), counts.sum() + (n if sw is None else sw.sum()), rtol=1e-6)
+    np.testing.assert_allclose(ch.w[k * d :].sum(), counts.sum() + (n if sw is None else sw.sum()), rtol=1e-6)
     # the centroids moved to the blobs: the epoch's inertia is far below the one at the start
     dd0 = ((X[:, None, :] - w0[: k * d].reshape(k, d)[None].astype(np.float64)) ** 2).sum(2).min(1)
     swv = np.ones(n) if sw is None else sw
@@ -248,16 +260,18 @@ def test_dense_rows_are_assigned_in_blocks(fmt):
     assert KK.ASSIGN_ROWS >= 3
     X = np.array([[6.0], [4.8], [7.0]])
     ch = Chunk(_as_format(X, fmt), [0.0, 10.0, 1.0, 1.0], 2).run(
-        np.array([0], dtype=np.int64), np.array([3], dtype=np.int64), 0, 1)
+        np.array([0], dtype=np.int64), np.array([3], dtype=np.int64), 0, 1
+    )
     np.testing.assert_allclose(ch.w, [2.4, 8.0 - 1.0 / 3.0, 2.0, 3.0], rtol=1e-6)
-    np.testing.assert_allclose(ch.stats[:2], [16.0 + 4.8 ** 2 + 1.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(ch.stats[:2], [16.0 + 4.8**2 + 1.0, 3.0], rtol=1e-6)
     ch.assert_cnorm()
     # in groups of one row each, the blocks are single rows: row after row, 4.8 goes to 1
     ch = Chunk(_as_format(X, fmt), [0.0, 10.0, 1.0, 1.0], 2).run(
-        np.arange(3, dtype=np.int64), np.arange(1, 4, dtype=np.int64), 0, 3)
+        np.arange(3, dtype=np.int64), np.arange(1, 4, dtype=np.int64), 0, 3
+    )
     c1 = 8.0 + (4.8 - 8.0) / 3.0
     np.testing.assert_allclose(ch.w, [0.0, c1 + (7.0 - c1) / 4.0, 1.0, 4.0], rtol=1e-6)
-    np.testing.assert_allclose(ch.stats[:2], [16.0 + 3.2 ** 2 + (7.0 - c1) ** 2, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(ch.stats[:2], [16.0 + 3.2**2 + (7.0 - c1) ** 2, 3.0], rtol=1e-6)
 
 
 @pytest.mark.parametrize("d", [9, 40])
@@ -470,7 +484,7 @@ def test_assign_rows_matches_sklearn(fmt):
     KK.assign_rows(_layout(Xf), C, cnorm, labels, dist)
     ref_labels, ref_dist = pairwise_distances_argmin_min(Xd, C.astype(np.float64))
     np.testing.assert_array_equal(labels, ref_labels)
-    np.testing.assert_allclose(dist, ref_dist ** 2, **_tol(fmt))
+    np.testing.assert_allclose(dist, ref_dist**2, **_tol(fmt))
     assert (dist >= 0.0).all()
 
 
@@ -503,4 +517,4 @@ def test_lloyd_sums_match_numpy(fmt, weighted):
     onehot[np.arange(n), labels] = swv
     np.testing.assert_allclose(counts, 1.0 + onehot.sum(0), rtol=1e-12)
     np.testing.assert_allclose(sums, 1.0 + onehot.T @ Xd, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(inertia, float(swv @ mind ** 2), rtol=_tol(fmt)["rtol"])
+    np.testing.assert_allclose(inertia, float(swv @ mind**2), rtol=_tol(fmt)["rtol"])

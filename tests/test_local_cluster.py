@@ -113,7 +113,9 @@ def test_failed_fit_closes_own_cluster_and_the_next_fit_starts_afresh():
     first = ASGDClassifier(max_iter=3, tol=None, n_workers=2, random_state=0).fit(X, y)
     assert own_cluster_address() is not None
     with pytest.raises(ZeroDivisionError, match="monitor failed"):
-        ASGDClassifier(max_iter=50, tol=None, n_workers=2, random_state=0).fit(X, y, monitor=Monitor(broken, every=0.01))
+        ASGDClassifier(max_iter=50, tol=None, n_workers=2, random_state=0).fit(
+            X, y, monitor=Monitor(broken, every=0.01)
+        )
     assert own_cluster_address() is None  # nothing of the failed fit is left running
     after = ASGDClassifier(max_iter=3, tol=None, n_workers=2, random_state=0).fit(X, y)
     assert not set(after.fit_report_.tasks["worker"]) & set(first.fit_report_.tasks["worker"])
@@ -147,8 +149,10 @@ def test_wrong_idle_timeout_is_a_clear_error(value):
     import dask
 
     X, y = _clf_data(n=1000)
-    with dask.config.set({"dask-asgd.own-cluster.idle-timeout": value}), \
-            pytest.raises(ValueError, match="idle-timeout"):
+    with (
+        dask.config.set({"dask-asgd.own-cluster.idle-timeout": value}),
+        pytest.raises(ValueError, match="idle-timeout"),
+    ):
         ASGDClassifier(max_iter=1, tol=None, n_workers=2).fit(X, y)
     assert own_cluster_address() is None
 

@@ -13,8 +13,17 @@ PEERS = {0: "tcp://192.0.2.1:4000", 1: "tcp://192.0.2.2:4000"}
 
 
 def _kmeans(k=4, d=3):
-    return KMeansSpec(n_clusters=k, n_features=d, init_centers=np.zeros((k, d)), init_counts=None, max_iter=5,
-                      tol=0.0, batch_size=128, shuffle=True, parzen=1)
+    return KMeansSpec(
+        n_clusters=k,
+        n_features=d,
+        init_centers=np.zeros((k, d)),
+        init_counts=None,
+        max_iter=5,
+        tol=0.0,
+        batch_size=128,
+        shuffle=True,
+        parzen=1,
+    )
 
 
 def _auto(model, **kw):
@@ -37,9 +46,13 @@ def test_auto_exchanges_where_it_can_pay(why):
 
 
 def test_the_random_shards_floor_applies_to_models_that_train_them_apart_only():
-    with dask.config.set({"dask-asgd.balance.min-publish-period": 0.02,
-                          "dask-asgd.balance.min-publish-period-random-shards": 0.05,
-                          "dask-asgd.balance.exchange-random-shards": True}):
+    with dask.config.set(
+        {
+            "dask-asgd.balance.min-publish-period": 0.02,
+            "dask-asgd.balance.min-publish-period-random-shards": 0.05,
+            "dask-asgd.balance.exchange-random-shards": True,
+        }
+    ):
         linear = make_plan(_auto(make_spec()), random_shards=True, itemsize=8)
         kmeans = make_plan(_auto(_kmeans()), random_shards=True, itemsize=8)
     assert linear.spec.min_publish_period == pytest.approx(0.05)
@@ -64,7 +77,9 @@ def test_the_client_side_does_not_import_the_worker_task_loop():
     import subprocess
     import sys
 
-    code = ("import sys, dask_asgd; "
-            "print(sorted(m for m in sys.modules if m in ('dask_asgd._engine.task', 'dask_asgd._engine.sharing')))")
+    code = (
+        "import sys, dask_asgd; "
+        "print(sorted(m for m in sys.modules if m in ('dask_asgd._engine.task', 'dask_asgd._engine.sharing')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

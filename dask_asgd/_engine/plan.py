@@ -32,8 +32,9 @@ def make_plan(spec: EngineSpec, *, random_shards: bool, itemsize: int, policy=No
     (the fit split them); ``itemsize``, bytes a state value; ``policy``, the caller's own interval
     policy (else the adaptive law for "auto", a fixed one otherwise)."""
     if not spec.auto_interval:
-        reason = "no exchange (sync_interval=None)" if spec.sync_interval is None else \
-            f"fixed interval {spec.sync_interval}"
+        reason = (
+            "no exchange (sync_interval=None)" if spec.sync_interval is None else f"fixed interval {spec.sync_interval}"
+        )
     elif random_shards and trains_apart(spec):
         spec = replace(spec, sync_interval=None, auto_interval=False)
         reason = "auto: random shards of in-memory input are trained apart"
@@ -56,8 +57,12 @@ def trains_apart(spec: EngineSpec) -> bool:
     Exchanged all the same: a fit bounded by ``max_time`` (a task that falls behind gets the
     others' states), with epoch sharing (it needs the exchange), or when
     ``dask-asgd.balance.exchange-random-shards`` is set."""
-    return not (spec.max_time is not None or spec.share_epochs or not spec.model.apart_on_random_shards
-                or bool(config.get("balance.exchange-random-shards")))
+    return not (
+        spec.max_time is not None
+        or spec.share_epochs
+        or not spec.model.apart_on_random_shards
+        or bool(config.get("balance.exchange-random-shards"))
+    )
 
 
 def publish_floor(spec: EngineSpec, itemsize: int, random_shards: bool = False) -> float:

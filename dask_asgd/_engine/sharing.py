@@ -56,8 +56,7 @@ def claim_tail(trainers: dict, task_id: int, cap: int, least: int):
     return (src.epoch_view(), src.limit, n), more
 
 
-def help_others(trainer: ShardTrainer, fit: str, task_id: int, per_batch, chunk_seconds: float,
-                 deadline) -> None:
+def help_others(trainer: ShardTrainer, fit: str, task_id: int, per_batch, chunk_seconds: float, deadline) -> None:
     """A task done with its epochs trains on the end of the current epoch of the other tasks of
     the fit in this process (``claim_tail``), a quarter chunk at a time, until no task has more
     than ``TAKE_OVER_MIN_SECONDS`` left in its last epoch.  Bounded by ``deadline`` and by the

@@ -43,7 +43,7 @@ class PublishSchedule:
         self.deferred = 0  # checks that found it busy
 
     def floor_interval(self, per_batch) -> None:
-        """"auto" never publishes more often than every ``min_period`` seconds: below that, the
+        """ "auto" never publishes more often than every ``min_period`` seconds: below that, the
         Python work per message costs more training than the exchange gives."""
         if self.auto and per_batch is not None:
             self.interval = max(self.interval, int(math.ceil(self.min_period / max(per_batch, 1e-9))))
@@ -103,8 +103,15 @@ class PairwiseLedger:
             if dest not in peers:
                 del self.owed[key]
             elif not self.plugin.busy(self.fit, self.task_id, dest, lo, reply=True):
-                self.plugin.publish(self.fit, self.task_id, [(dest, peers[dest])], lo, self.owed.pop(key),
-                                    self.trainer.batches_done, reply=True)
+                self.plugin.publish(
+                    self.fit,
+                    self.task_id,
+                    [(dest, peers[dest])],
+                    lo,
+                    self.owed.pop(key),
+                    self.trainer.batches_done,
+                    reply=True,
+                )
 
     def settle(self, worker, inbox, peers: dict, timeout: float, finish_op: str) -> float:
         """After training: keep the books of the exchange balanced before leaving.
@@ -129,8 +136,12 @@ class PairwiseLedger:
                 shares = self.plugin.stats(self.fit, self.task_id)["replies_to"]
                 # the scheduler answers once the last task has finished (or ``wait`` has passed)
                 wait = min(SETTLE_WAIT_SECONDS, max(0.0, deadline - time.monotonic()))
-                future = _compat.run_in_loop(worker, _compat.scheduler_call(
-                    worker, finish_op, fit=self.fit, task=self.task_id, shares=shares, wait=wait))
+                future = _compat.run_in_loop(
+                    worker,
+                    _compat.scheduler_call(
+                        worker, finish_op, fit=self.fit, task=self.task_id, shares=shares, wait=wait
+                    ),
+                )
             elif future is not None and future.done():
                 try:
                     answer = future.result()
@@ -186,8 +197,9 @@ class TaskLoop:
     the (single, shared) arrays of an in-process cluster.
     """
 
-    def __init__(self, task_id: int, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False,
-                 ranges=None, rows=None):
+    def __init__(
+        self, task_id: int, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None
+    ):
         from distributed import get_worker
 
         from ..pubsub import PLUGIN_NAME
@@ -199,8 +211,9 @@ class TaskLoop:
         all_peers = {int(k): v for k, v in spec.peers.items()}
         placed = all_peers.get(self.task_id, worker.address)
         if placed != worker.address:  # peers send to the worker the fit placed the task on
-            raise RuntimeError(f"dask-asgd: training task {task_id} runs on {worker.address}, "
-                               f"not on its shard's worker {placed}")
+            raise RuntimeError(
+                f"dask-asgd: training task {task_id} runs on {worker.address}, not on its shard's worker {placed}"
+            )
         own_rows = ranges is None and rows is None
         # rows ordered by their target: shuffled once (own rows), or given as this task's rows to
         # place in a random order (``rows``, in-process clusters)
@@ -215,8 +228,12 @@ class TaskLoop:
         # fits without exchange stay reproducible: only fits that exchange share their epochs
         self.sharing = spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1
         self.rng = np.random.default_rng(spec.seeds[task_id] + 1)
-        self.schedule = PublishSchedule(int(spec.sync_interval) if self.exchange else 0, spec.n_blocks,
-                                        self.exchange and spec.auto_interval, spec.min_publish_period)
+        self.schedule = PublishSchedule(
+            int(spec.sync_interval) if self.exchange else 0,
+            spec.n_blocks,
+            self.exchange and spec.auto_interval,
+            spec.min_publish_period,
+        )
         self.ledger = PairwiseLedger(self.trainer, self.plugin, self.fit, self.task_id)
         self.per_batch = None  # measured seconds per mini-batch
         self.ages: list = []  # how old merged states were, since the last report
@@ -273,8 +290,9 @@ class TaskLoop:
             if spec.pairwise and self.exchange and stop_reason != "stopped":
                 from ..balance import FINISH_OP
 
-                self.settle_seconds = self.ledger.settle(self.worker, self.inbox, self.peers,
-                                                         spec.settle_timeout, FINISH_OP)
+                self.settle_seconds = self.ledger.settle(
+                    self.worker, self.inbox, self.peers, spec.settle_timeout, FINISH_OP
+                )
             watch.call(None)
         finally:
             if report_future is not None:  # nobody will read it: no "exception never retrieved"
@@ -341,8 +359,14 @@ class TaskLoop:
         block = self.schedule.published()
         if free:
             lo, values = self.trainer.outgoing(block, self.schedule.n_blocks)
-            self.plugin.publish(self.fit, self.task_id, choose_peers(self.rng, free, self.spec.fanout), lo, values,
-                                self.trainer.batches_done)
+            self.plugin.publish(
+                self.fit,
+                self.task_id,
+                choose_peers(self.rng, free, self.spec.fanout),
+                lo,
+                values,
+                self.trainer.batches_done,
+            )
 
     def _take_answer(self, answer: dict) -> bool:
         """The scheduler plugin's answer to a report; returns whether the fit must stop."""
@@ -363,8 +387,10 @@ class TaskLoop:
             metrics["class_counts"] = self.class_counts
             self.counts_reported = True
         self.ages = []
-        return _compat.run_in_loop(self.worker, _compat.scheduler_call(
-            self.worker, REPORT_OP, fit=self.fit, task=self.task_id, metrics=metrics))
+        return _compat.run_in_loop(
+            self.worker,
+            _compat.scheduler_call(self.worker, REPORT_OP, fit=self.fit, task=self.task_id, metrics=metrics),
+        )
 
     def metrics(self) -> TaskMetrics:
         """One live report of this task."""

@@ -25,8 +25,19 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._kernels import (PREFETCH_ROWS, STAT_LOSS, STAT_MERGED, STAT_NOT_FINITE, STAT_REJECTED, STAT_SAMPLES,
-                       _csr_row_dot, _jit, _jit_inline, _not_finite, _prefetch)
+from .._kernels import (
+    PREFETCH_ROWS,
+    STAT_LOSS,
+    STAT_MERGED,
+    STAT_NOT_FINITE,
+    STAT_REJECTED,
+    STAT_SAMPLES,
+    _csr_row_dot,
+    _jit,
+    _jit_inline,
+    _not_finite,
+    _prefetch,
+)
 
 
 @_jit

@@ -25,7 +25,13 @@ _NO_LOCK = contextlib.nullcontext()
 
 # the kernels' statistics array: what each entry holds (``_kernels``)
 STAT_LOSS, STAT_SAMPLES, STAT_MERGED, STAT_REJECTED, STAT_NOT_FINITE, N_STATS = (
-    K.STAT_LOSS, K.STAT_SAMPLES, K.STAT_MERGED, K.STAT_REJECTED, K.STAT_NOT_FINITE, K.N_STATS)
+    K.STAT_LOSS,
+    K.STAT_SAMPLES,
+    K.STAT_MERGED,
+    K.STAT_REJECTED,
+    K.STAT_NOT_FINITE,
+    K.N_STATS,
+)
 
 
 class ModelSpec(abc.ABC):
@@ -49,7 +55,7 @@ class ModelSpec(abc.ABC):
         """How many dot products of a row with the state a sample costs (``_fit.default_tasks``
         counts an epoch's work as rows x this x features)."""
 
-    def for_fit(self, n_tasks: int, X) -> "ModelSpec":
+    def for_fit(self, n_tasks: int, X) -> ModelSpec:
         """This spec as the tasks of a fit of ``n_tasks`` over ``X`` need it (client side)."""
         return self
 
@@ -58,7 +64,7 @@ class ModelSpec(abc.ABC):
         """A task's shard from its blocks: ``(X, y, sw, class_counts)``."""
 
     @abc.abstractmethod
-    def trainer(self, X, y, sw, seed: int, n_buffers: int, ranges=None) -> "ShardTrainer":
+    def trainer(self, X, y, sw, seed: int, n_buffers: int, ranges=None) -> ShardTrainer:
         """The trainer of one shard."""
 
 
@@ -79,8 +85,20 @@ class ShardTrainer(abc.ABC):
     kernel call, after its first mini-batch.
     """
 
-    def __init__(self, X, y, sw, *, size: int, batch_size: int, shuffle: bool, max_iter: int, seed: int,
-                 n_buffers: int = 0, ranges=None):
+    def __init__(
+        self,
+        X,
+        y,
+        sw,
+        *,
+        size: int,
+        batch_size: int,
+        shuffle: bool,
+        max_iter: int,
+        seed: int,
+        n_buffers: int = 0,
+        ranges=None,
+    ):
         self.rng = np.random.default_rng(seed)
         self.shuffle = bool(shuffle)
         self.max_iter = int(max_iter)
@@ -133,8 +151,9 @@ class ShardTrainer(abc.ABC):
         self.cnt = np.zeros(size, dtype=np.int32)
         # the receive side as the kernels take it (a model whose merge needs other scratch
         # replaces its members)
-        self.inbox = Inbox(self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.slot_reply, self.prev,
-                           self.acc, self.cnt)
+        self.inbox = Inbox(
+            self.slots, self.slot_lo, self.slot_len, self.slot_fresh, self.slot_reply, self.prev, self.acc, self.cnt
+        )
         self.batches_done = 0
         self.samples_done = 0
         self.taken_over = 0  # samples of other tasks' epochs trained by this one (``take_over``)
@@ -257,9 +276,16 @@ class ShardTrainer(abc.ABC):
         """What another task needs to train on part of this epoch (``take_over``): the rows and
         the epoch's order, taken under ``lock`` (this task replaces its order at its next epoch)."""
         return types.SimpleNamespace(
-            rows=self.rows, ostart=self.ostart, ostop=self.ostop, gpb=self.gpb, n_groups=self.n_groups,
-            check_input=self.check_input, epoch=self.epoch, first_epoch_shared=False,
-            assert_input_finite=self.assert_input_finite)
+            rows=self.rows,
+            ostart=self.ostart,
+            ostop=self.ostop,
+            gpb=self.gpb,
+            n_groups=self.n_groups,
+            check_input=self.check_input,
+            epoch=self.epoch,
+            first_epoch_shared=False,
+            assert_input_finite=self.assert_input_finite,
+        )
 
     def _walk(self, first_group: int, n_groups: int, src=None) -> Walk:
         """The ``Walk`` of a kernel call: ``n_groups`` groups of the epoch's order (``src``'s, if
@@ -292,7 +318,7 @@ class ShardTrainer(abc.ABC):
         checks every row as it trains on it (``check_input``); this pass is for the case where it
         found something, or stopped early (``max_time``)."""
         for a, b in self.ranges:
-            values = self.data[self.indptr[a]: self.indptr[b]] if not self.dense else self.X[a:b]
+            values = self.data[self.indptr[a] : self.indptr[b]] if not self.dense else self.X[a:b]
             check_finite(values)
 
     # ------------------------------------------------------------------ exchange
@@ -302,9 +328,15 @@ class ShardTrainer(abc.ABC):
         ``values`` a 1-D array of real numbers, at least one, that fits inside the state from
         ``lo`` on; every value finite, and none larger in magnitude than ``MAX_SCALE`` times the
         largest of this task's own block (as it travels) plus 1."""
-        ok = (isinstance(lo, (int, np.integer)) and not isinstance(lo, (bool, np.bool_))
-              and isinstance(values, np.ndarray) and values.ndim == 1 and values.dtype.kind in "fiu"
-              and 0 < values.shape[0] <= self.size and 0 <= lo <= self.size - values.shape[0])
+        ok = (
+            isinstance(lo, (int, np.integer))
+            and not isinstance(lo, (bool, np.bool_))
+            and isinstance(values, np.ndarray)
+            and values.ndim == 1
+            and values.dtype.kind in "fiu"
+            and 0 < values.shape[0] <= self.size
+            and 0 <= lo <= self.size - values.shape[0]
+        )
         if ok:
             lo = int(lo)
             values = values.astype(self.slots.dtype, copy=False)
@@ -365,7 +397,7 @@ def check_finite(values) -> None:
 
 def not_finite_error(epoch: int, learning_rate: str, eta0: float) -> FloatingPointError:
     return FloatingPointError(
-        "Floating-point under-/overflow occurred at epoch #%d. Scaling input data "
+        f"Floating-point under-/overflow occurred at epoch #{epoch + 1}. Scaling input data "
         "with StandardScaler or MinMaxScaler might help. The learning rate "
-        "(learning_rate=%r, eta0=%g) may be too large." % (epoch + 1, learning_rate, eta0))
-
+        f"(learning_rate={learning_rate!r}, eta0={eta0:g}) may be too large."
+    )

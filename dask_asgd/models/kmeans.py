@@ -7,8 +7,9 @@ describe the same cluster as long as the exchange keeps them together.
 
 The final combine (docs/design.md, "K-Means: the final combine"): each task ends with the Lloyd
 sums of its shard under its own centroids (the per-centroid sums and weights of the rows nearest
-to each: its last epoch's, where that epoch's assignments still hold, else one more pass), the client aligns every task's centroids to the reference task's (the one
-with most rows) by a minimum-cost matching, and the model's centroid ``j`` is the sum of the
+to each: its last epoch's, where that epoch's assignments still hold, else one more pass), the
+client aligns every task's centroids to the reference task's (the one with most rows) by a
+minimum-cost matching, and the model's centroid ``j`` is the sum of the
 aligned sums over the sum of the aligned weights: one Lloyd step of the whole data when the
 tasks agree.  A centroid no row chose keeps the weighted mean of the tasks' centroids.  The
 client then keeps whichever of that model and each task's own refined centroids has the lowest
@@ -67,7 +68,7 @@ class KMeansSpec(ModelSpec):
         X, _, sw = prepare_shard(X_parts, None, sw_parts, None, None, False, checked, rng, rows)
         return X, None, sw, None
 
-    def trainer(self, X, y, sw, seed, n_buffers, ranges=None) -> "KMeansTrainer":
+    def trainer(self, X, y, sw, seed, n_buffers, ranges=None) -> KMeansTrainer:
         return KMeansTrainer(X, sw, self, seed, n_buffers, ranges)
 
 
@@ -82,18 +83,28 @@ class KMeansTrainer(ShardTrainer):
     def __init__(self, X, sw, spec: KMeansSpec, seed: int, n_buffers: int = 0, ranges=None):
         self.spec = spec
         k, d = spec.n_clusters, spec.n_features
-        super().__init__(X, None, sw, size=k * d + k, batch_size=spec.batch_size, shuffle=spec.shuffle,
-                         max_iter=spec.max_iter, seed=seed, n_buffers=n_buffers, ranges=ranges)
+        super().__init__(
+            X,
+            None,
+            sw,
+            size=k * d + k,
+            batch_size=spec.batch_size,
+            shuffle=spec.shuffle,
+            max_iter=spec.max_iter,
+            seed=seed,
+            n_buffers=n_buffers,
+            ranges=ranges,
+        )
         dtype = self.slots.dtype
         self.k, self.d = k, d
         self.w = np.zeros(self.size, dtype=dtype)
         self.w[: k * d] = np.asarray(spec.init_centers, dtype=dtype).ravel()
         if spec.init_counts is not None:
-            self.w[k * d:] = np.asarray(spec.init_counts, dtype=dtype)
+            self.w[k * d :] = np.asarray(spec.init_counts, dtype=dtype)
         self.cnt = np.zeros(self.size)  # the merge's summed weights
         self.inbox = self.inbox._replace(cnt=self.cnt)
         self.C = self.w[: k * d].reshape(k, d)  # views of the state
-        self.counts = self.w[k * d:]
+        self.counts = self.w[k * d :]
         self.cnorm = np.zeros(k)
         KK.centroid_norms(self.C, self.cnorm)
         # the kernel's other argument groups, built once
@@ -110,17 +121,35 @@ class KMeansTrainer(ShardTrainer):
         self.best = np.inf  # the lowest epoch objective so far
         self.no_improve = 0
         self.tol_abs = spec.tol * self._mean_variance() if spec.tol else 0.0
-        self.epoch_weight = float(sum(self.sw[a:b].sum() for a, b in self.ranges)) if self.has_sw else float(self.n_rows)
+        self.epoch_weight = (
+            float(sum(self.sw[a:b].sum() for a, b in self.ranges)) if self.has_sw else float(self.n_rows)
+        )
         self.start()
 
     def _rows_of(self, a: int, b: int) -> Rows:
         """Rows ``[a, b)`` of the shard as the kernels take them (CSR offsets rebased to 0)."""
         if self.dense:
-            return Rows(True, self.X[a:b], self.data, self.indices, self.indptr, self.y,
-                        self.sw[a:b] if self.has_sw else self.sw, self.has_sw)
+            return Rows(
+                True,
+                self.X[a:b],
+                self.data,
+                self.indices,
+                self.indptr,
+                self.y,
+                self.sw[a:b] if self.has_sw else self.sw,
+                self.has_sw,
+            )
         lo, hi = self.indptr[a], self.indptr[b]
-        return Rows(False, self.X, self.data[lo:hi], self.indices[lo:hi], self.indptr[a:b + 1] - lo, self.y,
-                    self.sw[a:b] if self.has_sw else self.sw, self.has_sw)
+        return Rows(
+            False,
+            self.X,
+            self.data[lo:hi],
+            self.indices[lo:hi],
+            self.indptr[a : b + 1] - lo,
+            self.y,
+            self.sw[a:b] if self.has_sw else self.sw,
+            self.has_sw,
+        )
 
     def _mean_variance(self) -> float:
         """The mean variance of the shard's features (scikit-learn's ``_tolerance`` per shard)."""
@@ -139,8 +168,9 @@ class KMeansTrainer(ShardTrainer):
         self.stats[:] = 0.0
         # another task's rows (``take_over``) never go into this task's sums or labels
         settings = self.settings._replace(track=self.track and src is None)
-        KK.kmeans_chunk(d.rows, self._walk(first_group, n_groups, src), settings, self.kernel_state, self.inbox,
-                        self.stats)
+        KK.kmeans_chunk(
+            d.rows, self._walk(first_group, n_groups, src), settings, self.kernel_state, self.inbox, self.stats
+        )
         if self.stats[STAT_NOT_FINITE] != 0.0:
             d.assert_input_finite()  # NaN / inf in a row: scikit-learn's error
             raise FloatingPointError("K-Means diverged: a received state held non-finite centroids.")
@@ -235,15 +265,25 @@ class KMeansTrainer(ShardTrainer):
         changed = 0
         seen = 0
         for c in range(0, m, CHECK_CHUNK):
-            idx = np.sort(rows_all[c:c + CHECK_CHUNK])
+            idx = np.sort(rows_all[c : c + CHECK_CHUNK])
             if self.dense:
-                rows = Rows(True, np.ascontiguousarray(self.X[idx]), self.data, self.indices, self.indptr, self.y,
-                            self.sw, False)
+                rows = Rows(
+                    True,
+                    np.ascontiguousarray(self.X[idx]),
+                    self.data,
+                    self.indices,
+                    self.indptr,
+                    self.y,
+                    self.sw,
+                    False,
+                )
             else:
-                sub = sp.csr_matrix((self.data, self.indices, self.indptr),
-                                    shape=(self.indptr.shape[0] - 1, self.d))[idx]
-                rows = Rows(False, self.X, sub.data, sub.indices, sub.indptr.astype(self.indptr.dtype), self.y,
-                            self.sw, False)
+                sub = sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.indptr.shape[0] - 1, self.d))[
+                    idx
+                ]
+                rows = Rows(
+                    False, self.X, sub.data, sub.indices, sub.indptr.astype(self.indptr.dtype), self.y, self.sw, False
+                )
             labels = np.zeros(len(idx), dtype=np.int64)
             KK.assign_rows(rows, self.C, self.cnorm, labels, np.zeros(len(idx)))
             changed += int(np.count_nonzero(labels != self.labels[idx]))
@@ -259,7 +299,7 @@ def mean_variance(X) -> float:
     if sp.issparse(X):
         mean = np.asarray(X.mean(axis=0), dtype=np.float64).ravel()
         sq = np.asarray(X.multiply(X).mean(axis=0), dtype=np.float64).ravel()
-        return float(np.mean(sq - mean ** 2))
+        return float(np.mean(sq - mean**2))
     return float(np.mean(np.var(X, axis=0, dtype=np.float64)))
 
 
@@ -269,8 +309,11 @@ def align(reference: np.ndarray, centers: np.ndarray) -> np.ndarray:
     from scipy.optimize import linear_sum_assignment
 
     k = reference.shape[0]
-    cost = (np.einsum("ij,ij->i", reference, reference)[:, None] - 2.0 * reference @ centers.T
-            + np.einsum("ij,ij->i", centers, centers)[None, :])
+    cost = (
+        np.einsum("ij,ij->i", reference, reference)[:, None]
+        - 2.0 * reference @ centers.T
+        + np.einsum("ij,ij->i", centers, centers)[None, :]
+    )
     identity = np.arange(k)
     _, cols = linear_sum_assignment(cost)
     if cost[identity, cols].sum() >= cost[identity, identity].sum() - 1e-12 * abs(cost[identity, identity].sum()):
@@ -308,7 +351,7 @@ def combine(results, k: int, d: int) -> Candidates:
         s, wt = r.final["sums"][order], r.final["weights"][order]
         sums += s
         weights += wt
-        own = np.maximum(r.state[k * d:].astype(np.float64)[order], 0.0) + 1e-12
+        own = np.maximum(r.state[k * d :].astype(np.float64)[order], 0.0) + 1e-12
         mean_centers += centers[order] * own[:, None]
         mean_weights += own
         single = centers.copy()

@@ -65,7 +65,7 @@ class LinearSpec(ModelSpec):
     def work_outputs(self) -> int:
         return self.n_outputs
 
-    def for_fit(self, n_tasks: int, X) -> "LinearSpec":
+    def for_fit(self, n_tasks: int, X) -> LinearSpec:
         from dataclasses import replace
 
         from .._fit import schedule_scale
@@ -74,14 +74,18 @@ class LinearSpec(ModelSpec):
 
     def prepare(self, X_parts, y_parts, sw_parts, checked, rng, rows):
         classes = self.classes if self.is_classifier else None
-        X, y, sw = prepare_shard(X_parts, y_parts, sw_parts, classes, self.class_weights, self.is_classifier,
-                                 checked, rng, rows)
+        X, y, sw = prepare_shard(
+            X_parts, y_parts, sw_parts, classes, self.class_weights, self.is_classifier, checked, rng, rows
+        )
         # a Dask collection's shard is what its worker holds: its class mix (``_fit.warn_skewed``)
-        counts = (np.bincount(y.astype(np.int64), minlength=len(classes)).tolist()
-                  if classes is not None and not checked else None)
+        counts = (
+            np.bincount(y.astype(np.int64), minlength=len(classes)).tolist()
+            if classes is not None and not checked
+            else None
+        )
         return X, y, sw, counts
 
-    def trainer(self, X, y, sw, seed, n_buffers, ranges=None) -> "LinearTrainer":
+    def trainer(self, X, y, sw, seed, n_buffers, ranges=None) -> LinearTrainer:
         return LinearTrainer(X, y, sw, self, seed, n_buffers, ranges)
 
 
@@ -98,8 +102,18 @@ class LinearTrainer(ShardTrainer):
         if spec.early_stopping:
             ranges = self._hold_out(X, y, sw, ranges)
         k, d = spec.n_outputs, spec.n_features
-        super().__init__(X, y, sw, size=k * d + k, batch_size=spec.batch_size, shuffle=spec.shuffle,
-                         max_iter=spec.max_iter, seed=seed, n_buffers=n_buffers, ranges=ranges)
+        super().__init__(
+            X,
+            y,
+            sw,
+            size=k * d + k,
+            batch_size=spec.batch_size,
+            shuffle=spec.shuffle,
+            max_iter=spec.max_iter,
+            seed=seed,
+            n_buffers=n_buffers,
+            ranges=ranges,
+        )
         dtype = self.slots.dtype
         self.n_coef = k * d
         if spec.init_state is not None:
@@ -112,21 +126,40 @@ class LinearTrainer(ShardTrainer):
         if spec.average and spec.init_avg is not None:
             self.avg[:] = np.asarray(spec.init_avg, dtype=dtype).ravel()
         self.ab = np.array([0.0, 1.0])
-        self.q = np.zeros((k, d), dtype=dtype) if spec.penalty in (K.L1, K.ELASTICNET) else np.zeros((1, 1), dtype=dtype)
+        self.q = (
+            np.zeros((k, d), dtype=dtype) if spec.penalty in (K.L1, K.ELASTICNET) else np.zeros((1, 1), dtype=dtype)
+        )
         self.u = np.zeros(1)
         self.t = np.array([float(spec.init_t)])
-        self.opt_init = (K.optimal_init(spec.loss, spec.loss_param, spec.alpha)
-                         if spec.learning_rate == LEARNING_RATES["optimal"] else 0.0)
+        self.opt_init = (
+            K.optimal_init(spec.loss, spec.loss_param, spec.alpha)
+            if spec.learning_rate == LEARNING_RATES["optimal"]
+            else 0.0
+        )
         # the kernel's argument groups, built once (``eta0`` replaces the settings when it changes)
         self.kernel_state = K.SGDState(self.w, self.scale, self.q, self.u, self.t, self.avg, self.ab)
         self.settings = K.SGDSettings(
-            is_clf=spec.is_classifier, n_out=spec.n_outputs, n_features=spec.n_features, loss=spec.loss,
-            lparam=spec.loss_param, penalty=spec.penalty, alpha=spec.alpha, l1_ratio=spec.l1_ratio,
-            fit_intercept=spec.fit_intercept, lr=spec.learning_rate, eta0=spec.eta0, power_t=spec.power_t,
-            opt_init=self.opt_init, t_scale=float(spec.t_scale), average=int(spec.average),
+            is_clf=spec.is_classifier,
+            n_out=spec.n_outputs,
+            n_features=spec.n_features,
+            loss=spec.loss,
+            lparam=spec.loss_param,
+            penalty=spec.penalty,
+            alpha=spec.alpha,
+            l1_ratio=spec.l1_ratio,
+            fit_intercept=spec.fit_intercept,
+            lr=spec.learning_rate,
+            eta0=spec.eta0,
+            power_t=spec.power_t,
+            opt_init=self.opt_init,
+            t_scale=float(spec.t_scale),
+            average=int(spec.average),
             # the per-sample loss costs a log/exp: only when a stopping rule or the log reads it
             track_loss=bool(spec.verbose) or (spec.tol is not None and not spec.early_stopping),
-            parzen=spec.parzen, pairwise=spec.pairwise, evidence_units=self.evidence_units)
+            parzen=spec.parzen,
+            pairwise=spec.pairwise,
+            evidence_units=self.evidence_units,
+        )
         self.best = math.inf
         self.no_improve = 0
         self.start()
@@ -171,8 +204,9 @@ class LinearTrainer(ShardTrainer):
 
     @property
     def evidence_units(self) -> bool:
-        return bool(self.spec.pairwise and self.spec.evidence_units
-                    and self.spec.learning_rate == LEARNING_RATES["optimal"])
+        return bool(
+            self.spec.pairwise and self.spec.evidence_units and self.spec.learning_rate == LEARNING_RATES["optimal"]
+        )
 
     def evidence(self) -> float:
         """merge="pairwise" with the 'optimal' schedule: the factor between this task's
@@ -202,22 +236,29 @@ class LinearTrainer(ShardTrainer):
         c = self._coefs(lo, n)
         self._fold_average()
         if c:
-            self.w[lo:lo + c] -= values[:c] / (self.scale[0] * self.evidence())
+            self.w[lo : lo + c] -= values[:c] / (self.scale[0] * self.evidence())
         if c < n:
-            self.w[lo + c:lo + n] -= values[c:]
+            self.w[lo + c : lo + n] -= values[c:]
 
     def warm_up(self) -> None:
         super().warm_up()
         if not self.done and self.X_val is not None:  # and the held-out score's kernel (no rows)
             k = self.spec.n_outputs
-            self._val_scores(self.w[: self.n_coef].reshape(k, -1), self.w[self.n_coef:], 0)
+            self._val_scores(self.w[: self.n_coef].reshape(k, -1), self.w[self.n_coef :], 0)
 
     def _kernel(self, first_group: int, n_groups: int, src=None) -> None:
         sp_ = self.spec
         d = self if src is None else src
         self.stats[:] = 0.0
-        K.sgd_chunk(d.rows, self._walk(first_group, n_groups, src), self.settings, self.kernel_state, self.inbox,
-                    self.stats, d.check_input)
+        K.sgd_chunk(
+            d.rows,
+            self._walk(first_group, n_groups, src),
+            self.settings,
+            self.kernel_state,
+            self.inbox,
+            self.stats,
+            d.check_input,
+        )
         if self.stats[STAT_NOT_FINITE] != 0.0:
             if d.check_input or d.first_epoch_shared:  # NaN / inf in the rows (scikit-learn's error)
                 d.assert_input_finite()  # else divergence
@@ -256,7 +297,7 @@ class LinearTrainer(ShardTrainer):
         sp_ = self.spec
         k, d = sp_.n_outputs, sp_.n_features
         coef = w[: k * d].reshape(k, d)
-        scores = self._val_scores(coef, w[k * d:], self.X_val.shape[0])
+        scores = self._val_scores(coef, w[k * d :], self.X_val.shape[0])
         y = self.y_val
         if sp_.is_classifier:
             pred = (scores[:, 0] > 0).astype(np.float64) if k == 1 else scores.argmax(axis=1).astype(np.float64)
@@ -311,11 +352,13 @@ class LinearTrainer(ShardTrainer):
     def monitor_args(self) -> tuple:
         k, d = self.spec.n_outputs, self.spec.n_features
         state = self.model()
-        return state[: k * d].reshape(k, d), state[k * d:]
+        return state[: k * d].reshape(k, d), state[k * d :]
 
     def final(self) -> dict:
-        return {"iterate": self.state() if self.spec.average else None,  # where a warm start goes on
-                "t": float(self.t[0])}
+        return {
+            "iterate": self.state() if self.spec.average else None,  # where a warm start goes on
+            "t": float(self.t[0]),
+        }
 
 
 def average_states(results, key: str = "state") -> np.ndarray:
