@@ -266,8 +266,69 @@ def _merge_ranges(ranges):
     return out
 
 
+def _block_lengths(a):
+    """A dask array of the row count of each of ``a``'s row blocks."""
+    first = a[:, :1] if a.ndim == 2 else a  # one column block: the rows of a block are its rows
+    return first.map_blocks(
+        lambda b: np.array([b.shape[0]]), chunks=((1,) * a.numblocks[0],), drop_axis=list(range(1, a.ndim)) or None,
+        dtype=np.int64,
+    )
+
+
+def known_row_chunks(*arrays):
+    """The dask arrays with their row block sizes known: the unknown sizes (a DataFrame's
+    ``to_dask_array()`` without lengths) computed in one computation (``compute_input``); new
+    array objects with the same graph, the user's objects unchanged.  Anything else passes."""
+    import dask.array as da
+
+    from ._paused import compute_input
+
+    todo = [a for a in arrays if isinstance(a, da.Array) and any(np.isnan(c) for c in a.chunks[0])]
+    if not todo:
+        return arrays
+    lengths = compute_input(*[_block_lengths(a) for a in todo])
+    known = {
+        id(a): da.Array(a.dask, a.name, (tuple(int(n) for n in L),) + a.chunks[1:], meta=a._meta)
+        for a, L in zip(todo, lengths)
+    }
+    return tuple(known.get(id(a), a) for a in arrays)
+
+
+def check_dask_values(sample_weight=None, y=None):
+    """scikit-learn's errors for values of a Dask collection that in-memory input gets from
+    ``check_array`` and ``_check_sample_weight``: NaN, infinity or a negative value in
+    ``sample_weight``, NaN or infinity in ``y`` (a regression target; a classifier's labels
+    are checked once their classes are known).  One computation over both (``compute_input``)."""
+    import dask.array as da
+
+    from ._paused import compute_input
+
+    named = [(v, name) for v, name in ((sample_weight, "sample_weight"), (y, "y")) if v is not None]
+    if not named:
+        return
+    checks = []
+    for v, name in named:
+        checks += [da.isnan(v).any(), da.isinf(v).any()]
+        if name == "sample_weight":
+            checks.append((v < 0).any())
+    found = iter(compute_input(*checks))
+    for _, name in named:
+        nan, inf = bool(next(found)), bool(next(found))
+        if nan:
+            raise ValueError(f"Input {name} contains NaN.")
+        if inf:
+            raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64').")
+        if name == "sample_weight" and bool(next(found)):
+            raise ValueError("Negative values in data passed to `sample_weight`")
+
+
+MOVE_ABOVE = 1.1  # a block moves off its holder only when the holder would pass its share by this factor
+
+
 def place_dask(client, X, y, sw, slots: list) -> list:
-    """Persist the collections and give each task the row blocks its worker holds."""
+    """Persist the collections and give each task row blocks: those its worker holds, except
+    where that worker would get far more rows than its share of the fit's tasks while another
+    of the fit's workers has room (``_blocks_by_worker``)."""
     from distributed import futures_of
 
     X = X.rechunk({1: -1}) if X.ndim == 2 else X
@@ -288,20 +349,10 @@ def place_dask(client, X, y, sw, slots: list) -> list:
     ykeys = [k for k in _flat(y.__dask_keys__())] if y is not None else None
     skeys = [k for k in _flat(sw.__dask_keys__())] if sw is not None else None
     who = client.who_has([futs[k] for k in xkeys])
-    by_worker: dict = {}
-    rows_on: dict = {}  # rows given so far to each worker's tasks
-    for i, k in enumerate(xkeys):
-        holders = list(who.get(k) or [slots[i % len(slots)]])
-        # a block held by several workers (a copy left by an earlier computation) goes to the
-        # holder with the fewest rows so far, preferring the workers the fit runs on
-        holders.sort(key=lambda a: (a not in slots, rows_on.get(a, 0)))
-        by_worker.setdefault(holders[0], []).append(i)
-        rows_on[holders[0]] = rows_on.get(holders[0], 0) + row_chunks[i]
-    # the tasks of one worker share its blocks round-robin
-    tasks_of = {}
+    by_worker = _blocks_by_worker(who, xkeys, row_chunks, slots)
+    tasks_of: dict = {}  # the tasks of one worker share its blocks round-robin
     for addr in slots:
-        tasks_of.setdefault(addr, 0)
-        tasks_of[addr] += 1
+        tasks_of[addr] = tasks_of.get(addr, 0) + 1
     shards = []
     for addr, blocks in by_worker.items():
         n_t = max(1, min(tasks_of.get(addr, 1), len(blocks)))
@@ -325,3 +376,30 @@ def _flat(keys):
             yield from _flat(k)
     else:
         yield keys
+
+
+def _blocks_by_worker(who: dict, xkeys: list, row_chunks, slots: list) -> dict:
+    """Worker -> indices of the row blocks its tasks train, for the workers of ``slots`` only
+    (one entry a task: a worker with two tasks gets twice the share of rows).
+
+    A block goes to the worker of the fit that holds it (of several holders, the one with the
+    fewest rows so far), so that no data moves; but where that worker would pass its share of
+    the rows by ``MOVE_ABOVE`` and another worker of the fit has room for the block, it goes
+    there (its task fetches it): every worker of the fit trains, ``n_workers=1`` trains on one
+    worker, and the data that a lost worker's blocks were recomputed into on one survivor is
+    spread again."""
+    workers = list(dict.fromkeys(slots))
+    total = float(sum(row_chunks))
+    share = {a: total * slots.count(a) / len(slots) for a in workers}
+    rows_on = dict.fromkeys(workers, 0)
+    by_worker: dict = {}
+    for i, k in enumerate(xkeys):
+        n = row_chunks[i]
+        holders = [a for a in (who.get(k) or []) if a in rows_on]
+        light = min(workers, key=lambda a: rows_on[a] / share[a] if share[a] else np.inf)
+        best = min(holders, key=lambda a: rows_on[a]) if holders else light
+        if best != light and rows_on[best] + n > MOVE_ABOVE * share[best] and rows_on[light] + n <= share[light]:
+            best = light
+        by_worker.setdefault(best, []).append(i)
+        rows_on[best] += n
+    return by_worker

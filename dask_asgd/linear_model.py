@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import is_dask_collection, is_sparse_input, numeric_frame
+from ._data import check_dask_values, is_dask_collection, is_sparse_input, known_row_chunks, numeric_frame
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost, warn_skewed
 from ._options import (
@@ -160,6 +160,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         X, y, sample_weight = (arrays.get(id(c), c) for c in (X, y, sample_weight))
         if not isinstance(X, da.Array) or X.ndim != 2:
             raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
+        X, y, sample_weight = known_row_chunks(X, y, sample_weight)
         if not is_dask_collection(y):
             y = da.from_array(np.asarray(y), chunks=(X.chunks[0],))
         y = y.ravel() if y.ndim > 1 else y
@@ -173,8 +174,17 @@ class _BaseASGD(EngineMixin, BaseEstimator):
             if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
                 raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
             X = X.astype(np.float64)
-        if sample_weight is not None and not is_dask_collection(sample_weight):
-            sample_weight = da.from_array(np.asarray(sample_weight, dtype=np.float64), chunks=(X.chunks[0],))
+        if sample_weight is not None:
+            if not is_dask_collection(sample_weight):
+                sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (X.shape[0],):
+                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!")
+            if not is_dask_collection(sample_weight):
+                sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
+        if not self._is_clf and not np.issubdtype(y.dtype, np.number):
+            raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
+        # the values in-memory input has checked on the client (X's own are checked by the tasks)
+        check_dask_values(sample_weight, None if self._is_clf else y)
         self._dask_features(X, names, reset)
         return X, y, sample_weight
 
@@ -718,6 +728,9 @@ default='hinge'
             import dask.array as da
 
             present, counts = compute_input(*da.unique(y, return_counts=True))
+            if present.dtype.kind == "f":
+                _assert_all_finite(present, input_name="y")
+            check_classification_targets(present)  # a continuous target: scikit-learn's error
         else:
             if not (y.ndim == 1 and y.dtype.kind in "biu"):  # 1-D integer labels are always valid
                 check_classification_targets(y)
