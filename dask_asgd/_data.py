@@ -146,6 +146,7 @@ def worker_slots(client, n_tasks=None, timeout: float | None = None, nthreads: d
                 "(dask-asgd.wait-for-workers). Start or scale the cluster before fit."
             ) from None
         nthreads = client.nthreads()
+    nthreads = _running(client, nthreads)
     slots = []
     per_worker = sorted(nthreads.items())
     # interleave, so that a cap spreads the tasks over workers before filling threads
@@ -157,6 +158,42 @@ def worker_slots(client, n_tasks=None, timeout: float | None = None, nthreads: d
     if n_tasks is not None:
         slots = slots[: max(1, int(n_tasks))]
     return slots
+
+
+def _running(client, nthreads: dict) -> dict:
+    """``nthreads`` without the workers distributed has paused for memory (a paused worker starts
+    no task and takes no scattered data): the fit trains on the others and says so.  With every
+    worker paused, the fit waits ``dask-asgd.paused-timeout`` for one to resume, then fails with
+    an error that names the cause."""
+    import time
+    import warnings
+
+    from . import config
+    from ._paused import PausedClock, paused_error
+    from .balance import paused_workers
+
+    limit = float(config.get("paused-timeout"))
+    clock, started = PausedClock(), time.monotonic()
+    while True:
+        paused = set(client.run_on_scheduler(paused_workers)[0]) & set(nthreads)
+        running = {a: n for a, n in nthreads.items() if a not in paused}
+        if running:
+            break
+        now = time.monotonic()
+        if clock.held(True, now) > limit:
+            raise paused_error(
+                "the training tasks of this fit could not be placed:", sorted(paused), now - started, limit
+            )
+        time.sleep(0.1)
+    if paused:
+        warnings.warn(
+            f"dask-asgd: the workers {', '.join(sorted(paused))} are paused (their memory is above the "
+            "distributed.worker.memory.pause share of their memory_limit) and start no task: the fit "
+            f"trains on the other {len(running)}. Free memory there or give them a larger memory_limit.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+    return running
 
 
 def _in_this_process(slots) -> bool:
@@ -270,7 +307,9 @@ def _block_lengths(a):
     """A dask array of the row count of each of ``a``'s row blocks."""
     first = a[:, :1] if a.ndim == 2 else a  # one column block: the rows of a block are its rows
     return first.map_blocks(
-        lambda b: np.array([b.shape[0]]), chunks=((1,) * a.numblocks[0],), drop_axis=list(range(1, a.ndim)) or None,
+        lambda b: np.array([b.shape[0]]),
+        chunks=((1,) * a.numblocks[0],),
+        drop_axis=list(range(1, a.ndim)) or None,
         dtype=np.int64,
     )
 

@@ -247,8 +247,14 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         d = self.n_features_in_
         if coef_init is not None or intercept_init is not None:
             coef = np.zeros((n_outputs, d)) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
+            if coef.size != n_outputs * d or (coef.ndim == 2 and coef.shape != (n_outputs, d)):
+                # scikit-learn's words (SGDClassifier with more than two classes: ``coef_``)
+                what = "``coef_``" if self._is_clf and n_outputs > 1 else "coef_init"
+                raise ValueError(f"Provided {what} does not match dataset. ")
             coef = coef.reshape(n_outputs, d)
             inter = np.zeros(n_outputs) if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
+            if inter.size != n_outputs:
+                raise ValueError("Provided intercept_init does not match dataset.")
             return np.concatenate([coef.ravel(), inter.ravel()]), 1.0, None
         coef = getattr(self, "coef_", None)  # (K, d), or (d,) for the regressor
         if coef is not None and coef.size == n_outputs * d and np.size(self.intercept_) == n_outputs:

@@ -248,3 +248,22 @@ def test_docstring_is_set_and_its_example_runs(cls):
         runner.run(test)
     result = runner.summarize(verbose=False)
     assert result.attempted >= 4 and result.failed == 0, result
+
+
+@pytest.mark.parametrize(
+    "est, classes, coef_init, intercept_init, match",
+    [
+        (ASGDClassifier, 3, np.zeros((3, 4)), None, r"Provided ``coef_`` does not match dataset. "),
+        (ASGDClassifier, 3, None, np.zeros(2), "Provided intercept_init does not match dataset."),
+        (ASGDClassifier, 2, np.zeros((1, 4)), None, "Provided coef_init does not match dataset. "),
+        (ASGDRegressor, 0, np.zeros(4), None, "Provided coef_init does not match dataset. "),
+        (ASGDRegressor, 0, None, np.zeros(2), "Provided intercept_init does not match dataset."),
+    ],
+)
+def test_coef_init_of_the_wrong_shape_gets_scikit_learns_error(est, classes, coef_init, intercept_init, match):
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(200, 5, n_informative=3, n_classes=max(classes, 2), random_state=0)
+    target = X[:, 0] if classes == 0 else y
+    with pytest.raises(ValueError, match=match):
+        est(max_iter=2).fit(X, target, coef_init=coef_init, intercept_init=intercept_init)

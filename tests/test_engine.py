@@ -1005,3 +1005,69 @@ def test_hostile_messages_during_a_fit_are_dropped_counted_and_warned(thread_cli
     assert t["dropped"].sum() >= 3
     assert np.isfinite(clf.coef_).all() and np.abs(clf.coef_).max() < 1e3
     assert clf.score(X, y) > 0.68  # scikit-learn's SGDClassifier: 0.704 on these rows
+
+
+def test_states_travel_through_tls_streams_on_a_tls_cluster():
+    # worker processes whose comms are TLS (a temporary certificate): the tasks' streams to their
+    # peers are opened with the worker's own connection arguments, so they are TLS too
+    from distributed import LocalCluster
+    from distributed.security import Security
+    from sklearn.datasets import make_blobs
+
+    from dask_asgd import ASGDKMeans
+
+    sec = Security.temporary()
+    X, _ = make_blobs(20000, 10, centers=5, random_state=0)
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            security=sec,
+            protocol="tls://",
+            dashboard_address=None,
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster, security=sec),
+    ):
+        km = ASGDKMeans(5, max_iter=100000, tol=0, max_time=1.0, sync_interval=4, random_state=0).fit(X)
+    t = km.fit_report_.tasks
+    assert t["worker"].str.startswith("tls://").all()
+    assert t["received"].sum() > 0 and t["merged"].sum() > 0 and t["dropped"].sum() == 0
+
+
+def test_a_paused_worker_is_left_out_with_a_warning_and_the_fit_trains_on_the_others():
+    # worker processes; one paused as distributed's memory monitor pauses it (its status, which
+    # the scheduler is told of): it starts no task and takes no scattered data, so the fit places
+    # its shards on the other and says so, instead of waiting in scatter
+    from distributed import LocalCluster
+    from distributed.core import Status
+
+    from dask_asgd.balance import paused_workers
+
+    X, y = _clf_data(n=4000)
+    with (
+        LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            memory_limit=0,
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        paused = sorted(client.nthreads())[0]
+
+        def pause(dask_worker):
+            dask_worker.status = Status.paused
+
+        client.run(pause, workers=[paused])
+        deadline = time.monotonic() + 10
+        while not client.run_on_scheduler(paused_workers)[0] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        t0 = time.monotonic()
+        with pytest.warns(RuntimeWarning, match="are paused"):
+            clf = ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
+        assert time.monotonic() - t0 < 20
+        assert paused not in set(clf.fit_report_.tasks["worker"]) and clf.score(X, y) > 0.6
