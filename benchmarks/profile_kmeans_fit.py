@@ -24,11 +24,9 @@ import cProfile
 import os
 import pstats
 import statistics
-import sys
 import time
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():

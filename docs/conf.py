@@ -28,18 +28,11 @@ root_doc = "index"
 templates_path = ["_templates"]
 
 # The site's pages are index, getting-started, usage, clustering, design, network, benchmarks,
-# api and changelog.  Every other markdown file under docs/ is a measurement record read from the
-# repository, not part of the site.
+# api and changelog.
 exclude_patterns = [
     "_build",
     "Thumbs.db",
     ".DS_Store",
-    "results/**",
-    "benchmarks-history.md",
-    "benchmarks-suite.md",
-    "benchmarks-suite-*.md",
-    "network-results*.md",
-    "kmeans-network-results.md",
 ]
 
 # -- autodoc / autosummary ---------------------------------------------------------------------
