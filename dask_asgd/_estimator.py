@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import html
 
+import numpy as np
 import pandas as pd
 
 from . import config
@@ -81,7 +83,9 @@ class FitReport:
 
     Every fit of a dask-asgd estimator leaves one in the estimator's ``fit_report_``; its
     ``repr`` sums it up in a line (tasks, seconds, samples per second, states sent, merged and
-    rejected, tasks lost).
+    rejected, tasks lost). In a Jupyter notebook, a report that ends a cell shows as a summary,
+    a small chart of the tasks' objective over the epochs and the table of the tasks;
+    :meth:`plot` draws the objective and the exchange over the fit.
 
     Parameters
     ----------
@@ -114,6 +118,12 @@ class FitReport:
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
+    objective : pandas.DataFrame
+        The objective each task measured over each of its epochs: one column per task, one row
+        per epoch (the index, from 1; NaN past a task's last epoch). For the linear models the
+        epoch's average loss plus the penalty, averaged over the one-vs-rest problems (what
+        ``tol`` is tested on); for ASGDKMeans the mean squared distance of the epoch's rows to
+        the centroids they were assigned.
     lost : dict
         Task -> worker address of the tasks lost with their worker.
     class_skew : float
@@ -164,6 +174,7 @@ class FitReport:
         self._task_rows = [{c: getattr(r, c) for c in self._COLUMNS} for r in rows]
         self._task_ids = [r.task for r in rows]
         self._history_rows = history
+        self._objective_rows = {r.task: list(r.objective) for r in rows}
         t0 = started if started is not None else 0.0
         self._trace_rows = [
             {"time": tm - t0, "task": r.task, "worker": r.worker, "samples": n, "value": v}
@@ -185,6 +196,14 @@ class FitReport:
         return pd.DataFrame(self._history_rows)
 
     @functools.cached_property
+    def objective(self) -> pd.DataFrame:
+        rows = self._objective_rows
+        columns = {t: pd.Series(v, index=np.arange(1, len(v) + 1), dtype=float) for t, v in rows.items()}
+        frame = pd.DataFrame(columns, columns=pd.Index(list(columns), name="task"))
+        frame.index.name = "epoch"
+        return frame
+
+    @functools.cached_property
     def trace(self) -> pd.DataFrame:
         return pd.DataFrame(self._trace_rows, columns=["time", "task", "worker", "samples", "value"])
 
@@ -201,3 +220,129 @@ class FitReport:
             + (f", class_skew={self.class_skew:.2f}" if self.class_skew > 0 else "")
             + ")"
         )
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the summary of ``repr`` as a table, a chart of the tasks'
+        objective over the epochs (an inline SVG: nothing to install) and the tasks' table."""
+        t = self.tasks
+        summary = {
+            "tasks": str(len(t)),
+            "seconds": f"{self.seconds:.2f}",
+            "samples/s": f"{self.samples_per_second:,.0f}",
+            **{c: f"{int(t[c].sum()):,}" for c in ("sent", "merged", "rejected", "dropped")},
+            "lost": str(len(self.lost)),
+        }
+        if self.class_skew > 0:
+            summary["class skew"] = f"{self.class_skew:.2f}"
+        head = "".join(f"<th>{html.escape(k)}</th>" for k in summary)
+        cells = "".join(f"<td>{html.escape(v)}</td>" for v in summary.values())
+        chart = _objective_svg(self._objective_rows)
+        return (
+            '<div class="dask-asgd-fit-report">'
+            "<p><strong>FitReport</strong></p>"
+            f'<table class="dask-asgd-summary"><tr>{head}</tr><tr>{cells}</tr></table>'
+            + (f"<p>objective per epoch, one line per task: {chart}</p>" if chart else "")
+            + f"<details open><summary>{len(t)} tasks</summary>{t.to_html(border=0)}</details>"
+            "</div>"
+        )
+
+    def plot(self, ax=None):
+        """Draw the tasks' objective over the epochs and the exchange over the fit.
+
+        Three plots, one line per task: the objective of each epoch (:attr:`objective`), and
+        from the tasks' metric reports (:attr:`history`) the sync interval in force
+        (mini-batches between two publishes of a task's state; 0 where the fit trains its
+        tasks apart) and the bytes of state sent so far, against the seconds since the fit's
+        tasks were registered. A fit shorter than one report interval
+        (``dask-asgd.report-interval``, 0.25 s) has no reports: its two exchange plots say so.
+
+        Parameters
+        ----------
+        ax : sequence of 3 matplotlib.axes.Axes, default=None
+            Where to draw the objective, the sync interval and the bytes sent. If None, a new
+            figure of three plots side by side.
+
+        Returns
+        -------
+        numpy.ndarray of matplotlib.axes.Axes
+            The three axes drawn on.
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        ValueError
+            If ``ax`` does not hold 3 axes.
+        """
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError as e:
+            raise ImportError(
+                "FitReport.plot needs matplotlib: pip install matplotlib (or the bench extra, "
+                "pip install dask-asgd[bench])"
+            ) from e
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(1, 3, figsize=(13, 3.4), layout="constrained")
+        axes = np.asarray(ax, dtype=object).ravel()
+        if axes.shape[0] != 3:
+            raise ValueError(f"FitReport.plot draws 3 plots; ax holds {axes.shape[0]} axes")
+        obj = self.objective
+        for task in obj.columns:
+            values = obj[task].dropna()
+            marker = "." if len(values) < 30 else None
+            axes[0].plot(values.index.to_numpy(), values.to_numpy(), marker=marker, label=f"task {task}")
+        axes[0].set(xlabel="epoch", ylabel="objective", title="objective per epoch")
+        hist = self.history
+        # the interval is a setting in force until the next report (steps); bytes sent a count
+        exchange = [
+            (axes[1], "sync_interval", "sync interval (mini-batches)", {"drawstyle": "steps-post"}),
+            (axes[2], "bytes_sent", "bytes sent", {"marker": "."}),
+        ]
+        for a, column, label, style in exchange:
+            a.set(xlabel="seconds", ylabel=label, title=label)
+            if hist.empty or column not in hist:
+                a.text(0.5, 0.5, "no metric reports", ha="center", va="center", transform=a.transAxes)
+                continue
+            for task, g in hist.sort_values("time").groupby("task"):
+                a.plot(g["time"].to_numpy(), g[column].to_numpy(), label=f"task {task}", **style)
+            a.set_xlim(left=0.0)
+        if len(obj.columns) <= 16:  # a legend of more tasks would hide the lines
+            axes[0].legend(fontsize="small")
+        return axes
+
+
+def _objective_svg(series: dict, width: int = 220, height: int = 48) -> str:
+    """A small inline SVG of the tasks' objective over the epochs, one line per task ("" if no
+    task finished an epoch)."""
+    lines = {t: np.asarray(v, dtype=np.float64) for t, v in series.items() if len(v)}
+    finite = [v[np.isfinite(v)] for v in lines.values()]
+    finite = [v for v in finite if v.size]
+    if not finite:
+        return ""
+    lo = min(float(v.min()) for v in finite)
+    hi = max(float(v.max()) for v in finite)
+    span = hi - lo if hi > lo else 1.0
+    n = max(len(v) for v in lines.values())
+    pad = 2.0
+    colours = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+    paths = []
+    for i, (task, v) in enumerate(sorted(lines.items())):
+        epochs = np.arange(len(v))
+        if len(v) > width:  # a point per pixel at most
+            epochs = np.unique(np.linspace(0, len(v) - 1, width).round().astype(np.int64))
+        xs = pad + (width - 2 * pad) * (epochs / max(n - 1, 1))
+        ys = pad + (height - 2 * pad) * (1.0 - (v[epochs] - lo) / span)
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys) if np.isfinite(y))
+        colour = colours[i % len(colours)]
+        paths.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="1.2" points="{points}">'
+            f"<title>task {task}</title></polyline>"
+        )
+    label = f"epochs 1-{n}, objective {lo:.4g} to {hi:.4g}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'style="vertical-align: middle"><title>{html.escape(label)}</title>{"".join(paths)}</svg> '
+        f"<small>{html.escape(label)}</small>"
+    )

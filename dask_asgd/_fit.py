@@ -24,6 +24,7 @@ from ._engine.plan import make_plan
 from ._engine.spec import EngineSpec
 from ._options import LEARNING_RATES
 from ._paused import PausedClock, paused_error
+from ._progress import FitProgress, progress_mode
 from .balance import PLUGIN_NAME as BALANCE_NAME
 from .balance import BalanceSchedulerPlugin, end_fit, fit_status, register_fit
 from .pubsub import PLUGIN_NAME as PUBSUB_NAME
@@ -95,7 +96,8 @@ def run_fit(
     ``ordered``: whether in-memory rows are ordered by their target, if the caller knows
     (``place_in_memory``)."""
     started = time.time()
-    schedule_mode()  # a wrong dask-asgd.schedule fails before anything is placed
+    schedule_mode()  # a wrong dask-asgd.schedule or dask-asgd.progress fails before anything is placed
+    progress_mode()
     with get_client(n_workers) as client:
         slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
@@ -273,16 +275,27 @@ def _watch(client, fit_id, futures: dict, spec):
     """Wait for every task; a task whose worker left the cluster is given up at once.
 
     Every wait is bounded: the scheduler plugin is asked once a second which tasks lost their
-    worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever), and
-    which class mixes the tasks of a Dask collection reported (``warn_skewed``, while the fit
-    runs: a long fit on skewed shards is worth stopping early).  Returns the results, the lost
-    tasks and whether the class mix was warned about.
+    worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever), which
+    class mixes the tasks of a Dask collection reported (``warn_skewed``, while the fit runs: a
+    long fit on skewed shards is worth stopping early), and how far the tasks have come (the
+    progress bar, ``dask-asgd.progress``: polled every half second while it is shown).  Returns
+    the results, the lost tasks and whether the class mix was warned about.
     """
+    progress = FitProgress(spec.model.max_iter, len(futures))
+    try:
+        results, lost, warned = _wait_for_tasks(client, fit_id, futures, spec, progress)
+        progress.finish(results)
+    finally:  # an error or an interrupt too: the bar never stays open
+        progress.close()
+    return results, lost, warned
+
+
+def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
     from distributed import wait
 
     pending = dict(futures)
     done, results, lost = {}, [], {}
-    last_check = time.monotonic()  # the first look a second in: short fits never wait on it
+    last_check = time.monotonic()  # the first look a poll period in: short fits never wait on it
     warned = False
     paused_clock = PausedClock()  # how long tasks have waited, not started, on paused workers
     started = time.monotonic()
@@ -302,9 +315,10 @@ def _watch(client, fit_id, futures: dict, spec):
                 lost[i] = spec.peers.get(i)
                 del pending[i]
         now = time.monotonic()
-        if pending and now - last_check > 1.0:
+        if pending and now - last_check > progress.poll_seconds:
             last_check = now
             status = client.run_on_scheduler(fit_status, fit_id)
+            progress.update(status.get("progress", {}))
             gone = {int(k) for k in status["lost"]}
             counts = status["class_counts"]
             if not warned and len(counts) == len(futures):  # every task's mix: the whole data's

@@ -21,6 +21,8 @@ from . import _compat
 PLUGIN_NAME = "dask-asgd-balance"
 REPORT_OP = "dask_asgd_report"
 FINISH_OP = "dask_asgd_finish"  # merge="pairwise": a task has trained and returned every share
+# the counters of a task's newest report that ``fit_status`` hands the client's progress bar
+PROGRESS_FIELDS = ("epochs", "samples", "sent", "merged", "rejected")
 
 
 class IntervalPolicy(abc.ABC):
@@ -237,6 +239,7 @@ class _FitRecord:
         self.settled = asyncio.Event()  # set once every task has finished or was lost, or the fit ended
         self.class_counts: dict = {}  # task -> its shard's rows per class (Dask collections)
         self.reported: set = set()  # the tasks that have reported: they run
+        self.latest: dict = {}  # task -> its newest report (the client's progress bar reads it)
 
     def all_finished(self) -> bool:
         return all(t in self.finished or t in self.lost for t in self.workers)
@@ -285,6 +288,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics["next_sync_interval"] = decision["sync_interval"]
         metrics["next_n_blocks"] = decision["n_blocks"]
         rec.history.append(metrics)
+        rec.latest[task] = metrics
         return {"stop": False, "peers": rec.tasks, **decision}
 
     async def finish(self, fit=None, task=None, shares=None, wait=0.0):
@@ -324,18 +328,21 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
 
     def fit_status(self, fit: str) -> dict:
         """What the client polls while a fit runs: the tasks lost with their worker, the class
-        counts the tasks of a Dask collection reported, and the tasks that have not reported yet
+        counts the tasks of a Dask collection reported, the tasks that have not reported yet
         and whose worker is paused (memory above ``distributed.worker.memory.pause``): a paused
-        worker starts no task, and a fit's tasks may run on their own worker only."""
+        worker starts no task, and a fit's tasks may run on their own worker only; and the
+        counters of each task's newest report that the client's progress bar shows
+        (``PROGRESS_FIELDS``; tasks that have not reported are not in it)."""
         rec = self.fits.get(fit)
         if rec is None:
-            return {"lost": {}, "class_counts": {}, "paused": {}}
+            return {"lost": {}, "class_counts": {}, "paused": {}, "progress": {}}
         paused = {
             task: addr
             for task, addr in rec.tasks.items()
             if task not in rec.reported and _is_paused(self.scheduler.workers.get(addr))
         }
-        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused}
+        progress = {task: {k: m.get(k, 0) for k in PROGRESS_FIELDS} for task, m in rec.latest.items()}
+        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused, "progress": progress}
 
 
 def _is_paused(ws) -> bool:

@@ -20,6 +20,10 @@ def test_quickstart():
     assert "dask-asgd ASGDClassifier, 2 workers: test accuracy" in out
     assert "FitReport(" in out
     assert "the same fit again, on the cluster kept from the first" in out
+    # with an int sync_interval the tasks exchange their models while they train
+    exchanging = [ln for ln in out.splitlines() if ln.startswith("exchanging every 8 mini-batches: test accuracy")]
+    assert len(exchanging) == 1, out
+    assert int(exchanging[0].split("states sent ")[1].split(",")[0]) > 0, exchanging
     # the kept cluster is closed at exit without a word
     assert "Traceback" not in err and "Error" not in err, err[-3000:]
 

@@ -45,6 +45,8 @@ class TaskMetrics:
     """One live report of a task to the scheduler plugin: counters are cumulative, gauges now."""
 
     batches: int
+    samples: int  # samples trained, all epochs
+    epochs: float  # epochs done, the share of the current one's mini-batches included
     batch_rate: float  # mini-batches per second
     sync_interval: int  # mini-batches between publishes, in force now
     n_blocks: int

@@ -400,6 +400,8 @@ class TaskLoop:
         tested = trainer.merged + trainer.rejected
         return TaskMetrics(
             batches=trainer.batches_done,
+            samples=trainer.samples_done,
+            epochs=trainer.epoch + (trainer.pos / trainer.n_batches if trainer.n_batches and not trainer.done else 0.0),
             batch_rate=(1.0 / self.per_batch) if self.per_batch else 0.0,
             sync_interval=self.schedule.interval,
             n_blocks=self.schedule.n_blocks,
