@@ -42,9 +42,10 @@ _jit = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz"
 _jit_inline = numba.njit(nogil=True, cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"}, inline="always")
 
 # dense rows: ask for the row this many rows ahead (in the visiting order) while training on this
-# one. One core streams rows slower than it trains on them on some machines: on a 16-core Xeon
-# VM the stripped-down loop of benchmarks/probe_prefetch.py went from 7.9 to 13.5 M samples/s
-# at 4 rows (2: 11.8, 8: 13.3, 16: 10.9); on the 2-core EPYC, 13.8 -> 14.9
+# one. Where one core streams rows slower than it trains on them, the load of a row then overlaps
+# the training of the rows before it, and a group's first rows, at a random place, are asked for
+# before the loop gets there; a few rows ahead is far enough for a load to arrive and near enough
+# that the row is still in cache when its turn comes
 PREFETCH_ROWS = 4
 
 
