@@ -20,6 +20,7 @@ from ._data import (
     resolve_local,
     worker_slots,
 )
+from ._engine.messages import TaskError
 from ._engine.plan import make_plan
 from ._engine.spec import EngineSpec
 from ._options import LEARNING_RATES
@@ -122,6 +123,11 @@ def run_fit(
             try:
                 futures = submit_tasks(client, fit_id, shards, spec, checked)
                 results, lost, skew_warned = _watch(client, fit_id, futures, spec)
+            except Exception:
+                # tasks still running stop at their next report (end_fit, below); given that long,
+                # they end without a cancellation, which distributed would log for each
+                _end_fit(client, fit_id, futures, float(spec.report_interval))
+                raise
             finally:
                 ended = {"history": [], "lost": {}}
                 with contextlib.suppress(Exception):  # also tells tasks still running to stop
@@ -307,6 +313,8 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
             pass
         for i in [i for i, f in pending.items() if f.status == "finished"]:
             done[i] = pending.pop(i)  # gathered once all are done: the states travel in parallel
+            if done[i].type is TaskError:  # the user's error, returned by the task: raised at once
+                raise done[i].result().error
         for i, f in list(pending.items()):
             if f.status in ("error", "cancelled"):
                 exc = f.exception() if f.status == "error" else None
@@ -340,9 +348,22 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
     if done:
         # a result lost with its worker after the task finished is skipped, and counted lost
         results = client.gather(list(done.values()), errors="skip")
+        for r in results:  # a task error whose type did not reach the client with the key
+            if isinstance(r, TaskError):
+                raise r.error
         got = {r.task for r in results}
         lost.update({i: spec.peers.get(i) for i in done if i not in got})
     return results, lost, warned
+
+
+def _end_fit(client, fit_id, futures: dict, report_interval: float) -> None:
+    """Tell the fit's tasks to stop, and wait for them a little over two report periods."""
+    from distributed import wait
+
+    with contextlib.suppress(Exception):
+        client.run_on_scheduler(end_fit, fit_id)
+        with client.as_current():
+            wait(list(futures.values()), timeout=2.0 * report_interval + 0.25)
 
 
 def _is_lost_worker_error(exc) -> bool:

@@ -163,6 +163,7 @@ def test_two_concurrent_fits_stay_apart(thread_client):
     assert a.score(Xa, ya) > 0.7 and b.score(Xb, yb) > 0.5
 
 
+@pytest.mark.timing
 def test_fits_in_a_row_do_not_wait_for_the_client_streams_interval(thread_client):
     """The client's batched stream to the scheduler sends at most once an interval (10 ms in
     distributed); a fit's graph must go at once, not behind the previous fit's release of its
@@ -262,6 +263,7 @@ def test_dask_partitions_sorted_by_class_warn(thread_client):
         )
 
 
+@pytest.mark.timing
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_skewed_shards_are_warned_about_while_the_fit_runs(thread_client):
     # a long fit on shards of different classes: the warning comes from the tasks' first
@@ -1071,3 +1073,20 @@ def test_a_paused_worker_is_left_out_with_a_warning_and_the_fit_trains_on_the_ot
             clf = ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
         assert time.monotonic() - t0 < 20
         assert paused not in set(clf.fit_report_.tasks["worker"]) and clf.score(X, y) > 0.6
+
+
+def test_nan_input_is_raised_once_without_a_worker_traceback_in_the_logs():
+    # the task returns the user's error instead of raising it: distributed logs no "Compute
+    # Failed" with the worker's traceback, and the other task stops without a cancellation
+    from distributed import LocalCluster
+
+    X, y = _clf_data(n=20000)
+    X[15000, 3] = np.nan
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            ASGDClassifier(max_iter=20, tol=None, random_state=0).fit(X, y)
+        logs = "\n".join(msg for records in client.get_worker_logs().values() for _, msg in records)
+    assert "Compute Failed" not in logs and "Traceback" not in logs

@@ -41,6 +41,20 @@ class TaskResult:
 
 
 @dataclass
+class TaskError:
+    """A training task's error that is the user's to read (``USER_ERRORS``), returned instead of
+    raised, so that the worker's log does not print its traceback; the client raises ``error``."""
+
+    task: int
+    error: BaseException
+
+
+# the errors of the input's values and of a diverging fit (scikit-learn's ValueError for NaN or
+# infinity in X, FloatingPointError for a learning rate too large)
+USER_ERRORS = (ValueError, FloatingPointError)
+
+
+@dataclass
 class TaskMetrics:
     """One live report of a task to the scheduler plugin: counters are cumulative, gauges now."""
 

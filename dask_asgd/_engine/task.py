@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from . import sharing
-from .messages import TaskMetrics, TaskResult
+from .messages import USER_ERRORS, TaskError, TaskMetrics, TaskResult
 from .spec import EngineSpec
 
 SETTLE_WAIT_SECONDS = 0.5  # merge="pairwise": the longest the scheduler holds a finished task's question
@@ -457,10 +457,16 @@ class TaskLoop:
 
 
 def train_task(task_id, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None):
-    """The long-running training task of one shard (runs seceded on its worker)."""
-    loop = TaskLoop(task_id, X_parts, y_parts, sw_parts, spec, checked, ranges, rows)
-    del X_parts, y_parts, sw_parts
-    return loop.run()
+    """The long-running training task of one shard (runs seceded on its worker).  An error the
+    user is to read (the input's values, a fit that diverged) is returned as a ``TaskError``, which
+    the client raises: raised here, distributed would log the worker's traceback with it."""
+    try:
+        loop = TaskLoop(task_id, X_parts, y_parts, sw_parts, spec, checked, ranges, rows)
+        del X_parts, y_parts, sw_parts
+        return loop.run()
+    except USER_ERRORS as e:
+        e.__traceback__ = None  # the message is the error; the frames stay on the worker
+        return TaskError(int(task_id), e)
 
 
 def _result_or_none(future):
