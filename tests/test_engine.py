@@ -1090,3 +1090,22 @@ def test_nan_input_is_raised_once_without_a_worker_traceback_in_the_logs():
             ASGDClassifier(max_iter=20, tol=None, random_state=0).fit(X, y)
         logs = "\n".join(msg for records in client.get_worker_logs().values() for _, msg in records)
     assert "Compute Failed" not in logs and "Traceback" not in logs
+
+
+def test_the_block_rotation_stays_inside_a_block_count_that_shrank():
+    from dask_asgd._engine.task import PublishSchedule
+
+    s = PublishSchedule(interval=1, n_blocks=64, auto=False, min_period=0.0)
+    for _ in range(37):
+        s.published()
+    assert s.block == 37
+    s.decided(4, 1)  # the policy asks for whole states now
+    assert [s.published() for _ in range(3)] == [0, 0, 0]
+    s.decided(4, 8)
+    assert [s.published() for _ in range(9)] == [0, 1, 2, 3, 4, 5, 6, 7, 0]
+    # and a block index past the count never gives an empty block
+    tr = _linear_trainer()
+    lo, values = tr.block(37, 1)
+    assert lo == 0 and values.shape == (tr.size,)
+    blocks = [tr.block(i, 8) for i in range(37, 45)]
+    assert sorted(b[0] for b in blocks) == sorted({b[0] for b in blocks}) and sum(len(b[1]) for b in blocks) == tr.size
