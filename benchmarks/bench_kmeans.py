@@ -95,7 +95,6 @@ than with 1, and the other methods less so.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -110,7 +109,9 @@ import traceback
 import warnings
 
 import numpy as np
-from datasets import KMEANS_SETS, inertia, kmeans_data, shared_init  # benchmarks/ is sys.path[0] when run as a script
+
+# benchmarks/ is sys.path[0] when run as a script
+from datasets import KMEANS_SETS, ensure, inertia, kmeans_data, shared_init, spark_session
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -350,18 +351,11 @@ def spark_child(params_path):
         X = np.load(P["data"], mmap_mode="r")
         X = np.asarray(X)
         inits = {int(s): np.asarray(c) for s, c in np.load(P["inits"]).items()}
-        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
         import pyarrow as pa
         import pyarrow.parquet as pq
-        from pyspark.sql import SparkSession
 
         t0 = time.perf_counter()
-        spark = (SparkSession.builder.master(f"local[{P['threads']}]").appName("bench_kmeans")
-                 .config("spark.driver.memory", P["memory"]).config("spark.ui.enabled", "false")
-                 .config("spark.sql.shuffle.partitions", str(P["threads"]))
-                 .config("spark.local.dir", P["tmp"]).getOrCreate())
-        spark.sparkContext.setLogLevel("ERROR")
+        spark = spark_session(P["threads"], P["memory"], P["tmp"], "bench_kmeans")
         out["spark_version"] = spark.version
         out["jvm_start_seconds"] = time.perf_counter() - t0
         log(f"  spark {spark.version}: JVM and session started in {out['jvm_start_seconds']:.1f} s, "
@@ -486,24 +480,6 @@ def run_spark(X, k, inits, seeds, refs, targets, methods, args, tmp_root):
 
 # --------------------------------------------------------------------------------------------
 # environment
-
-def ensure(module, pip_name):
-    """Import ``module``, pip-installing ``pip_name`` first if it is missing. None or the error."""
-    try:
-        importlib.import_module(module)
-        return None
-    except ImportError:
-        pass
-    print(f"installing {pip_name} (pip) ...", flush=True)
-    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", pip_name], check=False, capture_output=True,
-                       text=True)
-    importlib.invalidate_caches()
-    try:
-        importlib.import_module(module)
-        return None
-    except ImportError as e:
-        return f"{pip_name} could not be installed ({r.stderr.strip().splitlines()[-1:] or e})"
-
 
 def machine_info():
     cpu = platform.processor() or ""

@@ -1,4 +1,4 @@
-"""The benchmark suite: dask-asgd against scikit-learn and dask-ml, time to a target score.
+"""The benchmark suite: dask-asgd against scikit-learn, dask-ml, Vowpal Wabbit and Spark MLlib, time to a target.
 
     python benchmarks/bench_suite.py            # everything, full data (long)
     python benchmarks/bench_suite.py --quick    # 20% of the training rows, bounded sweeps
@@ -28,8 +28,8 @@ dask worker processes included), sampled every 0.1 s, and at least the process's
 loaded and the cluster started, before the first timed fit.
 
 Losses and models: ``log_loss`` for classification, ``squared_error`` for regression, L2 with
-``alpha=1e-4`` everywhere; the SGD methods use scikit-learn's default schedules ('optimal' for
-classification, 'invscaling' for regression), which depend on the sample counter only, so that
+``alpha=1e-4`` everywhere but in Vowpal Wabbit (below); the SGD methods use scikit-learn's default
+schedules ('optimal' for classification, 'invscaling' for regression), which depend on the sample counter only, so that
 a fit of k epochs (``max_iter=k, tol=None``, same ``random_state``) is the first k epochs of a
 longer one. dask-ml's GLMs get ``C = 1 / (alpha * n_train)``: dask-glm sums the loss over rows,
 SGD averages it, so that both minimise the same regularised objective.
@@ -45,6 +45,41 @@ Score against time, one point per fit:
 - dask-ml LogisticRegression / LinearRegression (solvers lbfgs and admm): one fit per
   ``max_iter`` in 1, 2, 4, 8, ... (``--glm-iters``), stopped early when the coefficients no
   longer change (converged).
+- Vowpal Wabbit (``vw``, the ``vowpalwabbit`` package, in the subprocess): one fit per k = 1..K
+  passes, then up to ``--max-epochs`` while the target is not reached, as the SGD methods: a
+  ``pyvw.Workspace("-d train.vw --cache_file train.cache --passes k --holdout_off -b B -f
+  model.vw ...")`` run over its binary cache, the point is (wall time of creating the workspace,
+  ``run_parser()`` and ``finish()`` (the model written), held-out score). (``-c`` is not given:
+  with ``--cache_file`` it would add a second, default cache and read every row twice.) Logistic
+  loss with labels -1/+1 for binary classification (``--loss_function logistic``; the held-out
+  probabilities come from ``--link logistic``), ``--oaa K --probabilities`` for K classes,
+  squared loss for regression; VW's defaults otherwise (adaptive, normalized, invariant updates,
+  learning rate 0.5, no L2: VW's ``--l2`` is not scikit-learn's ``alpha``; ``--vw-args`` adds
+  options). The rows are written as VW text (``label | column:value ...``, via scikit-learn's
+  svmlight writer) in a random order, drawn once with seed 0 (VW reads its input in file order,
+  the same order every pass, where scikit-learn's SGD reshuffles every epoch and dask-asgd's fit
+  splits the rows at random; the flights rows are in date order), and a first 1-pass run parses
+  them into VW's cache; that conversion is timed and reported apart ("conversion"), not counted
+  in any point. ``-b B`` gives every column a weight of its own (no hashing collisions, the
+  constant feature included). VW learns on one thread (its parser reads the cache on a second
+  one); it has no multi-threaded learner, so it runs on one core where the others get two. VW is
+  deterministic: its points are the median time of ``--seeds`` (or ``--repeats``) fits of the
+  same model.
+- Spark MLlib (``spark``, ``pyspark``, in the subprocess: one JVM, one SparkSession on
+  ``local[2]``, driver memory ``--spark-memory``): ``pyspark.ml.classification.LogisticRegression``
+  (L-BFGS, multinomial for more than 2 classes) and ``pyspark.ml.regression.LinearRegression``
+  with ``solver="l-bfgs"`` (its default, ``"auto"``, solves the normal equations from one pass's
+  statistics when there are at most 4,096 features: that fit, with the defaults, is timed 3 times
+  after the sweep and its median given in the notes, not in the sweep), both with
+  ``regParam=1e-4, elasticNetParam=0, standardization=False`` (Spark's objective is then the same
+  as the other methods'), default ``tol``; one fit per ``maxIter`` of ``--glm-iters``, stopped
+  when a fit ran fewer iterations than allowed (converged). The rows are written as LIBSVM text,
+  read by Spark's libsvm source (sparse ML vectors), repartitioned in 2 and cached, then a
+  ``maxIter=1`` fit warms the JVM up; the JVM's start and that loading are reported apart, not
+  timed. The held-out scores are computed here in numpy from the fitted coefficients, as for
+  dask-ml's GLMs; one fit per point (deterministic, as dask-ml's). Missing peers (vowpalwabbit,
+  pyspark) are pip-installed on first use; a peer that cannot be installed is skipped, with the
+  reason; Spark needs Java.
 - Every sweep also stops when the next point would exceed ``--budget`` seconds of fitting in all
   (predicted from the last point); such a stop is noted.
 
@@ -52,9 +87,11 @@ The target of a data set is the held-out score scikit-learn's SGD reaches after 
 (accuracy for classification, R^2 for regression). Time to target is the wall time of the first
 point whose score is at least the target, without interpolation between points; a method that
 never gets there is reported as "not reached" with its best score. samples/s is rows x epochs
-over the fit time of the last point (for the GLMs: rows x iterations, which is not comparable).
+over the fit time of the last point (for the GLMs and Spark: rows x iterations, which is not
+comparable; for VW: rows x passes).
 On the binary sets every point also records the held-out ROC AUC (accuracy can sit close to a
-constant model's: the report gives that model's score too). The held-out scoring between timed
+constant model's: the report gives that model's score too), and on every classification set the
+held-out log loss of the predicted probabilities. The held-out scoring between timed
 fits runs BLAS on one thread (``threadpool_limits(1)``): a multi-threaded BLAS call leaves its
 worker threads spinning on the cores for ~0.1 s after it returns, which would fall on the next
 timed fit of whichever method comes next.
@@ -103,6 +140,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,7 +150,7 @@ import traceback
 import warnings
 
 import numpy as np
-from datasets import DEFAULT_CACHE, cache_stem, load_cache  # benchmarks/ is sys.path[0] when run as a script
+from datasets import DEFAULT_CACHE, cache_stem, ensure, load_cache  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -147,7 +185,12 @@ METHODS = {
     "asgd-8-auto": ("dask-asgd, 8 workers, auto", "asgd"),
     "asgd-16-auto": ("dask-asgd, 16 workers, auto", "asgd"),
     "asgd-16-auto-exchange": ("dask-asgd, 16 workers, auto, exchanging", "asgd"),
+    # the other peers, each in a subprocess of its own
+    "vw": ("Vowpal Wabbit (1 learning thread)", "vw"),
+    "spark": ("Spark MLlib, L-BFGS, local[2]", "spark"),
 }
+PEERS = {"vw": ("vowpalwabbit", "vowpalwabbit"), "spark": ("pyspark", "pyspark")}  # method: (module, pip name)
+SPARK_THREADS = 2
 MANY_WORKERS = ("asgd-4-auto", "asgd-8-auto", "asgd-16-auto", "asgd-16-auto-exchange")
 SPREAD_SHOWN = ("sklearn-sgd", "asgd-2-auto")  # the plots show the seeds' range for these
 DEFAULT_METHODS = [m for m in METHODS if m not in MANY_WORKERS + ("asgd-2-fit-schedule",)]
@@ -296,25 +339,29 @@ def scoring():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def evaluate(task, y_true, y_pred, decision=None):
+def evaluate(task, y_true, y_pred, decision=None, proba=None, classes=None):
     """The held-out score (accuracy or R^2) and, for a binary problem with decision values, the
-    held-out ROC AUC (recorded in the JSON only: accuracy can sit close to a constant model's)."""
-    from sklearn.metrics import r2_score, roc_auc_score
+    held-out ROC AUC (accuracy can sit close to a constant model's); with the predicted
+    probabilities (one column per class of ``classes``, sorted), the held-out log loss."""
+    from sklearn.metrics import log_loss, r2_score, roc_auc_score
 
     if task != "classification":
         return float(r2_score(y_true, y_pred)), {}
     info = {}
     if decision is not None and np.ndim(decision) == 1 and np.unique(y_true).size == 2:
         info["auc"] = float(roc_auc_score(y_true, decision))
+    if proba is not None:
+        info["log_loss"] = float(log_loss(y_true, np.asarray(proba, dtype=np.float64), labels=classes))
     return float(np.mean(y_true == y_pred)), info
 
 
-def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative=False):
+def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative=False,
+          converged="coefficients unchanged"):
     """Run ``fit_point(x, r) -> (seconds, score, info)`` (``r``: the repeat) for every x of ``required``, then of
     ``extra`` while the target is not reached. Stops when the fits would exceed ``budget``
     seconds in all, or when ``fit_point`` says the model no longer changes (info["converged"]).
     ``cumulative``: the points are steps of one training, their seconds cumulative (one fit per
-    point; the caller repeats the whole sequence)."""
+    point; the caller repeats the whole sequence). ``converged``: what the note on such a stop says."""
     xs = list(required) + list(extra)
     spent = 0.0
     reached = False
@@ -346,7 +393,7 @@ def sweep(rec, fit_point, required, extra, target, budget, repeats=1, cumulative
         if target is not None and s >= target:
             reached = True
         if got[0][2].get("converged"):
-            rec.res["notes"].append(f"converged by max_iter={x} (coefficients unchanged)")
+            rec.res["notes"].append(f"converged by max_iter={x} ({converged})")
             break
 
 
@@ -361,7 +408,8 @@ def one(args):
         Xtr, Xte, ytr, yte = load_cache(args.data)
         rec.res["n_train"] = int(Xtr.shape[0])
         family = METHODS[method][1]
-        runner = {"sklearn": run_sklearn, "asgd": run_asgd, "incremental": run_incremental, "glm": run_glm}[family]
+        runner = {"sklearn": run_sklearn, "asgd": run_asgd, "incremental": run_incremental, "glm": run_glm,
+                  "vw": run_vw, "spark": run_spark}[family]
         runner(rec, mem, method, task, Xtr, Xte, ytr, yte, args)
         rec.res["status"] = "ok"
     except Exception as exc:
@@ -381,8 +429,12 @@ def one(args):
         rec.flush()
 
 
-def decision_of(est, task, X):
-    return est.decision_function(X) if task == "classification" else None
+def scores_of(task, est, X, y):
+    """``evaluate`` of an estimator with scikit-learn's API on ``(X, y)``: its predictions, decision
+    values and (log loss) probabilities."""
+    if task != "classification":
+        return evaluate(task, y, est.predict(X))
+    return evaluate(task, y, est.predict(X), est.decision_function(X), est.predict_proba(X), est.classes_)
 
 
 def start_timing(rec, mem):
@@ -424,7 +476,7 @@ def run_sklearn(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
         est.fit(Xtr, ytr)
         t = time.perf_counter() - t0
         with scoring():
-            return (t, *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+            return (t, *scores_of(task, est, Xte, yte))
 
     sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
 
@@ -463,7 +515,7 @@ def run_asgd(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
                 if col in tasks:
                     info[col] = int(tasks[col].sum())
             with scoring():
-                score, more = evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte))
+                score, more = scores_of(task, est, Xte, yte)
             return t, score, {**more, **info}
 
         sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
@@ -515,7 +567,7 @@ def run_incremental(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
                 state["elapsed"] += time.perf_counter() - t0
                 est = state["est"].estimator_
                 with scoring():
-                    return (state["elapsed"], *evaluate(task, yte, est.predict(Xte), decision_of(est, task, Xte)))
+                    return (state["elapsed"], *scores_of(task, est, Xte, yte))
 
             if r == 0:
                 sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, 1, cumulative=True)
@@ -538,6 +590,7 @@ def run_glm(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
     import scipy.sparse as sp
     from distributed import Client, wait
     from dask_ml.linear_model import LinearRegression, LogisticRegression
+    from scipy.special import expit
 
     solver = method.split("-")[1]
     if task == "classification" and np.unique(ytr).size > 2:
@@ -588,12 +641,201 @@ def run_glm(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
             with scoring():
                 z = decision(est)
             if task == "classification":  # dask-ml's predict: sigmoid(z) > 0.5
-                score, info = evaluate(task, yte, (z > 0).astype(yte.dtype), z)
+                p = expit(z)
+                score, info = evaluate(task, yte, (z > 0).astype(yte.dtype), z, np.column_stack([1 - p, p]),
+                                       np.unique(ytr))
             else:
                 score, info = evaluate(task, yte, z)
             return t, score, {**info, "converged": bool(converged)}
 
         sweep(rec, fit_point, args.glm_iters, [], args.target, args.budget, args.repeats)
+
+
+VW_CONSTANT = 11650396  # the index of VW's constant (intercept) feature, before the mask of -b bits
+
+
+def vw_bits(d):
+    """``-b``: hash bits that give each of ``d`` columns a weight of its own. VW takes the integer
+    feature names of the default namespace as indices (masked to b bits); its constant feature,
+    ``VW_CONSTANT`` masked likewise, must not land on a column either."""
+    b = max(18, (d - 1).bit_length())
+    while (VW_CONSTANT & ((1 << b) - 1)) < d:
+        b += 1
+    return b
+
+
+def write_vw(path, X, y):
+    """Rows of ``X`` (CSR or dense) as VW text, ``label | column:value ...`` (the zero-based column
+    numbers as feature names), by way of scikit-learn's svmlight writer."""
+    from sklearn.datasets import dump_svmlight_file
+
+    dump_svmlight_file(X, y, path + ".svm", zero_based=True)
+    with open(path + ".svm", "rb") as f, open(path, "wb") as g:
+        for line in f:
+            label, _, rest = line.rstrip(b"\n").partition(b" ")
+            g.write(label + b" | " + rest + b"\n")
+    os.remove(path + ".svm")
+
+
+def run_vw(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    import tempfile
+
+    from vowpalwabbit import pyvw
+
+    classes = np.unique(ytr) if task == "classification" else None
+    n_classes = 0 if classes is None else classes.size
+    if task == "regression":
+        labels, kind, out = (lambda y: y), "--loss_function squared", ""
+    elif n_classes == 2:
+        labels, kind, out = (lambda y: np.where(y == classes[1], 1, -1)), "--loss_function logistic", " --link logistic"
+    else:  # one against all, classes 1..K
+        labels = lambda y: np.searchsorted(classes, y) + 1
+        kind, out = f"--oaa {n_classes} --loss_function logistic --probabilities", " --probabilities"
+    bits = vw_bits(Xtr.shape[1])
+    rec.res["cluster"] = "none: VW in the subprocess, one learning thread (and its parser thread)"
+    with tempfile.TemporaryDirectory(prefix="vw-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
+        f = lambda name: os.path.join(tmp, name)
+        options = f"-b {bits} --holdout_off {kind} {args.vw_args}".strip()
+        rec.res["settings"] = {"options": options, "train": f"-d train.vw --cache_file train.cache --passes K "
+                                                              f"-f model.vw --quiet {options}"}
+        # --cache_file without -c: -c would add a second cache (named after the data) and read each row twice
+
+        def train(passes):
+            vw = pyvw.Workspace(f"-d {f('train.vw')} --cache_file {f('train.cache')} --passes {passes} "
+                                f"-f {f('model.vw')} --quiet {options}")
+            vw.run_parser()
+            seen = vw.get_weighted_examples()
+            vw.finish()
+            if seen != passes * Xtr.shape[0]:
+                raise RuntimeError(f"VW saw {seen:g} examples in {passes} passes over {Xtr.shape[0]} rows")
+
+        def predict():
+            if os.path.exists(f("preds.txt")):
+                os.remove(f("preds.txt"))
+            vw = pyvw.Workspace(f"-t -i {f('model.vw')} -d {f('test.vw')} --cache_file {f('test.cache')} "
+                                f"-p {f('preds.txt')} --quiet{out}")
+            vw.run_parser()
+            vw.finish()
+            if n_classes > 2:  # "1:p1 2:p2 ..." a row
+                with open(f("preds.txt")) as fh:
+                    P = np.array([[float(t.split(":")[1]) for t in line.split()] for line in fh if line.strip()])
+                return P / P.sum(axis=1, keepdims=True)
+            return np.loadtxt(f("preds.txt"), usecols=0, ndmin=1)
+
+        # the conversion, not timed: the rows as VW text, in a random order (VW reads them in file order,
+        # the same every pass; the flights rows are in date order), then a 1-pass run that parses them
+        # into VW's cache (its binary format), which every timed fit reads
+        t0 = time.perf_counter()
+        order = np.random.default_rng(SEED).permutation(Xtr.shape[0])
+        write_vw(f("train.vw"), Xtr[order], labels(ytr[order]))
+        rec.res["vw_text_seconds"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        train(1)
+        rec.res["vw_cache_seconds"] = time.perf_counter() - t0
+        rec.res["conversion_seconds"] = rec.res["vw_text_seconds"] + rec.res["vw_cache_seconds"]
+        rec.res["notes"].append(f"conversion (not timed): VW text {rec.res['vw_text_seconds']:.2f} s + "
+                                f"VW cache {rec.res['vw_cache_seconds']:.2f} s")
+        write_vw(f("test.vw"), Xte, labels(yte))
+        predict()  # the test set's cache
+        start_timing(rec, mem)
+
+        def fit_point(passes, r=0):  # deterministic: the repeats fit the same model
+            t0 = time.perf_counter()
+            train(passes)
+            t = time.perf_counter() - t0
+            with scoring():
+                p = predict()
+                if task == "regression":
+                    return (t, *evaluate(task, yte, p))
+                if n_classes == 2:
+                    return (t, *evaluate(task, yte, np.where(p > 0.5, classes[1], classes[0]), p,
+                                         np.column_stack([1 - p, p]), classes))
+                return (t, *evaluate(task, yte, classes[p.argmax(axis=1)], None, p, classes))
+
+        sweep(rec, fit_point, *sgd_epochs(args), args.target, args.budget, args.repeats)
+
+
+def run_spark(rec, mem, method, task, Xtr, Xte, ytr, yte, args):
+    import tempfile
+
+    from scipy.special import expit, softmax
+    from sklearn.datasets import dump_svmlight_file
+
+    from datasets import spark_session
+
+    classes = np.unique(ytr) if task == "classification" else None
+    rec.res["cluster"] = f"Spark local[{SPARK_THREADS}], one JVM, driver memory {args.spark_memory}"
+    with tempfile.TemporaryDirectory(prefix="spark-", dir=os.path.dirname(os.path.abspath(args.data))) as tmp:
+        t0 = time.perf_counter()
+        spark = spark_session(SPARK_THREADS, args.spark_memory, tmp, "bench_suite")
+        rec.res["jvm_start_seconds"] = time.perf_counter() - t0
+        rec.res["spark_version"] = spark.version
+        try:
+            # the rows as LIBSVM text, read by Spark's libsvm source as sparse ML vectors, in
+            # SPARK_THREADS partitions, cached and counted: not timed
+            t0 = time.perf_counter()
+            path = os.path.join(tmp, "train.libsvm")
+            y = np.searchsorted(classes, ytr) if classes is not None else ytr
+            dump_svmlight_file(Xtr, y.astype(np.float64), path, zero_based=False)
+            df = (spark.read.format("libsvm").option("numFeatures", str(Xtr.shape[1])).load(path)
+                  .repartition(SPARK_THREADS).cache())
+            rec.res["spark_rows"] = int(df.count())
+            rec.res["load_seconds"] = time.perf_counter() - t0
+            rec.res["notes"].append(f"not timed: JVM start {rec.res['jvm_start_seconds']:.1f} s, rows to a cached "
+                                    f"DataFrame {rec.res['load_seconds']:.1f} s")
+            common = dict(regParam=ALPHA, elasticNetParam=0.0, standardization=False)
+            if task == "classification":
+                from pyspark.ml.classification import LogisticRegression
+
+                make = lambda it: LogisticRegression(maxIter=it, **common)
+            else:
+                from pyspark.ml.regression import LinearRegression
+
+                make = lambda it, solver="l-bfgs": LinearRegression(maxIter=it, solver=solver, **common)
+            rec.res["settings"] = {"estimator": type(make(1)).__name__, "maxIter": "swept", **common,
+                                   **({"solver": "l-bfgs"} if task == "regression" else {})}
+            make(1).fit(df)  # warm-up: the JVM's first jobs and JIT
+            start_timing(rec, mem)
+
+            def scores(model):
+                if task == "regression":
+                    return evaluate(task, yte, Xte @ model.coefficients.toArray() + model.intercept)
+                if classes.size == 2:
+                    z = Xte @ model.coefficients.toArray() + model.intercept
+                    p = expit(z)
+                    return evaluate(task, yte, classes[(z > 0).astype(int)], z, np.column_stack([1 - p, p]), classes)
+                Z = Xte @ model.coefficientMatrix.toArray().T + model.interceptVector.toArray()
+                return evaluate(task, yte, classes[Z.argmax(axis=1)], None, softmax(Z, axis=1), classes)
+
+            def fit_point(it, _r=0):  # deterministic solver: no seed to vary
+                est = make(it)
+                t0 = time.perf_counter()
+                model = est.fit(df)
+                t = time.perf_counter() - t0
+                n_iter = int(model.summary.totalIterations)
+                with scoring():
+                    score, info = scores(model)
+                return t, score, {**info, "n_iter": n_iter, "converged": n_iter < it}
+
+            sweep(rec, fit_point, args.glm_iters, [], args.target, args.budget, args.repeats,
+                  converged="fewer iterations than maxIter: Spark's tol")
+            if task == "regression" and Xtr.shape[1] <= 4096:
+                # LinearRegression's defaults (solver "auto", maxIter 100): with at most 4,096 features,
+                # weighted least squares on the normal equations, one pass over the rows; median of 3 fits
+                times = []
+                for _ in range(3):
+                    t0 = time.perf_counter()
+                    model = LinearRegression(**common).fit(df)
+                    times.append(time.perf_counter() - t0)
+                with scoring():
+                    score, _ = scores(model)
+                t = statistics.median(times)
+                rec.res["default_solver"] = {"seconds": t, "all_seconds": times, "score": score,
+                                             "n_iter": int(model.summary.totalIterations)}
+                rec.res["notes"].append(f"Spark's default solver ('auto': normal equations, one pass over the rows): "
+                                        f"{fmt_seconds(t)} s a fit (median of 3), R^2 {score:.4f}")
+        finally:
+            spark.stop()
 
 
 class NotApplicable(Exception):
@@ -632,10 +874,13 @@ def run_child(cmd, timeout):
     return rc, timed_out, "".join(lines), time.perf_counter() - t0
 
 
-def run_method(method, dataset, stem, info, target, args, tmpdir):
+def run_method(method, dataset, stem, info, target, args, tmpdir, skipped=None):
     task = DATASETS[dataset][0]
     label = METHODS[method][0]
     base = {"method": method, "label": label, "dataset": dataset, "points": [], "notes": []}
+    if skipped and method in skipped:
+        print(f"[{dataset}] {method}: skipped: {skipped[method]}", flush=True)
+        return {**base, "status": "skipped", "error": skipped[method]}
     if METHODS[method][1] == "glm" and task == "classification" and (info.get("n_classes") or 2) > 2:
         return {**base, "status": "skipped",
                 "error": "dask-ml LogisticRegression is binary only (multi_class not implemented)"}
@@ -652,6 +897,10 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
         cmd += ["--target", repr(target)]
     if args.dask_ml_threads:
         cmd.append("--dask-ml-threads")
+    if method == "vw" and args.vw_args:
+        cmd.append(f"--vw-args={args.vw_args}")
+    if method == "spark":
+        cmd += ["--spark-memory", args.spark_memory]
     print(f"[{dataset}] {method} ...", flush=True)
     rc, timed_out, output, wall = run_child(cmd, args.timeout)
     res = dict(base)
@@ -680,9 +929,14 @@ def run_method(method, dataset, stem, info, target, args, tmpdir):
 def fits_per_point(method, args):
     """``(fits of every point, seeds varied)`` for ``method``: ``--seeds`` applies to scikit-learn's
     and dask-asgd's SGD (fits of well under a second to seconds, whose last iterate is noisy), not to
-    dask-ml's methods (deterministic GLM solvers; Incremental runs of up to the budget)."""
-    if args.seeds > 1 and METHODS[method][1] in ("sklearn", "asgd"):
+    dask-ml's methods (deterministic GLM solvers; Incremental runs of up to the budget) nor to
+    Spark's (deterministic, seconds a fit). Vowpal Wabbit, deterministic too (no seed to vary), fits
+    each point ``--seeds`` times for the median time: its fits take well under a second."""
+    family = METHODS[method][1]
+    if args.seeds > 1 and family in ("sklearn", "asgd"):
         return args.seeds, True
+    if family == "vw":
+        return max(args.seeds, args.repeats), False
     return args.repeats, args.vary_seed
 
 
@@ -722,11 +976,16 @@ def versions():
 
     out = {"python": sys.version.split()[0]}
     for pkg in ("dask", "distributed", "scikit-learn", "numba", "numpy", "scipy", "dask-ml", "dask-glm",
-                "sparse", "dask-asgd"):
+                "sparse", "vowpalwabbit", "pyspark", "dask-asgd"):
         try:
             out[pkg] = version(pkg)
         except PackageNotFoundError:
             out[pkg] = None
+    try:
+        java = subprocess.run(["java", "-version"], check=False, capture_output=True, text=True).stderr.splitlines()
+        out["java"] = java[0] if java else None
+    except OSError:
+        out["java"] = None
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                 text=True).stdout.strip()
@@ -743,8 +1002,9 @@ def main(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true",
                     help="20%% of the training rows, --max-epochs 5, GLM iterations 1,2,4,8, "
-                         "10 s budget and 120 s timeout per run, dask-ml's ADMM and the average-merge "
-                         "variant left out unless --methods names them (meant to finish in under 5 minutes)")
+                         "10 s budget and 120 s timeout per run, dask-ml's ADMM, the average-merge "
+                         "variant, Vowpal Wabbit and Spark left out unless --methods names them (meant to "
+                         "finish in under 5 minutes)")
     ap.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated, of: " + ", ".join(DATASETS))
     ap.add_argument("--methods", default=None,
                     help="comma-separated, of: " + ", ".join(METHODS) + " (default: all but "
@@ -753,7 +1013,7 @@ def main(argv=None):
     ap.add_argument("--epochs", type=int, default=5, help="K: the target is scikit-learn's score after K epochs")
     ap.add_argument("--max-epochs", type=int, default=None, help="SGD sweeps go on up to this while the "
                     "target is not reached (default 10, --quick 5)")
-    ap.add_argument("--glm-iters", default=None, help="max_iter values of the dask-ml GLM sweep "
+    ap.add_argument("--glm-iters", default=None, help="max_iter values of the dask-ml GLM and Spark sweeps "
                     "(default 1,2,4,...,128; --quick 1,2,4,8)")
     ap.add_argument("--budget", type=float, default=None, help="seconds of fitting per run, in all "
                     "(default 600, --quick 10)")
@@ -766,6 +1026,9 @@ def main(argv=None):
     ap.add_argument("--vary-seed", action="store_true", help="repeat r fits with random_state 0 + r (SGD methods), "
                     "so that the medians are over seeds; the target is then scikit-learn's median score")
     ap.add_argument("--dask-ml-threads", action="store_true", help="dask-ml on an in-process cluster")
+    ap.add_argument("--spark-memory", default="4g", help="Spark's driver memory (default 4g)")
+    ap.add_argument("--vw-args", default="", help="more Vowpal Wabbit options, e.g. --vw-args='--l2 1e-6' "
+                    "(default: none, VW's defaults)")
     ap.add_argument("--cache-dir", default=DEFAULT_CACHE)
     ap.add_argument("--out-json", default=os.path.join(HERE, "results", "suite.json"))
     ap.add_argument("--out-md", default=os.path.join(HERE, "results", "suite.md"))
@@ -784,8 +1047,8 @@ def main(argv=None):
         # --quick leaves out dask-ml's ADMM (12-41 s a run on 20% of the rows, one iteration on
         # the synthetic sparse set 41 s by itself) and the average-merge variant (about 21 s): a
         # dask-asgd method's subprocess costs ~4 s even on 20% of the rows, and --quick is meant
-        # to stay near 4 minutes
-        left_out = ("daskml-admm", "asgd-2-auto-average") if q else ()
+        # to stay near 4 minutes; Vowpal Wabbit and Spark too (their data conversion, the JVM's start)
+        left_out = ("daskml-admm", "asgd-2-auto-average", "vw", "spark") if q else ()
         args.methods = ",".join(m for m in DEFAULT_METHODS if m not in left_out)
     if args.fraction is None:
         args.fraction = 0.2 if q else 1.0
@@ -844,11 +1107,20 @@ def drive(args):
     command = "python " + " ".join(shlex.quote(a) for a in [os.path.relpath(os.path.abspath(__file__), REPO)]
                                    + sys.argv[1:])
     t_suite = time.perf_counter()
+    skipped = {}  # the peers that cannot run here, with the reason
+    for m in methods:
+        if m in PEERS:
+            err = ensure(*PEERS[m])
+            if err is None and m == "spark" and shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+                err = "Spark needs Java: no java on PATH and no JAVA_HOME"
+            if err:
+                skipped[m] = err
+                print(f"{m}: skipped: {err}", flush=True)
     report = {"command": command, "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "machine": machine_info(),
               "versions": versions(),
               "settings": {k: getattr(args, k) for k in ("quick", "fraction", "epochs", "max_epochs", "glm_iters",
                                                          "budget", "timeout", "seeds", "repeats", "vary_seed",
-                                                         "dask_ml_threads")},
+                                                         "dask_ml_threads", "spark_memory", "vw_args")},
               "datasets": {}}
 
     def save():
@@ -874,7 +1146,7 @@ def drive(args):
             entry["info"] = json.load(f)
         target = None
         for method in methods:
-            res = run_method(method, dataset, stem, entry["info"], target, args, tmpdir)
+            res = run_method(method, dataset, stem, entry["info"], target, args, tmpdir, skipped)
             entry["runs"][method] = res
             if method == "sklearn-sgd":
                 pts = [p for p in res.get("points", []) if p["x"] == args.epochs]
@@ -922,7 +1194,9 @@ def plot(dataset, entry, args):
             continue
         family = METHODS[method][1]
         style = {"sklearn": dict(color="black", linestyle="-", marker="s"),
-                 "incremental": dict(linestyle="--", marker="^"), "glm": dict(linestyle="--", marker="v")
+                 "incremental": dict(linestyle="--", marker="^"), "glm": dict(linestyle="--", marker="v"),
+                 "vw": dict(color="darkgoldenrod", linestyle="-.", marker="D"),
+                 "spark": dict(color="teal", linestyle="-.", marker="P"),
                  }.get(family, dict(linestyle="-", marker="o"))
         style.setdefault("color", colors[i % len(colors)])
         ax.plot([p["seconds"] for p in pts], [p["score"] for p in pts], label=res.get("label", method),
@@ -991,6 +1265,42 @@ def fmt_score(x):
     return f"{x:.4f}".replace("-0.0000", "0.0000")
 
 
+def unit_of(method, one=False):
+    """What a point's x counts for ``method``: epochs, passes (VW) or max_iter (the GLM solvers)."""
+    family = METHODS[method][1]
+    if family in ("glm", "spark"):
+        return "max_iter"
+    if family == "vw":
+        return "pass" if one else "passes"
+    return "epoch" if one else "epochs"
+
+
+def peer_wins(res, ref, auc_target):
+    """Where the peer run ``res`` does better than dask-asgd's ``ref``: time to target, time to the
+    AUC target, final score, final AUC, final log loss."""
+    out = []
+    ta, tr = res.get("time_to_target"), ref.get("time_to_target")
+    if ta is not None and (tr is None or ta < tr):
+        out.append(f"reaches the target sooner than dask-asgd 2 workers (auto): {fmt_seconds(ta)} s against "
+                   + (f"{fmt_seconds(tr)} s" if tr is not None else "not reached"))
+    if auc_target is not None:
+        first = lambda r: next((p["seconds"] for p in r.get("points", []) if p.get("auc") is not None
+                                and p["auc"] >= auc_target), None)
+        aa, ar = first(res), first(ref)
+        if aa is not None and (ar is None or aa < ar):
+            out.append(f"reaches the AUC target sooner: {fmt_seconds(aa)} s against "
+                       + (f"{fmt_seconds(ar)} s" if ar is not None else "not reached"))
+    pa, pr = res.get("points", []), ref.get("points", [])
+    if pa and pr:
+        for key, name, better in (("score", "final score", max), ("auc", "final AUC", max),
+                                  ("log_loss", "final log loss", min)):
+            a, b = pa[-1].get(key), pr[-1].get(key)
+            if a is not None and b is not None and f"{a:.4f}" != f"{b:.4f}" and better(a, b) == a:
+                out.append(f"{'higher' if better is max else 'lower'} {name} than dask-asgd 2 workers (auto): "
+                           f"{a:.4f} against {b:.4f}")
+    return ["**wins**: " + "; ".join(out)] if out else []
+
+
 def write_markdown(report, args):
     L = ["# Benchmark suite", "",
          "Generated by `benchmarks/bench_suite.py`; raw results in "
@@ -1008,15 +1318,22 @@ def write_markdown(report, args):
          f"- the target is the held-out score of scikit-learn's SGD after {args.epochs} epochs (accuracy, "
          "or R^2 for regression); time to target is the wall time of the first point at or above it, "
          "not interpolated between points;",
-         "- samples/s: training rows x epochs over the fit time of the last point (GLMs: rows x "
-         "iterations, marked *, not comparable);",
-         "- final AUC (binary sets): held-out ROC AUC of the last point; the JSON has it for every point;",
+         "- samples/s: training rows x epochs (VW: passes) over the fit time of the last point (GLMs and "
+         "Spark: rows x iterations, marked *, not comparable);",
+         "- final AUC (binary sets) and log loss (classification): held-out ROC AUC and log loss of the last "
+         "point; the JSON has them for every point;",
          "- peak memory: largest RSS of the run's process tree (dask worker processes included), data "
          "set included; base: the same after loading the data and starting the cluster, before the "
          "first timed fit;",
          "- dask-asgd: in-process LocalCluster, 2 workers x 1 thread ('1 worker' is `n_workers=1`, one "
          "training task; '4/8/16 workers': a cluster of that many); dask-ml: LocalCluster of " + ("in-process" if args.dask_ml_threads else "processes")
-         + ", 2 workers x 1 thread, data as 4 persisted row blocks; scikit-learn: one thread.", "",
+         + ", 2 workers x 1 thread, data as 4 persisted row blocks; scikit-learn: one thread;",
+         "- Vowpal Wabbit: one fit of k passes over its cache per point (one learning thread: VW has no "
+         "multi-threaded learner), median time of the repeats of that deterministic fit; the conversion "
+         "of the rows to VW's text and cache is not timed (notes); Spark MLlib: `local[2]`, L-BFGS, "
+         "`maxIter` = 1, 2, 4, ..., rows cached as a DataFrame of sparse vectors before timing (the JVM's "
+         "start and that loading in the notes, not timed); a peer's notes say where it does better than "
+         "dask-asgd 2 workers (auto).", "",
          f"Command: `{report['command']}`", "",
          f"Started {report['started']}, {report.get('suite_seconds', 0):.0f} s in all.", ""]
     m = report["machine"]
@@ -1067,16 +1384,20 @@ def write_markdown(report, args):
                 cross = crossing_point(res, target)
                 if cross is not None:  # its epoch (or max_iter), and how many of its fits got there
                     scores = cross.get("all_scores", [])
-                    ttt_s += (f" ({'max_iter' if METHODS[method][1] == 'glm' else 'epoch'} {cross['x']}"
+                    ttt_s += (f" ({unit_of(method, one=True)} {cross['x']}"
                               + (f"; {sum(sc >= target for sc in scores)} of {len(scores)} fits at or above"
                                  if len(scores) > 1 else "") + ")")
             speed = f"{sk_t / ttt:.2f}x" if (sk_t and ttt) else ""
-            glm = METHODS[method][1] == "glm"
-            unit = "max_iter" if glm else "epochs"
-            final = f"{res['final_score']:.4f} ({unit} {res['final_x']})" if res.get("final_score") is not None else ""
+            glm = METHODS[method][1] in ("glm", "spark")
+            final = (f"{res['final_score']:.4f} ({unit_of(method)} {res['final_x']})"
+                     if res.get("final_score") is not None else "")
             rate = fmt_rate(res.get("samples_per_second")) + ("*" if glm and res.get("samples_per_second") else "")
             if pts and pts[-1].get("auc") is not None:
                 notes.append(f"final AUC {pts[-1]['auc']:.4f}")
+            if pts and pts[-1].get("log_loss") is not None:
+                notes.append(f"final log loss {pts[-1]['log_loss']:.4f}")
+            if METHODS[method][1] in PEERS and runs.get("asgd-2-auto", {}).get("points"):
+                notes += peer_wins(res, runs["asgd-2-auto"], auc_target)
             notes += [n for n in res.get("notes", []) if not n.startswith("sparse input")]
             if any(n.startswith("sparse input") for n in res.get("notes", [])):
                 notes.append("sparse workaround (see protocol)")
@@ -1106,6 +1427,13 @@ def write_markdown(report, args):
             else:
                 lines.append("- dask-asgd 2 workers (auto) / fastest dask-ml method: not computable "
                              "(no dask-ml method reached the target)")
+        for peer in PEERS:
+            if a2 and runs.get(peer, {}).get("points"):
+                line = ratio_line(f"dask-asgd 2 workers (auto) / {runs[peer]['label']}, time to target", a2, runs[peer])
+                fa, fb = a2.get("final_score"), runs[peer].get("final_score")
+                if fa is not None and fb is not None:
+                    line += f"; final score {fa:.4f} vs {fb:.4f}"
+                lines.append(line)
         ax = runs.get("asgd-2-auto-exchange")
         for base, other, name in ((a2, "asgd-2-none", "auto / no exchange"),
                                   (ax, "asgd-2-none", "exchange: auto exchanging / no exchange"),

