@@ -333,6 +333,53 @@ def known_row_chunks(*arrays):
     return tuple(known.get(id(a), a) for a in arrays)
 
 
+def dask_input(X, y=None, sample_weight=None):
+    """``(X, y, sample_weight, feature_names)`` of a Dask collection as the estimators train on
+    it, with scikit-learn's errors for what in-memory input gets from ``validate_data``: dask
+    DataFrames and Series as arrays (their partition lengths in one computation; a DataFrame's
+    column names kept), X 2-D with rows and numbers (bool becomes float64), unknown chunk sizes
+    measured (``known_row_chunks``), ``y`` (when given) and ``sample_weight`` of X's length, as
+    dask arrays chunked as X's rows.  The values are checked by ``check_dask_values`` and, for X,
+    by the training tasks."""
+    import dask.array as da
+    import dask.dataframe as dd
+
+    from ._paused import compute_input
+
+    names = None
+    if isinstance(X, dd.DataFrame):
+        names = np.asarray(X.columns, dtype=object)
+        X = numeric_frame(X)
+    frames = [c for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))]
+    lengths = compute_input(*[f.map_partitions(len) for f in frames]) if frames else ()
+    arrays = {id(f): f.to_dask_array(lengths=tuple(int(n) for n in L)) for f, L in zip(frames, lengths)}
+    X, y, sample_weight = (arrays.get(id(c), c) for c in (X, y, sample_weight))
+    if not isinstance(X, da.Array) or X.ndim != 2:
+        raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
+    X, y, sample_weight = known_row_chunks(X, y, sample_weight)
+    n = X.shape[0]
+    if y is not None:
+        if not is_dask_collection(y):
+            y = da.from_array(np.asarray(y), chunks=(X.chunks[0],))
+        y = y.ravel() if y.ndim > 1 else y
+        if n != y.shape[0]:
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: [{n}, {y.shape[0]}]")
+    if n == 0:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape!r}) while a minimum of 1 is required.")
+    if X.dtype not in (np.float32, np.float64):
+        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
+            raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
+        X = X.astype(np.float64)
+    if sample_weight is not None:
+        if not is_dask_collection(sample_weight):
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+        if sample_weight.shape != (n,):
+            raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(n,)}!")
+        if not is_dask_collection(sample_weight):
+            sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
+    return X, y, sample_weight, names
+
+
 def check_dask_values(sample_weight=None, y=None):
     """scikit-learn's errors for values of a Dask collection that in-memory input gets from
     ``check_array`` and ``_check_sample_weight``: NaN, infinity or a negative value in

@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import check_dask_values, is_dask_collection, known_row_chunks, numeric_frame
+from ._data import check_dask_values, dask_input, is_dask_collection
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost
 from ._kernel_args import Rows
@@ -411,31 +411,8 @@ default='k-means++'
         return X, sample_weight
 
     def _validate_dask(self, X, sample_weight, reset):
-        import dask.array as da
-        import dask.dataframe as dd
-
-        names = None
-        if isinstance(X, dd.DataFrame):
-            names = np.asarray(X.columns, dtype=object)
-            X = numeric_frame(X)
-            lengths = compute_input(X.map_partitions(len))[0]
-            X = X.to_dask_array(lengths=tuple(int(n) for n in lengths))
-        if not isinstance(X, da.Array) or X.ndim != 2:
-            raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
-        X, sample_weight = known_row_chunks(X, sample_weight)
-        if X.shape[0] == 0:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape!r}) while a minimum of 1 is required.")
-        if X.dtype not in (np.float32, np.float64):
-            if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-                raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
-            X = X.astype(np.float64)
+        X, _, sample_weight, names = dask_input(X, None, sample_weight)
         if sample_weight is not None:
-            if not is_dask_collection(sample_weight):
-                sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (X.shape[0],):
-                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!")
-            if not is_dask_collection(sample_weight):
-                sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
             check_dask_values(sample_weight)  # NaN, infinity or negative: scikit-learn's errors
         self._dask_features(X, names, reset)
         return X, sample_weight

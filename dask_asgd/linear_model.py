@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
-from ._data import check_dask_values, is_dask_collection, is_sparse_input, known_row_chunks, numeric_frame
+from ._data import check_dask_values, dask_input, is_dask_collection, is_sparse_input
 from ._estimator import EngineMixin, FitReport
 from ._fit import run_fit, warn_lost, warn_skewed
 from ._options import (
@@ -146,41 +146,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         return X, y, sample_weight
 
     def _validate_dask(self, X, y, sample_weight, reset):
-        import dask.array as da
-        import dask.dataframe as dd
-
-        names = None
-        if isinstance(X, dd.DataFrame):
-            names = np.asarray(X.columns, dtype=object)
-            X = numeric_frame(X)
-        # the partition lengths of the frames, in one computation with a bounded wait
-        frames = [c for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))]
-        lengths = compute_input(*[f.map_partitions(len) for f in frames]) if frames else ()
-        arrays = {id(f): f.to_dask_array(lengths=tuple(int(n) for n in L)) for f, L in zip(frames, lengths)}
-        X, y, sample_weight = (arrays.get(id(c), c) for c in (X, y, sample_weight))
-        if not isinstance(X, da.Array) or X.ndim != 2:
-            raise ValueError("Expected a 2D dask array or dask DataFrame for X.")
-        X, y, sample_weight = known_row_chunks(X, y, sample_weight)
-        if not is_dask_collection(y):
-            y = da.from_array(np.asarray(y), chunks=(X.chunks[0],))
-        y = y.ravel() if y.ndim > 1 else y
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(
-                f"Found input variables with inconsistent numbers of samples: [{X.shape[0]}, {y.shape[0]}]"
-            )
-        if X.shape[0] == 0:
-            raise ValueError(f"Found array with 0 sample(s) (shape={X.shape!r}) while a minimum of 1 is required.")
-        if X.dtype not in (np.float32, np.float64):
-            if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-                raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
-            X = X.astype(np.float64)
-        if sample_weight is not None:
-            if not is_dask_collection(sample_weight):
-                sample_weight = np.asarray(sample_weight, dtype=np.float64)
-            if sample_weight.shape != (X.shape[0],):
-                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected {(X.shape[0],)}!")
-            if not is_dask_collection(sample_weight):
-                sample_weight = da.from_array(sample_weight, chunks=(X.chunks[0],))
+        X, y, sample_weight, names = dask_input(X, y, sample_weight)
         if not self._is_clf and not np.issubdtype(y.dtype, np.number):
             raise ValueError("dtype='numeric' is not compatible with arrays of bytes/strings.")
         # the values in-memory input has checked on the client (X's own are checked by the tasks)
