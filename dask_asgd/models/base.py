@@ -340,10 +340,12 @@ class ShardTrainer(abc.ABC):
         if ok:
             lo = int(lo)
             values = values.astype(self.slots.dtype, copy=False)
+            # the largest magnitudes by max and min (no array of absolute values: a message may be
+            # megabytes, and this runs for each one); NaN or inf makes ``big`` non-finite
             with np.errstate(over="ignore", invalid="ignore"):
-                big = float(np.max(np.abs(values)))
+                big = max(float(values.max()), -float(values.min()))
             own = self.to_shared(lo, self._block_values(lo, lo + values.shape[0]))
-            ok = np.isfinite(big) and big <= MAX_SCALE * (float(np.max(np.abs(own))) + 1.0)
+            ok = np.isfinite(big) and big <= MAX_SCALE * (max(float(own.max()), -float(own.min())) + 1.0)
         if not ok:
             self.dropped += 1
             return None
