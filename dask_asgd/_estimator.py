@@ -157,6 +157,7 @@ class FitReport:
         "overwritten",
         "bytes_sent",
         "deferred",
+        "cut",
         "replied",
         "shares_received",
         "taken_over",

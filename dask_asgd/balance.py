@@ -94,11 +94,11 @@ class AdaptivePolicy(IntervalPolicy):
     The control law, per task, at every report (every ``report-interval`` seconds):
 
     0. Slow start: until the first report, messages carry ``initial_message_bytes`` at most.
-    1. Link capacity ``C`` (bytes/s): the bytes the task's worker wrote to its peers divided by
-       the time those writes took, since the previous report, smoothed (EWMA, weight 0.5).  An
-       idle link keeps its last estimate.  A write still in flight bounds it from above
-       (its bytes / its seconds so far), so a link slower than thought is seen before the
-       write ends.
+    1. Link capacity ``C`` (bytes/s), by the task's ``LinkMeter``: the bytes the task's peers
+       acknowledged divided by the time from each write's start to its last byte's
+       acknowledgement, since the previous report, smoothed (EWMA, weight 0.5).  An idle link
+       keeps its last estimate.  A write still in flight bounds it from above, so a link slower
+       than thought is seen before the write ends.
     2. Message size: the state is split into ``k`` rotating blocks, the smallest power of two with
        ``state_bytes / k <= C * max_message_seconds`` (a message never occupies the link longer
        than that), at most ``max_blocks``.
@@ -106,9 +106,10 @@ class AdaptivePolicy(IntervalPolicy):
        ``utilization`` of the time), never below ``min_publish_period``.
     4. Backlog guard (multiplicative decrease of the frequency): when bytes are still waiting
        for the link (``backlog_bytes`` above two messages: one in flight is normal) or unsent
-       states were replaced since
-       the last report, ``T`` doubles from its current value instead; it comes back down to the
-       rate of 3. once the backlog has drained (recovery is bounded to halving ``T`` per report).
+       states were replaced since the last report, ``T`` doubles from its current value
+       instead; once the backlog has drained, it is the rate of 3. again at once (the capacity
+       is measured from delivery, so the rate of 3. is one the link carries: a link that frees
+       gets its interval back within a report or two).
     5. Interval: ``ceil(T * batch_rate)`` mini-batches, clipped to ``[min_interval, max_interval]``.
 
     A fit with ``sync_interval="auto"`` uses it, its settings taken from the ``balance``
@@ -161,7 +162,8 @@ class AdaptivePolicy(IntervalPolicy):
         self.max_message_seconds = float(max_message_seconds)
         self.max_blocks = int(max_blocks)
         self.initial_blocks = self._blocks_for(self.state_bytes / max(1, int(initial_message_bytes)))
-        self._state: dict = {}  # task -> what the law remembers
+        self._meters: dict = {}  # task -> LinkMeter
+        self._state: dict = {}  # task -> what the law remembers besides the capacity
 
     def _blocks_for(self, need: float) -> int:
         return 1 if need <= 1 else int(min(self.max_blocks, 2 ** math.ceil(math.log2(need))))
@@ -186,23 +188,11 @@ class AdaptivePolicy(IntervalPolicy):
         """
         if not metrics:  # slow start: small messages until the link has been measured
             return {"sync_interval": self.initial_interval, "n_blocks": self.initial_blocks}
-        st = self._state.setdefault(
-            task, {"bytes": 0, "seconds": 0.0, "coalesced": 0, "capacity": None, "period": None}
-        )
+        st = self._state.setdefault(task, {"coalesced": 0, "period": None})
         # 1. capacity
-        d_bytes = metrics.get("bytes_sent", 0) - st["bytes"]
-        d_secs = metrics.get("send_seconds", 0.0) - st["seconds"]
+        cap = self._meters.setdefault(task, LinkMeter(self.max_message_seconds)).update(metrics)
         d_coalesced = metrics.get("coalesced", 0) - st["coalesced"]
-        st["bytes"], st["seconds"] = metrics.get("bytes_sent", 0), metrics.get("send_seconds", 0.0)
         st["coalesced"] = metrics.get("coalesced", 0)
-        if d_bytes > 0 and d_secs > 0:
-            c = d_bytes / d_secs
-            st["capacity"] = c if st["capacity"] is None else 0.5 * st["capacity"] + 0.5 * c
-        cap = st["capacity"]
-        # a write in flight for longer than the estimate allows bounds the capacity from above
-        busy, busy_bytes = metrics.get("inflight_seconds", 0.0), metrics.get("inflight_bytes", 0)
-        if busy > 0 and busy_bytes and (cap is None or busy_bytes / busy < cap):
-            cap = busy_bytes / busy
         # 2. message size
         n_blocks = int(current.get("n_blocks", self.initial_blocks) or 1)
         if cap:
@@ -217,13 +207,57 @@ class AdaptivePolicy(IntervalPolicy):
         if metrics.get("backlog_bytes", 0) > 2 * msg or d_coalesced > 0:
             period = max(target, 2.0 * period)
         else:
-            period = max(target, period / 2.0)
+            period = target
         st["period"] = period
         # 5. interval
         rate = metrics.get("batch_rate", 0.0)
         interval = self.initial_interval if not rate else math.ceil(period * rate)
         interval = int(min(self.max_interval, max(self.min_interval, interval)))
-        return {"sync_interval": interval, "n_blocks": n_blocks}
+        return {"sync_interval": interval, "n_blocks": n_blocks, "capacity": cap}
+
+
+class LinkMeter:
+    """A task's link capacity in bytes/s, from what its peers acknowledged.
+
+    The send path times each write from its start until the peer's kernel has acknowledged its
+    last byte (``pubsub``; where the system cannot tell, until the bytes are in the socket's
+    buffer).  At each report: the bytes sent since the previous one over those seconds,
+    smoothed (EWMA, weight 0.5); a report with nothing sent keeps the estimate.  A write still
+    in flight bounds it from above: by its bytes over its seconds so far, and once it has taken
+    longer than a message should (``max_message_seconds``), by the bytes the peer has
+    acknowledged of it over those seconds, so that a link that slowed down is seen before the
+    write ends.  The bound replaces the estimate where it is lower.
+
+    Parameters
+    ----------
+    max_message_seconds : float, default=0.05
+        How long a message is meant to occupy the link.
+    """
+
+    def __init__(self, max_message_seconds: float = 0.05):
+        self.max_message_seconds = float(max_message_seconds)
+        self.bytes = 0
+        self.seconds = 0.0
+        self.capacity = None  # the smoothed estimate of finished writes
+
+    def update(self, metrics: dict):
+        """The capacity after the report ``metrics`` (None until something was measured)."""
+        d_bytes = metrics.get("bytes_sent", 0) - self.bytes
+        d_secs = metrics.get("send_seconds", 0.0) - self.seconds
+        self.bytes, self.seconds = metrics.get("bytes_sent", 0), metrics.get("send_seconds", 0.0)
+        if d_bytes > 0 and d_secs > 0:
+            c = d_bytes / d_secs
+            self.capacity = c if self.capacity is None else 0.5 * self.capacity + 0.5 * c
+        busy, busy_bytes = metrics.get("inflight_seconds", 0.0), metrics.get("inflight_bytes", 0)
+        if busy > 0 and busy_bytes:
+            delivered = busy_bytes
+            if busy > self.max_message_seconds:
+                delivered -= min(busy_bytes - 1, metrics.get("inflight_unacked", 0))
+            if self.capacity is None or delivered / busy < self.capacity:
+                # the estimate itself comes down: a write that is cut or fails adds no sample, and
+                # an estimate that went back up with it would size the next message for the old link
+                self.capacity = delivered / busy
+        return self.capacity
 
 
 class _FitRecord:
@@ -240,6 +274,7 @@ class _FitRecord:
         self.class_counts: dict = {}  # task -> its shard's rows per class (Dask collections)
         self.reported: set = set()  # the tasks that have reported: they run
         self.latest: dict = {}  # task -> its newest report (the client's progress bar reads it)
+        self.meters: dict = {}  # task -> LinkMeter, where the policy keeps none
 
     def all_finished(self) -> bool:
         return all(t in self.finished or t in self.lost for t in self.workers)
@@ -283,8 +318,13 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics["clock"] = now  # the scheduler's wall clock (to line reports up with other records)
         metrics["task"] = task
         metrics["worker"] = rec.workers.get(task)
-        decision = rec.policy.decide(task, metrics, rec.decisions.get(task, {}))
+        decision = dict(rec.policy.decide(task, metrics, rec.decisions.get(task, {})))
+        if "capacity" in decision:  # the adaptive law measured it
+            capacity = decision.pop("capacity")
+        else:  # measured for the operator's sake
+            capacity = rec.meters.setdefault(task, LinkMeter()).update(metrics)
         rec.decisions[task] = decision
+        metrics["capacity"] = float("nan") if capacity is None else float(capacity)
         metrics["next_sync_interval"] = decision["sync_interval"]
         metrics["next_n_blocks"] = decision["n_blocks"]
         rec.history.append(metrics)

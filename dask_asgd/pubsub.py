@@ -19,7 +19,7 @@ from collections import OrderedDict
 import numpy as np
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from . import _compat
+from . import _compat, _link
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ class _PeerStream:
         self.inflight_bytes = 0
         self.inflight_since = 0.0
         self.inflight_key = None
+        self.inflight_unacked = 0  # of the write in flight: bytes the peer has not acknowledged
+        self.paced = None  # the pacing rate set on the comm's socket (testing's emulated link)
         self.task = None
         self.closed = False
 
@@ -110,12 +112,30 @@ class _PeerStream:
         slow link an 8 MB state takes seconds, and would compete with the fit's final gather)."""
         for key in [k for k in self.pending if k[:2] == (fit, src)]:
             self.pending_bytes -= self.pending.pop(key)[1]
-        if self.inflight_key is not None and self.inflight_key[:2] == (fit, src) and self.task is not None:
-            if self.comm is not None:
-                self.comm.abort()  # a half-written message: the stream cannot be reused
-            self.comm = None
-            self.task.cancel()
-            self.task.add_done_callback(lambda _: self._restart())
+        if self.inflight_key is not None and self.inflight_key[:2] == (fit, src):
+            self._abort()
+
+    def cut(self, fit: str, src: int, max_bytes: int):
+        """Abort the write in flight of task ``src`` of ``fit`` if more than ``max_bytes`` of it
+        are still to cross the link: the message was sized on a capacity the link no longer has
+        (its rate dropped), and the rest of it would hold the link for seconds.  A newer, smaller
+        block follows.  Returns None, or the bytes of it the peer acknowledged and the seconds
+        it was in flight."""
+        key = self.inflight_key
+        if key is None or key[:2] != (fit, src) or key[3] != "s" or self.inflight_unacked <= max_bytes:
+            return None
+        crossed = (max(0, self.inflight_bytes - self.inflight_unacked), time.monotonic() - self.inflight_since)
+        self._abort()
+        return crossed
+
+    def _abort(self):
+        if self.task is None:
+            return
+        if self.comm is not None:
+            self.comm.abort()  # a half-written message: the stream cannot be reused
+        self.comm = None
+        self.task.cancel()
+        self.task.add_done_callback(lambda _: self._restart())
 
     def _restart(self):
         if self.pending and not self.closed and (self.task is None or self.task.done()):
@@ -127,6 +147,7 @@ class _PeerStream:
             self.pending_bytes -= nbytes
             self.inflight_bytes = nbytes
             self.inflight_key = key
+            self.inflight_unacked = nbytes
             stats = self.plugin.fit_stats.get(key[:2])
             t0 = self.inflight_since = time.monotonic()
             try:
@@ -135,10 +156,13 @@ class _PeerStream:
                         _compat.open_stream(self.address, self.plugin.worker.connection_args),
                         timeout=self.plugin.connect_timeout,
                     )
+                    self.paced = None
+                sock = _link.comm_socket(self.comm)
+                if self.plugin.throttle != self.paced and _link.set_pacing_rate(sock, self.plugin.throttle):
+                    self.paced = self.plugin.throttle
                 await self.comm.write(msg)
-                await _compat.drain(self.comm)  # backpressure: one message in the process at a time
-                if self.plugin.throttle:  # testing: emulate a slow link inside the process
-                    await asyncio.sleep(max(0.0, nbytes / self.plugin.throttle - (time.monotonic() - t0)))
+                await _compat.drain(self.comm)  # into the kernel's send buffer
+                await self._delivered(sock, t0, nbytes)  # ... and across the link
             except Exception as e:  # a lost peer must never break the sender: count and go on
                 logger.debug("dask-asgd: send to %s failed: %r", self.address, e)
                 self.comm = None
@@ -152,10 +176,29 @@ class _PeerStream:
                     if key[3] != "s":  # a pairwise share, written
                         _count_share(stats, key[2])
             finally:
-                self.inflight_bytes = 0
+                self.inflight_bytes = self.inflight_unacked = 0
                 self.inflight_key = None
                 if key not in self.pending:  # nothing newer queued behind it: the path is free
                     self.plugin._queued.discard(key)
+
+    async def _delivered(self, sock, t0: float, nbytes: int) -> None:
+        """Wait until the peer's kernel has acknowledged every byte written, so that the write's
+        time is the link's and the send buffer never holds more than the message in flight (a
+        state queued behind it would wait there, unreplaceable, for the link).  Where the system
+        cannot tell (``_link.unacked_bytes`` is None), the write's time stands.  Under
+        ``throttle`` (testing) a write also lasts at least its bytes' time at that rate: the
+        kernel paces the socket, but lets a burst of a few segments through at once."""
+        left = _link.unacked_bytes(sock)
+        while left and left > 0 and self.comm is not None and not self.comm.closed():
+            self.inflight_unacked = left
+            elapsed = time.monotonic() - t0
+            done = nbytes - left
+            # poll about twice in the time the rest takes at the rate seen so far
+            wait = left * elapsed / done / 2 if done > 0 else 0.001
+            await asyncio.sleep(min(max(wait, 0.0005), 0.02))
+            left = _link.unacked_bytes(sock)
+        if self.plugin.throttle:
+            await asyncio.sleep(max(0.0, nbytes / self.plugin.throttle - (time.monotonic() - t0)))
 
     async def close(self):
         self.closed = True
@@ -178,6 +221,7 @@ def _new_fit_stats() -> dict:
         "send_seconds": 0.0,  # time spent in those writes (throughput = bytes / seconds)
         "coalesced": 0,  # unsent states replaced by a newer one (backpressure at work)
         "send_failures": 0,  # writes that failed (peer gone); the message is dropped
+        "cut": 0,  # writes aborted because the rest would hold a link that slowed down
         "replies": 0,  # merge="pairwise": shares returned to senders
         "replies_to": {},  # dest task -> shares written to it
     }
@@ -331,13 +375,28 @@ class PubSubWorkerPlugin(WorkerPlugin):
         instead of copying; a share waits and grows)."""
         return (fit, src, dest, _tag(lo, reply)) in self._queued
 
+    def cut(self, fit: str, src: int, max_bytes: int) -> None:
+        """Abort a state write of task ``src`` of ``fit`` that still has more than ``max_bytes``
+        to cross its link (``_PeerStream.cut``); counted as ``cut``."""
+        _compat.call_in_loop(self.worker, self._cut, fit, src, int(max_bytes))
+
+    def _cut(self, fit: str, src: int, max_bytes: int) -> None:
+        for peer in list(self.peers.values()):
+            crossed = peer.cut(fit, src, max_bytes)
+            stats = self.fit_stats.get((fit, src))
+            if crossed is not None and stats is not None:
+                stats["cut"] += 1
+                stats["bytes_sent"] += crossed[0]  # what crossed is measured like a whole write
+                stats["send_seconds"] += crossed[1]
+
     def replies_pending(self, fit: str, src: int) -> bool:
         """Whether a pairwise share from ``src`` is still queued or being written."""
         return any(k[:2] == (fit, src) and k[3] != "s" for k in list(self._queued))
 
     def backlog(self) -> dict:
-        """Per peer address: bytes and messages waiting, and the bytes and seconds of the write in
-        flight (read from the task thread; a snapshot)."""
+        """Per peer address: bytes and messages waiting, and the bytes, seconds so far and bytes
+        not yet acknowledged by the peer of the write in flight (read from the task thread; a
+        snapshot)."""
         now = time.monotonic()
         out = {}
         for a, p in list(self.peers.items()):
@@ -347,6 +406,7 @@ class PubSubWorkerPlugin(WorkerPlugin):
                 len(p.pending) + (1 if inflight else 0),
                 inflight,
                 (now - p.inflight_since) if inflight else 0.0,
+                p.inflight_unacked if inflight else 0,
             )
         return out
 

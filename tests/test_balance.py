@@ -177,6 +177,8 @@ def test_throttled_worker_gets_a_larger_interval():
         # the state (4 x 2001 x 8 bytes = 64 kB) is bigger than 0.05 s of 200 kB/s: split
         assert late[late["worker"] == slow]["n_blocks"].max() > 1
         assert {"time", "worker", "sync_interval", "message_fraction", "backlog_bytes"} <= set(h.columns)
+        # the capacity the slow worker's link delivered: within 2x of its 200 kB/s
+        assert 100_000 <= late[late["worker"] == slow]["capacity"].median() <= 400_000, late
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -335,3 +337,41 @@ def test_finish_answers_a_waiting_task_when_the_last_one_finishes():
 
     answer, seconds = asyncio.run(alone())
     assert answer["all_finished"] is False and 0.09 <= seconds < 1.0
+
+
+def test_a_freed_link_gets_its_interval_back_within_a_second():
+    link = Link(_policy())
+    for _ in range(20):
+        before = link.step(rate=1.25e8)  # 1 Gbit/s
+    for i in range(20):
+        link.step(rate=6.25e5 if i % 2 else 6.25e4)  # 5 s flapping between 5 and 0.5 Mbit/s: backlog
+    # two reports (0.5 s): the rest of the second up to 1 s is for a message to cross and be
+    # counted; a period that came down by halves from its backlog doubling took longer
+    after = [link.step(rate=1.25e8) for _ in range(2)]
+    assert after[-1]["sync_interval"] <= 2 * before["sync_interval"], (before, after)
+    assert after[-1]["n_blocks"] <= 2 * before["n_blocks"]
+
+
+def test_a_write_in_flight_is_measured_by_what_its_peer_acknowledged():
+    # 0.5 s into a 1 MB write of which the peer has acknowledged 100 kB: 200 kB/s, where the
+    # write's bytes over its seconds would allow 2 MB/s
+    from dask_asgd.balance import LinkMeter
+
+    m = {"bytes_sent": 0, "send_seconds": 0.0, "inflight_seconds": 0.5, "inflight_bytes": 1_000_000}
+    assert LinkMeter().update(dict(m, inflight_unacked=900_000)) == pytest.approx(200_000)
+    assert LinkMeter().update(m) == pytest.approx(2_000_000)  # the system cannot tell: the bound
+    # a write younger than a message's time says nothing yet beyond its bound
+    young = dict(m, inflight_seconds=0.01, inflight_unacked=900_000)
+    assert LinkMeter(max_message_seconds=0.05).update(young) == pytest.approx(100_000_000)
+    # finished writes: bytes over their seconds to acknowledgement, smoothed
+    meter = LinkMeter()
+    assert meter.update({"bytes_sent": 1_000_000, "send_seconds": 1.0}) == pytest.approx(1_000_000)
+    assert meter.update({"bytes_sent": 4_000_000, "send_seconds": 2.0}) == pytest.approx(2_000_000)
+    assert meter.update({"bytes_sent": 4_000_000, "send_seconds": 2.0}) == pytest.approx(2_000_000)  # idle: kept
+    # a write that shows a slower link brings the estimate itself down: it stays down if the
+    # write is then cut (no sample), until writes measure the link again
+    stuck = {"bytes_sent": 4_000_000, "send_seconds": 2.0, "inflight_seconds": 1.0, "inflight_bytes": 1_000_000}
+    assert meter.update(dict(stuck, inflight_unacked=990_000)) == pytest.approx(10_000)
+    assert meter.update({"bytes_sent": 4_000_000, "send_seconds": 2.0}) == pytest.approx(10_000)
+    assert meter.update({"bytes_sent": 5_000_000, "send_seconds": 2.5}) == pytest.approx(1_005_000)
+

@@ -1,12 +1,15 @@
 """The project's Pub/Sub on real workers (gen_cluster): delivery, coalescing, robustness."""
 
 import asyncio
+import socket
 
 import numpy as np
+import pytest
 from distributed.utils_test import gen_cluster
 
-from dask_asgd.balance import BalanceSchedulerPlugin, FixedPolicy
-from dask_asgd.pubsub import PLUGIN_NAME, STATE_OP, Inbox, PubSubWorkerPlugin
+from dask_asgd import _link
+from dask_asgd.balance import BalanceSchedulerPlugin, FixedPolicy, LinkMeter
+from dask_asgd.pubsub import PLUGIN_NAME, STATE_OP, Inbox, PubSubWorkerPlugin, _new_fit_stats
 
 
 async def _until(cond, timeout=5.0):
@@ -169,3 +172,66 @@ async def test_pairwise_shares_add_up_and_never_replace_a_state(c, s, a, b):
     pa.publish("fit-1", 0, [(1, b.address)], 0, np.zeros(3), 6, True)
     assert pa.busy("fit-1", 0, 1, 0, reply=True) and not pa.busy("fit-1", 0, 1)
     await _until(lambda: not pa.busy("fit-1", 0, 1, 0, reply=True))
+
+
+async def _paced_pair(c, a, b, rate):
+    """``_pair`` whose stream from a to b is open and paced by the kernel at ``rate`` bytes/s:
+    writes fill the socket's buffer at once, the bytes cross at ``rate``, as on a slow link."""
+    pa, pb, box = await _pair(c, a, b)
+    pa._publish("fit-1", 0, [(1, b.address)], 0, np.zeros(1), 0)  # opens the stream
+    await _until(lambda: box.received == 1)
+    box.take()
+    pa.fit_stats[("fit-1", 0)] = _new_fit_stats()  # counters from here
+    peer = pa.peers[b.address]
+    assert _link.set_pacing_rate(_link.comm_socket(peer.comm), rate)
+    return pa, peer, box
+
+
+@pytest.mark.skipif(_link.unacked_bytes(socket.socket()) is None, reason="the kernel reports no unacknowledged bytes")
+@gen_cluster(client=True, timeout=60)
+async def test_capacity_is_what_the_link_delivered_not_what_the_socket_took(c, s, a, b):
+    # 1 MB/s: a 1 MB state lands in the kernel's send buffer in about a millisecond (a capacity
+    # of a GB/s by the write's time), and crosses in about a second
+    pa, peer, box = await _paced_pair(c, a, b, 1_000_000)
+    meter = LinkMeter()
+    estimates = []
+    t_end = asyncio.get_running_loop().time() + 4.0
+    sent = 0
+    while asyncio.get_running_loop().time() < t_end:
+        if not pa.busy("fit-1", 0, 1):  # as a task publishes: when the send path is free
+            pa.publish("fit-1", 0, [(1, b.address)], 0, np.full(125_000, float(sent)), sent)
+            sent += 1
+        await asyncio.sleep(0.25)  # a report period
+        stats = pa.stats("fit-1", 0)
+        _, _, inflight, busy, unacked = pa.backlog()[b.address]
+        metrics = dict(stats, inflight_bytes=inflight, inflight_seconds=busy, inflight_unacked=unacked)
+        cap = meter.update(metrics)
+        if cap is not None:
+            estimates.append(cap)
+    assert box.received >= 2 and len(estimates) >= 8
+    assert max(estimates) <= 2_000_000, estimates
+    assert meter.capacity >= 500_000, estimates  # and within 2x from below too
+    print("capacity estimates at 1 MB/s:", [round(e) for e in estimates])
+
+
+@pytest.mark.skipif(_link.unacked_bytes(socket.socket()) is None, reason="the kernel reports no unacknowledged bytes")
+@gen_cluster(client=True, timeout=60)
+async def test_a_write_sized_for_a_faster_link_is_cut_and_the_stream_goes_on(c, s, a, b):
+    # 100 kB/s: a 4 MB state would hold the link for 40 s
+    pa, peer, box = await _paced_pair(c, a, b, 100_000)
+    pa._publish("fit-1", 0, [(1, b.address)], 0, np.zeros(500_000), 1)
+    await _until(lambda: peer.inflight_unacked > 1_000_000)
+    pa._cut("fit-1", 0, 10 * 4_000_000)  # more may be left than a message of the new size: kept
+    await asyncio.sleep(0.1)
+    assert peer.inflight_bytes > 0 and pa.stats("fit-1", 0)["cut"] == 0
+    pa._cut("fit-1", 1, 100)  # another task's write: kept
+    pa._cut("fit-1", 0, 100_000)
+    await _until(lambda: peer.inflight_bytes == 0)
+    stats = pa.stats("fit-1", 0)
+    assert stats["cut"] == 1 and stats["send_failures"] == 0 and stats["sent"] == 0
+    # what crossed before the cut counts as sent, over the seconds it was in flight
+    assert 0 < stats["bytes_sent"] < 4_000_000 and stats["send_seconds"] > 0.1
+    pa._publish("fit-1", 0, [(1, b.address)], 0, np.full(100, 2.0), 2)  # a block at the new size
+    await _until(lambda: box.received == 2)  # the one that opened the stream, then this
+    [(_, _, values, batches, *_)] = box.take()
+    assert batches == 2 and values.shape == (100,)

@@ -27,6 +27,7 @@ class TaskResult:
     dropped: int  # received messages that were not a well-formed block of the state
     overwritten: int  # received states replaced unread
     coalesced: int  # unsent states replaced by a newer one
+    cut: int  # writes aborted when the link slowed down under them (``PubSubWorkerPlugin.cut``)
     replied: int  # merge="pairwise": shares sent back to senders
     shares_received: int
     settle_seconds: float
@@ -72,8 +73,10 @@ class TaskMetrics:
     replied: int
     backlog_bytes: int  # waiting or being written
     backlog_messages: int
-    inflight_seconds: float  # the slowest write in flight: how long so far
-    inflight_bytes: int  # ... and how big (a bound on the link's capacity)
+    cut: int
+    inflight_seconds: float  # the longest write in flight: how long so far
+    inflight_bytes: int  # ... how big (a bound on the link's capacity)
+    inflight_unacked: int  # ... and how much of it the peer has not acknowledged yet
     received: int
     overwritten: int
     merged: int

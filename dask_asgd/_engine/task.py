@@ -237,6 +237,7 @@ class TaskLoop:
         self.ledger = PairwiseLedger(self.trainer, self.plugin, self.fit, self.task_id)
         self.per_batch = None  # measured seconds per mini-batch
         self.ages: list = []  # how old merged states were, since the last report
+        self.state_bytes = 0  # of the whole state as it travels (known from the first publish)
         self.counts_reported = False
         self.settle_seconds = 0.0
         self.inbox = None
@@ -359,6 +360,7 @@ class TaskLoop:
         block = self.schedule.published()
         if free:
             lo, values = self.trainer.outgoing(block, self.schedule.n_blocks)
+            self.state_bytes = values.nbytes * self.schedule.n_blocks
             self.plugin.publish(
                 self.fit,
                 self.task_id,
@@ -375,6 +377,8 @@ class TaskLoop:
         self.peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != self.task_id}
         if self.exchange and self.spec.auto_interval and answer.get("sync_interval"):
             self.schedule.decided(int(answer["sync_interval"]), int(answer.get("n_blocks", self.schedule.n_blocks)))
+            if self.state_bytes:  # a write sized on a faster link than this decision's: cut its rest
+                self.plugin.cut(self.fit, self.task_id, 2 * self.state_bytes // self.schedule.n_blocks)
         return False
 
     def _report(self):
@@ -397,6 +401,7 @@ class TaskLoop:
         trainer, plugin = self.trainer, self.plugin
         sends = plugin.stats(self.fit, self.task_id)
         backlog = plugin.backlog()
+        slowest = max(backlog.values(), key=lambda v: v[3], default=(0, 0, 0, 0.0, 0))  # the longest write in flight
         tested = trainer.merged + trainer.rejected
         return TaskMetrics(
             batches=trainer.batches_done,
@@ -411,10 +416,12 @@ class TaskLoop:
             send_seconds=sends["send_seconds"],
             coalesced=sends["coalesced"],
             replied=sum(sends["replies_to"].values()),
+            cut=sends["cut"],
             backlog_bytes=sum(v[0] for v in backlog.values()),
             backlog_messages=sum(v[1] for v in backlog.values()),
-            inflight_seconds=max((v[3] for v in backlog.values()), default=0.0),
-            inflight_bytes=max((v[2] for v in backlog.values() if v[3]), default=0),
+            inflight_seconds=slowest[3],
+            inflight_bytes=slowest[2],
+            inflight_unacked=slowest[4],
             received=self.inbox.received,
             overwritten=self.inbox.overwritten,
             merged=trainer.merged,
@@ -442,6 +449,7 @@ class TaskLoop:
             dropped=trainer.dropped + self.inbox.dropped,
             overwritten=self.inbox.overwritten,
             coalesced=sends["coalesced"],
+            cut=sends["cut"],
             replied=sum(sends["replies_to"].values()),
             shares_received=sum(self.inbox.replies_from.values()),
             settle_seconds=self.settle_seconds,
