@@ -26,6 +26,24 @@ async def drain(comm) -> None:
         await stream.write(b"")
 
 
+def add_dashboard_page(scheduler, route: str, make_doc) -> bool:
+    """Serve the Bokeh document ``make_doc(doc)`` at ``route`` of ``scheduler``'s dashboard, as
+    ``distributed.dashboard.scheduler.connect`` serves its own pages: one more Bokeh application
+    on the scheduler's HTTP application, under the dashboard's prefix.  Returns False where the
+    scheduler serves no dashboard; raises ImportError without a bokeh the dashboard takes."""
+    from distributed.dashboard.core import BokehApplication, DaskBokehTornado
+    from tornado.ioloop import IOLoop
+
+    http = getattr(scheduler, "http_application", None)
+    dashboards = [a for a in getattr(http, "applications", []) if isinstance(a, DaskBokehTornado)]
+    if not dashboards:
+        return False
+    app = BokehApplication({route: lambda server, extra, doc: make_doc(doc)}, scheduler, prefix=dashboards[0].prefix)
+    http.add_application(app)
+    app.initialize(IOLoop.current())
+    return True
+
+
 def wrap_array(a):
     """Mark an array for zero-copy serialization inside a message."""
     return to_serialize(a)

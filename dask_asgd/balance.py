@@ -16,7 +16,7 @@ from collections import deque
 
 from distributed.diagnostics.plugin import SchedulerPlugin
 
-from . import _compat
+from . import _compat, _dashboard, _metrics
 
 PLUGIN_NAME = "dask-asgd-balance"
 REPORT_OP = "dask_asgd_report"
@@ -291,6 +291,8 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
 
     async def start(self, scheduler):
         self.scheduler = scheduler
+        _metrics.register(self)  # the fits' live series on the scheduler's /metrics
+        _dashboard.register(scheduler, self)  # ... and a page on its dashboard
         _compat.register_scheduler_handler(scheduler, REPORT_OP, self.report)
         _compat.register_scheduler_handler(scheduler, FINISH_OP, self.finish)
 

@@ -1,5 +1,10 @@
 """The interval control law on synthetic metric streams, and on a real cluster with a throttled link."""
 
+import threading
+import time
+import urllib.request
+from types import SimpleNamespace
+
 import dask
 import numpy as np
 import pytest
@@ -9,6 +14,7 @@ from dask_asgd import ASGDClassifier
 from dask_asgd.balance import AdaptivePolicy, FixedPolicy
 
 STATE = 8_000_000  # bytes: 10 classes x 100,000 features, float64
+Sample0 = SimpleNamespace(value=0)
 
 
 class Link:
@@ -339,6 +345,65 @@ def test_finish_answers_a_waiting_task_when_the_last_one_finishes():
     assert answer["all_finished"] is False and 0.09 <= seconds < 1.0
 
 
+def _cluster_with_http():
+    """Worker processes and a scheduler serving HTTP (``/metrics``, and the dashboard where bokeh is
+    installed) on a free port."""
+    return LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address="127.0.0.1:0", silence_logs=50)
+
+
+def _scrape(port) -> dict:
+    """dask-asgd's samples on the scheduler's /metrics: ``{(name, task label): sample}``."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    return {
+        (s.name, s.labels.get("task")): s
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name.startswith("dask_asgd")
+    }
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_exchange_metrics_are_scraped_from_the_schedulers_metrics_endpoint_during_a_fit():
+    # worker processes and the scheduler's own HTTP server: what Prometheus would scrape
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(20_000, 50, n_informative=10, n_classes=3, random_state=0)
+    with (
+        _cluster_with_http() as cluster,
+        Client(cluster),
+    ):
+        port = cluster.scheduler.http_server.port
+        est = ASGDClassifier(max_iter=10**6, tol=None, max_time=3.0, sync_interval=8, random_state=0)
+        fit = threading.Thread(target=est.fit, args=(X, y))
+        fit.start()
+        seen = {}
+        while fit.is_alive() and not seen:
+            samples = _scrape(port)
+            if all(samples.get(("dask_asgd_sent_messages_total", t), Sample0).value > 0 for t in "01"):
+                seen = samples
+            time.sleep(0.2)
+        fit.join(60)
+        assert not fit.is_alive() and est.fit_report_ is not None
+        assert seen, "no task's sends were on /metrics while the fit ran"
+        assert seen[("dask_asgd_fits", None)].value == 1
+        for task in "01":
+            assert seen[("dask_asgd_sync_interval", task)].value == 8
+            assert seen[("dask_asgd_blocks", task)].value == 1
+            assert seen[("dask_asgd_epochs", task)].value > 0
+            assert seen[("dask_asgd_sent_bytes_total", task)].value > 0
+            assert ("dask_asgd_merged_total", task) in seen and ("dask_asgd_backlog_bytes", task) in seen
+            assert seen[("dask_asgd_sync_interval", task)].labels["worker"] in cluster.scheduler.workers
+        after = _scrape(port)
+        assert after[("dask_asgd_fits", None)].value == 0  # the fit ended: its series go
+        assert [k for k in after if k[1] is not None] == []
+        h = est.fit_report_.history
+        columns = {"capacity", "backlog_bytes", "next_sync_interval", "next_n_blocks", "merged", "rejected"}
+        assert columns <= set(h.columns)
+
+
 def test_a_freed_link_gets_its_interval_back_within_a_second():
     link = Link(_policy())
     for _ in range(20):
@@ -375,3 +440,73 @@ def test_a_write_in_flight_is_measured_by_what_its_peer_acknowledged():
     assert meter.update({"bytes_sent": 4_000_000, "send_seconds": 2.0}) == pytest.approx(10_000)
     assert meter.update({"bytes_sent": 5_000_000, "send_seconds": 2.5}) == pytest.approx(1_005_000)
 
+
+def _browser():
+    """A headless Chromium driven by selenium, or the reason there is none."""
+    import shutil
+
+    try:
+        import bokeh  # noqa: F401
+        from selenium import webdriver
+    except ImportError as e:
+        return None, f"{e.name} is not installed (the test extra installs it)"
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        return None, "no Chromium and chromedriver on PATH (.ci/run installs Debian's where it can)"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(arg)
+    from selenium.webdriver.chrome.service import Service
+
+    return webdriver.Chrome(service=Service(driver), options=options), None
+
+
+# points on the page's lines: every source of the page, by name, and its number of rows
+PAGE_POINTS = """
+const doc = window.Bokeh && Bokeh.documents && Bokeh.documents[0];
+if (!doc) return null;
+const out = {};
+const models = Array.from(doc.all_models);
+for (const m of models) { if (m.name && m.name.startsWith("asgd-task-")) out[m.name] = m.data.time.length; }
+const header = models.find(m => m.name === "asgd-header");
+return {sources: out, header: header ? header.text : null};
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dashboard_page_shows_the_exchange_in_a_real_browser_during_a_fit():
+    from sklearn.datasets import make_classification
+
+    browser, reason = _browser()
+    if browser is None:
+        pytest.skip(reason)
+    X, y = make_classification(20_000, 50, n_informative=10, n_classes=3, random_state=0)
+    try:
+        with (
+            _cluster_with_http() as cluster,
+            Client(cluster),
+        ):
+            port = cluster.scheduler.http_server.port
+            ASGDClassifier(max_iter=1).fit(X[:100], y[:100])  # registers the plugins: the page exists
+            est = ASGDClassifier(max_iter=10**6, tol=None, max_time=4.0, sync_interval=8, random_state=0)
+            fit = threading.Thread(target=est.fit, args=(X, y))
+            fit.start()
+            browser.get(f"http://127.0.0.1:{port}/individual-asgd")
+            page = None
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                page = browser.execute_script(PAGE_POINTS)
+                if page and len(page["sources"]) == 2 and min(page["sources"].values()) >= 2 and fit.is_alive():
+                    break
+                time.sleep(0.25)
+            fit.join(60)
+            assert page and sorted(page["sources"]) == ["asgd-task-0", "asgd-task-1"], page
+            assert min(page["sources"].values()) >= 2, page  # lines that grew while the fit ran
+            assert "2 tasks" in page["header"], page
+            # and drawn: the page's root view is rendered in the browser
+            assert browser.execute_script("return Object.keys(window.Bokeh.index || {}).length") >= 1
+    finally:
+        browser.quit()
