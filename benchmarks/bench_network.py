@@ -48,6 +48,61 @@ POWER = 3.0  # column = N_FEATURES * u**POWER: a power law, most mass on the fir
 ALPHA = 1e-6
 N_TEST = 5_000
 TARGET = 1.40  # held-out log loss: the loss floor is about 1.365; chosen from a first run on the unlimited link
+# unstable links: worker 0's rate over the fit, (seconds since fit(), rate) from the start; worker 1 stays
+# at the first rate. "drop": 1 Gbit/s, 5 Mbit/s from 5 s to 10 s; "flap": 1 Gbit/s and 5 Mbit/s, 2 s each
+SCHEDULES = {
+    "drop": [(0.0, "1gbit"), (5.0, "5mbit"), (10.0, "1gbit")],
+    "flap": [(0.0, "1gbit")] + [(2.0 * i, "5mbit" if i % 2 else "1gbit") for i in range(1, 30)],
+}
+FIXED_TIMES = (5.0, 10.0, 15.0, 20.0)  # the loss table's moments, seconds since fit()
+
+
+def rate_bits(rate: str) -> float:
+    """"5mbit" -> 5e6 bits/s."""
+    units = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
+    for u, f in units.items():
+        if rate.endswith(u):
+            return float(rate[: -len(u)]) * f
+    raise ValueError(rate)
+
+
+class Schedule:
+    """Apply a link schedule to worker 0 during one fit (``tc qdisc change`` on both ends of its
+    veth, from the driver's namespace: root may enter the others); keeps (time, bits/s) applied."""
+
+    def __init__(self, steps):
+        import threading
+
+        from netlab import NetLab
+
+        self.steps, self.lab = steps, NetLab(n_workers=2)
+        self.applied: list = []
+        self._stop = threading.Event()
+        self._thread = None
+
+    def start(self, t0):
+        import threading
+
+        self.applied = []
+        self.lab.change("w0", self.steps[0][1])
+        self.applied.append((0.0, rate_bits(self.steps[0][1])))
+
+        def run():
+            for at, rate in self.steps[1:]:
+                if self._stop.wait(max(0.0, t0 + at - time.time())):
+                    return
+                self.lab.change("w0", rate)
+                self.applied.append((time.time() - t0, rate_bits(rate)))
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.lab.change("w0", self.steps[0][1])
 
 
 def make_part(seed, rows=ROWS_PER_PART):
@@ -139,6 +194,7 @@ def drive(args):
     for rpt in range(args.repeats):  # each repeat in a rotated order
         k = rpt % len(settings)
         runs += [(rpt, s_) for s_ in settings[k:] + settings[:k]]
+    schedule = Schedule(SCHEDULES[args.schedule]) if args.schedule else None
     for rpt, setting in runs:
         # "auto-average": auto with the paper's average merge instead of the pairwise one
         si = None if setting == "none" else ("auto" if setting.startswith("auto") else int(setting))
@@ -147,8 +203,14 @@ def drive(args):
         est = ASGDClassifier(loss="log_loss", alpha=ALPHA, max_iter=100_000, tol=None, max_time=args.budget,
                              sync_interval=si, merge=merge, random_state=0)
         t0 = time.time()
-        est.fit(X, y, monitor=Monitor(partial(snapshot, label), every=args.every))
-        wall = time.time() - t0
+        if schedule is not None:
+            schedule.start(t0)
+        try:
+            est.fit(X, y, monitor=Monitor(partial(snapshot, label), every=args.every))
+            wall = time.time() - t0
+        finally:
+            if schedule is not None:
+                schedule.stop()
         rep = est.fit_report_
         snaps = client.run(collect, label)
         weights = dict(zip(rep.tasks["worker"], rep.tasks["n_samples"]))
@@ -158,14 +220,16 @@ def drive(args):
                "train_seconds": float(rep.tasks["seconds"].max()),
                "sent": int(rep.tasks["sent"].sum()), "merged": int(rep.tasks["merged"].sum()),
                "rejected": int(rep.tasks["rejected"].sum()), "samples": int(rep.samples_seen),
-               "bytes_sent": int(rep.tasks["bytes_sent"].sum()),
+               "bytes_sent": int(rep.tasks["bytes_sent"].sum()), "cut": int(rep.tasks["cut"].sum()),
+               "link": schedule.applied if schedule is not None else None,
                "monitor_seconds": float(rep.tasks["monitor_seconds"].max()),
                "curve": curve, "rss": rss}
         h = rep.history
         if setting == "auto" and len(h):
             row["history"] = {str(w): {"time": (g["clock"] - t0).round(3).tolist(),
                                        "sync_interval": g["sync_interval"].tolist(),
-                                       "n_blocks": g["n_blocks"].tolist()}
+                                       "n_blocks": g["n_blocks"].tolist(),
+                                       "capacity": g["capacity"].fillna(-1).tolist()}
                               for w, g in h.groupby("worker")}
         if args.verbose:
             print(f"{setting}: fit wall {wall:.2f} s", file=sys.stderr)
@@ -213,6 +277,39 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
         vs_one = ("interval 1 not reached" if one is None else f"{one / auto:.2f}x") if auto is not None else "-"
         lines.append(f"| {link} | {bs} | {fixed[bs]:.1f} | {a} | {ratio} | {vs_one} |")
     lines += [""] + auto_choices(results)
+    lines += ["", "Held-out loss of the averaged model at fixed moments (seconds since `fit()`; median over the",
+              "repeats; \"-\": the fit had ended):", "",
+              "| link | setting | " + " | ".join(f"{t:.0f} s" for t in FIXED_TIMES) + " | fit s | fit s / none's |",
+              "|---|---|" + "---|" * (len(FIXED_TIMES) + 2)]
+    for link in links:
+        none_wall = [r["fit_seconds"] for r in results[link] if r["setting"] == "none"]
+        for s_ in settings:
+            rows = [r for r in results[link] if r["setting"] == s_]
+            if not rows:
+                continue
+            cells = []
+            for t in FIXED_TIMES:
+                vals = [v for v in (loss_at(r["curve"], t) for r in rows) if v is not None]
+                cells.append(f"{statistics.median(vals):.3f}" if vals else "-")
+            wall = statistics.median(r["fit_seconds"] for r in rows)
+            ratio = f"{wall / statistics.median(none_wall):.2f}" if none_wall else ""
+            lines.append(f"| {link} | {s_} | " + " | ".join(cells) + f" | {wall:.1f} | {ratio} |")
+    lines += ["", "auto's capacity estimate against the link's rate (median over the second half of the fit of",
+              "each worker's estimate / its link's rate; constant shaped links):", ""]
+    for link in links:
+        if link in SCHEDULES or "unlimited" in link:
+            continue
+        rates = link.split("/") if "/" in link else [link, link]
+        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
+        if not row:
+            continue
+        parts = []
+        for w, h in sorted(row["history"].items()):
+            i = 0 if WORKER0 in w else 1
+            half = [c for t, c in zip(h["time"], h["capacity"]) if t >= h["time"][-1] / 2 and c > 0]
+            if half:
+                parts.append(f"{w.split('//')[-1]}: {statistics.median(half) * 8 / rate_bits(rates[i]):.2f}")
+        lines.append(f"- {link}: " + ", ".join(parts))
     lines += ["", "Peak worker memory (resident set of the worker process, MiB; the largest over the workers",
               "and repeats), in the first and the second half of each fit:", "",
               "| setting | " + " | ".join(links) + " |", "|---|" + "---|" * len(links)]
@@ -268,15 +365,69 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
     rel = os.path.relpath(img_dir, os.path.dirname(os.path.abspath(md_path)))  # links relative to the report
     lines += ["", f"![loss against time]({rel}/network-loss.png)", "",
               f"![auto's interval against time]({rel}/network-interval.png)", ""]
+    unstable = [link for link in links if link in SCHEDULES]
+    if unstable:
+        timeline(results, unstable, os.path.join(img_dir, "network-timeline.png"))
+        lines += [f"![auto against an unstable link]({rel}/network-timeline.png)", ""]
     os.makedirs(os.path.dirname(os.path.abspath(md_path)), exist_ok=True)
     with open(md_path, "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
 
 
+WORKER0 = "10.231.0.10:"  # netlab's address of worker 0, whose link the schedules change
+
+
+def loss_at(curve, t):
+    """The curve's value at moment ``t`` (its last point at or before it); None past its end."""
+    if not curve or curve[-1][0] < t:
+        return None
+    before = [v for tm, v in curve if tm <= t]
+    return before[-1] if before else None
+
+
+def timeline(results, links, path):
+    """What auto chose against worker 0's real link rate, on the unstable links: the link's rate
+    and worker 0's capacity estimate (Mbit/s), its interval and its blocks, against time."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(3, len(links), figsize=(5.2 * len(links), 7.5), sharex=True, squeeze=False)
+    for j, link in enumerate(links):
+        row = next((r for r in results[link] if r["setting"] == "auto" and "history" in r), None)
+        if row is None:
+            continue
+        ax_rate, ax_int, ax_blk = axes[:, j]
+        link_t = [t for t, _ in row["link"]] + [max(row["fit_seconds"], row["link"][-1][0])]
+        link_r = [r / 1e6 for _, r in row["link"]]
+        ax_rate.step(link_t, link_r + link_r[-1:], where="post", color="k", lw=1.5, label="link (tc)")
+        for w, h in sorted(row["history"].items()):
+            name = "worker 0" if WORKER0 in w else "worker 1"
+            caps = [(t, c * 8 / 1e6) for t, c in zip(h["time"], h["capacity"]) if c > 0]
+            if caps and name == "worker 0":
+                ax_rate.plot(*zip(*caps), ".-", ms=3, lw=0.8, label="worker 0's estimate")
+            ax_int.step(h["time"], h["sync_interval"], where="post", label=name)
+            ax_blk.step(h["time"], h["n_blocks"], where="post", label=name)
+        ax_rate.set_yscale("log")
+        ax_rate.set_title(f"{link}: auto")
+        ax_int.set_yscale("log")
+        ax_blk.set_yscale("log", base=2)
+        ax_blk.set_xlabel("seconds since fit()")
+        if j == 0:
+            ax_rate.set_ylabel("Mbit/s")
+            ax_int.set_ylabel("sync_interval (mini-batches)")
+            ax_blk.set_ylabel("blocks per state")
+        ax_rate.legend(fontsize=7)
+        ax_int.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--links", default="unlimited,1gbit,100mbit,10mbit,10mbit/100mbit")
+    ap.add_argument("--links", default="unlimited,1gbit,100mbit,10mbit,10mbit/100mbit,drop,flap",
+                    help="comma-separated: a rate (both workers), A/B (worker 0 at A, worker 1 at B), or a "
+                         "schedule of worker 0's rate during each fit: " + ", ".join(SCHEDULES))
+    ap.add_argument("--schedule", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--settings", default="auto,none,1,4,16,64,256",
                     help="comma-separated: auto, auto-average (the average merge), none, or an interval")
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of training per fit (max_time)")
@@ -303,7 +454,10 @@ def main():
 
     results = {}
     for link in args.links.split(","):
-        rates = link.split("/") if "/" in link else [link, link]
+        if link in SCHEDULES:
+            rates = [SCHEDULES[link][0][1]] * 2
+        else:
+            rates = link.split("/") if "/" in link else [link, link]
         with NetLab(n_workers=2) as lab:
             for i, r in enumerate(rates):
                 lab.shape(f"w{i}", None if r == "unlimited" else r)
@@ -311,7 +465,8 @@ def main():
             r = lab.run_driver([sys.executable, os.path.abspath(__file__), "--drive", "--scheduler", lab.scheduler,
                                 "--settings", args.settings, "--budget", str(args.budget), "--every", str(args.every),
                                 "--repeats", str(args.repeats)]
-                               + (["--verbose"] if args.verbose else []),
+                               + (["--verbose"] if args.verbose else [])
+                               + (["--schedule", link] if link in SCHEDULES else []),
                                timeout=120 + (args.budget + 60) * len(args.settings.split(",")) * args.repeats, check=False)
             if args.verbose:
                 print(r.stderr, file=sys.stderr)
