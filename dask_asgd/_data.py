@@ -24,6 +24,16 @@ class Shard:
     n_samples: int
     ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
     rows: object = None  # or its rows of a shared whole array, gathered by the task: RowBlocks
+    stream: object = None  # or its row blocks, read by the task as the epochs go: StreamParts
+
+
+@dataclass
+class StreamParts:
+    """A streamed shard (``_engine.stream``): per row block, ``(X, y, sw)`` as ``dask.delayed``
+    objects (``y``, ``sw`` may be None) and its rows."""
+
+    blocks: list
+    rows: list
 
 
 # In-process clusters: the arrays of a fit, handed to its tasks by reference (``LocalRef``)
@@ -411,18 +421,74 @@ def check_dask_values(sample_weight=None, y=None):
 MOVE_ABOVE = 1.1  # a block moves off its holder only when the holder would pass its share by this factor
 
 
-def place_dask(client, X, y, sw, slots: list) -> list:
-    """Persist the collections and give each task row blocks: those its worker holds, except
-    where that worker would get far more rows than its share of the fit's tasks while another
-    of the fit's workers has room (``_blocks_by_worker``)."""
-    from distributed import futures_of
+def stream_input(client, X, slots: list, model_streams: bool) -> bool:
+    """Whether a fit streams the Dask collection ``X`` (``dask-asgd.stream``): "auto" where its
+    size passes ``stream-above`` of the memory of the fit's workers (their memory limits; a
+    worker without one counts the machine's memory), for a model that can; True / False: always
+    / never (a model that cannot stream says so)."""
+    from . import config
 
+    mode = config.get("stream")
+    if mode not in ("auto", True, False):
+        raise ValueError(f"dask-asgd.stream must be 'auto', true or false, got {mode!r}")
+    if mode is False:
+        return False
+    if not model_streams:
+        if mode is True:
+            raise ValueError("dask-asgd.stream: this model trains on persisted collections only")
+        return False
+    if mode is True:
+        return True
+    return X.nbytes > float(config.get("stream-above")) * workers_memory(client, slots)
+
+
+def workers_memory(client, slots: list) -> float:
+    """Bytes of memory of the workers in ``slots`` (a worker without a limit: the machine's)."""
+    from distributed.system import MEMORY_LIMIT
+
+    from .balance import memory_limits
+
+    limits = client.run_on_scheduler(memory_limits)
+    return float(sum(limits.get(a) or MEMORY_LIMIT for a in dict.fromkeys(slots)))
+
+
+def _aligned(X, y, sw):
+    """``X`` in blocks of whole rows, ``y`` and ``sw`` cut like its rows."""
     X = X.rechunk({1: -1}) if X.ndim == 2 else X
     row_chunks = X.chunks[0]
     if y is not None:
         y = y.rechunk((row_chunks,))
     if sw is not None:
         sw = sw.rechunk((row_chunks,))
+    return X, y, sw, row_chunks
+
+
+def place_dask_stream(X, y, sw, slots: list) -> list:
+    """A streamed fit: nothing is persisted; each task gets the task graphs of its row blocks
+    (every ``len(slots)``-th block: a collection sorted along its rows gives each task a part
+    of every region) and reads them on its worker as the epochs go."""
+    X, y, sw, row_chunks = _aligned(X, y, sw)
+    xs = X.to_delayed().ravel()
+    ys = y.to_delayed().ravel() if y is not None else [None] * len(xs)
+    ss = sw.to_delayed().ravel() if sw is not None else [None] * len(xs)
+    nonempty = [i for i, n in enumerate(row_chunks) if n > 0]
+    shards = []
+    for t, addr in enumerate(slots):
+        mine = nonempty[t :: len(slots)]
+        if not mine:
+            continue
+        parts = StreamParts([(xs[i], ys[i], ss[i]) for i in mine], [int(row_chunks[i]) for i in mine])
+        shards.append(Shard(addr, [], None, None, int(sum(parts.rows)), stream=parts))
+    return shards
+
+
+def place_dask(client, X, y, sw, slots: list) -> list:
+    """Persist the collections and give each task row blocks: those its worker holds, except
+    where that worker would get far more rows than its share of the fit's tasks while another
+    of the fit's workers has room (``_blocks_by_worker``)."""
+    from distributed import futures_of
+
+    X, y, sw, row_chunks = _aligned(X, y, sw)
     collections = [c for c in (X, y, sw) if c is not None]
     persisted = iter(client.persist(collections))
     X = next(persisted)

@@ -166,6 +166,8 @@ class FitReport:
         "n_iter",
         "stop_reason",
         "monitor_seconds",
+        "blocks_read",
+        "read_seconds",
     ]
 
     def __init__(self, results, history, lost, seconds, started=None):

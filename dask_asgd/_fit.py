@@ -15,9 +15,11 @@ from ._data import (
     is_dask_collection,
     is_sparse_input,
     place_dask,
+    place_dask_stream,
     place_in_memory,
     release_local,
     resolve_local,
+    stream_input,
     worker_slots,
 )
 from ._engine.messages import TaskError
@@ -109,6 +111,8 @@ def run_fit(
         try:
             if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
                 shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered, fit=fit_id)
+            elif stream_input(client, X, slots, spec.model.streams):
+                shards = place_dask_stream(X, y, sw, slots)
             else:
                 shards = place_dask(client, X, y, sw, slots)
             tasks = {i: s.worker for i, s in enumerate(shards)}
@@ -173,7 +177,7 @@ def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
     for i, s in enumerate(shards):
         # row ranges as one array: the graph would walk a list of pairs element by element
         ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
-        rest = _Opaque((spec, checked, ranges, s.rows))
+        rest = _Opaque((spec, checked, ranges, s.rows, s.stream))  # a stream's graphs: not dependencies
         key = f"{fit_id}-task-{i}"
         if one_graph:  # the data blocks (futures) stay arguments: they are the task's dependencies
             with dask.annotate(workers=[s.worker], allow_other_workers=False):

@@ -397,6 +397,11 @@ def paused_workers(dask_scheduler=None):
     return [a for a, ws in dask_scheduler.workers.items() if _is_paused(ws)], len(dask_scheduler.workers)
 
 
+def memory_limits(dask_scheduler=None) -> dict:
+    """Each worker's memory limit in bytes (0: none)."""
+    return {a: int(ws.memory_limit or 0) for a, ws in dask_scheduler.workers.items()}
+
+
 def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:
     return dask_scheduler.plugins[PLUGIN_NAME]
 

@@ -39,6 +39,8 @@ class TaskResult:
     trace: list = field(default_factory=list)  # monitor: (wall-clock time, samples seen, value)
     monitor_seconds: float = 0.0
     class_counts: list | None = None  # a Dask collection's shard: rows per class
+    blocks_read: int = 0  # a streamed shard: row blocks read on the worker
+    read_seconds: float = 0.0  # ... and the seconds the task waited for them
 
 
 @dataclass

@@ -17,6 +17,7 @@ import numpy as np
 from . import sharing
 from .messages import USER_ERRORS, TaskError, TaskMetrics, TaskResult
 from .spec import EngineSpec
+from .stream import BlockStream
 
 SETTLE_WAIT_SECONDS = 0.5  # merge="pairwise": the longest the scheduler holds a finished task's question
 
@@ -198,9 +199,18 @@ class TaskLoop:
     """
 
     def __init__(
-        self, task_id: int, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None
+        self,
+        task_id: int,
+        X_parts,
+        y_parts,
+        sw_parts,
+        spec: EngineSpec,
+        checked=False,
+        ranges=None,
+        rows=None,
+        stream=None,
     ):
-        from distributed import get_worker
+        from distributed import get_worker, secede
 
         from ..pubsub import PLUGIN_NAME
 
@@ -219,14 +229,31 @@ class TaskLoop:
         # place in a random order (``rows``, in-process clusters)
         shuffled = (spec.shuffle and own_rows) or rows is not None
         shuffle_rng = np.random.default_rng(spec.seeds[task_id] + 2) if shuffled else None
+        self.shuffle_rng = shuffle_rng
+        self.stream = None
+        self.seceded = False
+        if stream is not None:  # a streamed shard: its blocks are read on this worker as the epochs go
+            secede()  # the worker's threads compute the blocks while this task trains or waits
+            self.seceded = True
+            order_rng = np.random.default_rng(spec.seeds[task_id] + 3) if spec.shuffle else None
+            self.stream = BlockStream(worker.address, stream.blocks, stream.rows, order_rng)
+            X_parts, y_parts, sw_parts, self.first_index, last = self._read_block()
         X, y, sw, self.class_counts = spec.model.prepare(X_parts, y_parts, sw_parts, checked, shuffle_rng, rows)
         self.trainer = spec.model.trainer(X, y, sw, spec.seeds[task_id], spec.n_buffers, ranges)
+        if self.stream is not None:
+            # rows of the first block the trainer keeps out of training (early stopping's held-out
+            # rows) stay out whenever that block comes again
+            self.first_ranges = list(self.trainer.ranges)
+            self.trainer.streamed = True
+            self.trainer.more_rows = not last
         self.plugin = worker.plugins[PLUGIN_NAME]
         self.fit = spec.fit_id
         self.peers = {k: v for k, v in all_peers.items() if k != self.task_id}
         self.exchange = spec.sync_interval is not None and bool(self.peers)  # one task: nobody to send to
         # fits without exchange stay reproducible: only fits that exchange share their epochs
-        self.sharing = spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1
+        self.sharing = (
+            spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1 and self.stream is None
+        )
         self.rng = np.random.default_rng(spec.seeds[task_id] + 1)
         self.schedule = PublishSchedule(
             int(spec.sync_interval) if self.exchange else 0,
@@ -249,7 +276,8 @@ class TaskLoop:
         spec, trainer = self.spec, self.trainer
         if self.sharing:
             sharing.join(self.fit, self.task_id, trainer)
-        secede()
+        if not self.seceded:
+            secede()
         # compile (or load from numba's cache) before subscribing: compiling holds the GIL for
         # seconds, and a task that cannot take messages yet should not be sent any
         trainer.warm_up()
@@ -265,6 +293,8 @@ class TaskLoop:
                 if self.exchange:
                     self._take_messages()
                 self._train_chunk()
+                if trainer.rows_done and not trainer.done:
+                    self._next_block()
                 if self.exchange and self.schedule.due():
                     self._publish()
                 now = time.monotonic()
@@ -300,11 +330,25 @@ class TaskLoop:
                 report_future.cancel()
             if self.sharing:
                 sharing.leave(self.fit, self.task_id)
+            if self.stream is not None:
+                self.stream.close()
             sends = self.plugin.stats(self.fit, self.task_id)
             self.plugin.unsubscribe(self.fit, self.task_id)
         return self._result(sends, stop_reason or trainer.reason, watch)
 
     # ------------------------------------------------------------------ steps of the loop
+    def _read_block(self):
+        """A streamed shard's next block as parts: ``(X_parts, y_parts, sw_parts, index, last)``."""
+        X, y, sw, index, last = self.stream.next()
+        return [X], None if y is None else [y], None if sw is None else [sw], index, last
+
+    def _next_block(self) -> None:
+        """A streamed shard: the trained block goes, the next one (read meanwhile) comes."""
+        self.trainer.release_rows()
+        X_parts, y_parts, sw_parts, index, last = self._read_block()
+        X, y, sw, _ = self.spec.model.prepare(X_parts, y_parts, sw_parts, False, self.shuffle_rng, None)
+        self.trainer.set_rows(X, y, sw, not last, self.first_ranges if index == self.first_index else None)
+
     def _take_messages(self) -> None:
         """Received states into the trainer's slots; returned shares subtracted."""
         now = time.monotonic()
@@ -396,6 +440,15 @@ class TaskLoop:
             _compat.scheduler_call(self.worker, REPORT_OP, fit=self.fit, task=self.task_id, metrics=metrics),
         )
 
+    def _epoch_fraction(self) -> float:
+        """The share of the current epoch done (of a streamed one: of all its blocks' rows)."""
+        trainer = self.trainer
+        if trainer.done:
+            return 0.0
+        if self.stream is not None:
+            return min(1.0, trainer.epoch_samples / max(1, self.stream.n_rows))
+        return trainer.pos / trainer.n_batches if trainer.n_batches else 0.0
+
     def metrics(self) -> TaskMetrics:
         """One live report of this task."""
         trainer, plugin = self.trainer, self.plugin
@@ -406,7 +459,7 @@ class TaskLoop:
         return TaskMetrics(
             batches=trainer.batches_done,
             samples=trainer.samples_done,
-            epochs=trainer.epoch + (trainer.pos / trainer.n_batches if trainer.n_batches and not trainer.done else 0.0),
+            epochs=trainer.epoch + self._epoch_fraction(),
             batch_rate=(1.0 / self.per_batch) if self.per_batch else 0.0,
             sync_interval=self.schedule.interval,
             n_blocks=self.schedule.n_blocks,
@@ -438,7 +491,7 @@ class TaskLoop:
             state=trainer.model(),
             final=trainer.final(),
             n_iter=trainer.epoch,
-            n_samples=trainer.n_rows,
+            n_samples=trainer.n_rows if self.stream is None else self.stream.n_rows,
             n_batches=trainer.batches_done,
             samples_seen=trainer.samples_done,
             taken_over=trainer.taken_over,
@@ -456,6 +509,8 @@ class TaskLoop:
             deferred=self.schedule.deferred,
             bytes_sent=sends["bytes_sent"],
             seconds=time.monotonic() - self.t_start,
+            blocks_read=0 if self.stream is None else self.stream.reads,
+            read_seconds=0.0 if self.stream is None else self.stream.read_seconds,
             stop_reason=stop_reason,
             objective=list(trainer.history),
             trace=watch.trace,
@@ -464,12 +519,14 @@ class TaskLoop:
         )
 
 
-def train_task(task_id, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None):
+def train_task(
+    task_id, X_parts, y_parts, sw_parts, spec: EngineSpec, checked=False, ranges=None, rows=None, stream=None
+):
     """The long-running training task of one shard (runs seceded on its worker).  An error the
     user is to read (the input's values, a fit that diverged) is returned as a ``TaskError``, which
     the client raises: raised here, distributed would log the worker's traceback with it."""
     try:
-        loop = TaskLoop(task_id, X_parts, y_parts, sw_parts, spec, checked, ranges, rows)
+        loop = TaskLoop(task_id, X_parts, y_parts, sw_parts, spec, checked, ranges, rows, stream)
         del X_parts, y_parts, sw_parts
         return loop.run()
     except USER_ERRORS as e:

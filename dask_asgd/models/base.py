@@ -44,6 +44,9 @@ class ModelSpec(abc.ABC):
     #: sync_interval="auto" trains the random shards of in-memory input apart (no exchange)
     #: where exchanging did not change this family's model (``_fit.trains_apart``)
     apart_on_random_shards: bool = True
+    #: a task can train on its shard one row block at a time (``ShardTrainer.set_rows``): a Dask
+    #: collection larger than memory is streamed (``_engine.stream``)
+    streams: bool = False
 
     @abc.abstractmethod
     def state_size(self) -> int:
@@ -102,28 +105,13 @@ class ShardTrainer(abc.ABC):
         self.rng = np.random.default_rng(seed)
         self.shuffle = bool(shuffle)
         self.max_iter = int(max_iter)
-        if ranges is None:
-            ranges = [(0, X.shape[0])]
-        ranges = [(int(a), int(b)) for a, b in ranges if b > a]
-        self.dense = not sp.issparse(X)
         dtype = X.dtype
-        if self.dense:
-            self.X = np.ascontiguousarray(X)
-            self.data = np.zeros(1, dtype=dtype)
-            self.indices = np.zeros(1, dtype=np.int32)
-            self.indptr = np.zeros(2, dtype=np.int32)
-        else:
-            X = sp.csr_matrix(X)  # no copy for CSR input; the kernels need no sorted indices
-            self.X = np.zeros((1, 1), dtype=dtype)
-            self.data = X.data
-            self.indices = X.indices
-            self.indptr = X.indptr
-        self.y = np.zeros(1) if y is None else np.ascontiguousarray(y, dtype=np.float64)
-        self.has_sw = sw is not None
-        self.sw = np.ascontiguousarray(sw, dtype=np.float64) if self.has_sw else np.ones(1)
-        # the rows as the kernels take them (one tuple, built once)
-        self.rows = Rows(self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw)
-        self.n_rows = sum(b - a for a, b in ranges)
+        self._bind_rows(X, y, sw, ranges)
+        # a streamed shard (``_engine.stream``): the epoch goes on with another block after these
+        # rows (``more_rows``); these rows are trained and the task hands the next block (``rows_done``)
+        self.more_rows = False
+        self.rows_done = False
+        self.streamed = False
         self.size = int(size)
         self.stats = np.zeros(N_STATS)
         self.check_input = True  # until the first epoch has visited every row
@@ -131,7 +119,6 @@ class ShardTrainer(abc.ABC):
         # task's own pass did not see every row: a non-finite value later is looked for in the rows
         self.first_epoch_shared = False
         # row groups and mini-batches (a mini-batch is ``gpb`` groups)
-        self.ranges = ranges
         self.gpb = max(1, int(batch_size) // GROUP_ROWS)
         self._set_groups(0)
         self.pos = 0  # next mini-batch in this epoch
@@ -166,6 +153,50 @@ class ShardTrainer(abc.ABC):
         self.rejected = 0
         self.dropped = 0  # received blocks that were not a well-formed block of this state
         self.history: list = []  # per-epoch objective
+
+    def _bind_rows(self, X, y, sw, ranges=None) -> None:
+        """The rows the kernels train on: ``ranges`` of ``X``, ``y``, ``sw`` (default: all)."""
+        if ranges is None:
+            ranges = [(0, X.shape[0])]
+        self.ranges = [(int(a), int(b)) for a, b in ranges if b > a]
+        self.dense = not sp.issparse(X)
+        dtype = X.dtype
+        if self.dense:
+            self.X = np.ascontiguousarray(X)
+            self.data = np.zeros(1, dtype=dtype)
+            self.indices = np.zeros(1, dtype=np.int32)
+            self.indptr = np.zeros(2, dtype=np.int32)
+        else:
+            X = sp.csr_matrix(X)  # no copy for CSR input; the kernels need no sorted indices
+            self.X = np.zeros((1, 1), dtype=dtype)
+            self.data = X.data
+            self.indices = X.indices
+            self.indptr = X.indptr
+        self.y = np.zeros(1) if y is None else np.ascontiguousarray(y, dtype=np.float64)
+        self.has_sw = sw is not None
+        self.sw = np.ascontiguousarray(sw, dtype=np.float64) if self.has_sw else np.ones(1)
+        # the rows as the kernels take them (one tuple, built once)
+        self.rows = Rows(self.dense, self.X, self.data, self.indices, self.indptr, self.y, self.sw, self.has_sw)
+        self.n_rows = sum(b - a for a, b in self.ranges)
+        self.n_cols = X.shape[1]
+
+    def set_rows(self, X, y, sw, more: bool, ranges=None) -> None:
+        """A streamed shard's next block: these rows replace the ones trained; the state, the
+        epoch's objective so far and the counters stay.  ``more``: the epoch goes on with
+        another block after these rows."""
+        self._bind_rows(X, y, sw, ranges)
+        self.streamed = True
+        self.more_rows = bool(more)
+        self.rows_done = False
+        self.pos = 0
+        self._set_groups(0)
+        self._new_epoch_order()
+
+    def release_rows(self) -> None:
+        """Let go of the rows trained (a streamed shard, before its next block is read)."""
+        dtype = self.slots.dtype
+        empty = np.zeros((0, self.n_cols), dtype) if self.dense else sp.csr_matrix((0, self.n_cols), dtype=dtype)
+        self._bind_rows(empty, None, None)
 
     # ------------------------------------------------------------------ what a model provides
     @abc.abstractmethod
@@ -253,18 +284,22 @@ class ShardTrainer(abc.ABC):
             self.epoch_loss += st[STAT_LOSS]
             self.epoch_samples += st[STAT_SAMPLES]
         if self.pos >= self.limit:
+            self.pos = 0
+            if self.more_rows:  # a streamed shard: the epoch goes on in the next block
+                self.rows_done = True
+                return
             self.epoch += 1
             self.check_input = False  # every row has been visited
             loss, n = self.epoch_loss, self.epoch_samples
             self.epoch_loss = 0.0
             self.epoch_samples = 0.0
-            self.pos = 0
             self._epoch_end(loss, n)
             if self.epoch >= self.max_iter and not self.done:
                 self.done = True
                 self.reason = "max_iter"
             if not self.done:  # the next epoch's order (none after the last: nobody reads it)
                 self._new_epoch_order()
+                self.rows_done = self.streamed  # the next epoch starts with the next block
 
     def start(self) -> None:
         """The first epoch's order (after the subclass has set up its state)."""

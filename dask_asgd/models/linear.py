@@ -27,6 +27,8 @@ _LR_NAMES = {v: k for k, v in LEARNING_RATES.items()}
 class LinearSpec(ModelSpec):
     """Everything a linear model's training task needs, as plain numbers and codes."""
 
+    streams = True  # a class attribute, not a field: a task trains one row block at a time
+
     n_outputs: int  # K: 1 for binary / regression, n_classes for one-vs-rest
     n_features: int
     is_classifier: bool

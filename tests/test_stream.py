@@ -1,0 +1,109 @@
+"""Dask collections streamed: row blocks read on the workers as the epochs go (``_engine.stream``)."""
+
+import dask
+import dask.array as da
+import numpy as np
+import pytest
+from distributed import Client, LocalCluster
+from sklearn.datasets import make_classification
+
+from dask_asgd import ASGDClassifier, ASGDKMeans, ASGDRegressor
+
+
+@pytest.fixture(scope="module")
+def client():
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        yield c
+
+
+def _data(n=20_000, chunks=2_000):
+    X, y = make_classification(n + 5_000, 20, n_informative=10, n_classes=3, class_sep=2.0, random_state=0)
+    return da.from_array(X[:n], chunks=(chunks, 20)), da.from_array(y[:n], chunks=chunks), X[n:], y[n:]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_streamed_fit_trains_as_well_as_a_persisted_one(client):
+    X, y, Xte, yte = _data()
+    scores = {}
+    for stream in (True, False):
+        with dask.config.set({"dask-asgd.stream": stream}):
+            est = ASGDClassifier(max_iter=5, tol=None, random_state=0).fit(X, y)
+        t = est.fit_report_.tasks
+        scores[stream] = est.score(Xte, yte)
+        assert t["n_samples"].sum() == 20_000 and (t["n_iter"] == 5).all()
+        if stream:  # 10 blocks over 2 tasks, read again each epoch
+            assert t["blocks_read"].sum() == 5 * 10 and (t["read_seconds"] >= 0).all()
+            assert est.fit_report_.objective.shape[0] == 5  # one objective an epoch, not a block
+        else:
+            assert (t["blocks_read"] == 0).all()
+    # the held-out accuracy of 5-epoch fits of either kind spreads over 0.90-0.92 between seeds
+    assert abs(scores[True] - scores[False]) < 0.03, scores
+    assert scores[True] > 0.88
+
+
+def test_a_streamed_regression_with_weights_and_early_stopping(client):
+    rng = np.random.default_rng(0)
+    Xn = rng.standard_normal((12_000, 10))
+    yn = Xn @ rng.standard_normal(10) + 0.1 * rng.standard_normal(12_000)
+    X, y = da.from_array(Xn, chunks=(1_500, 10)), da.from_array(yn, chunks=1_500)
+    sw = da.ones(12_000, chunks=1_500)
+    with dask.config.set({"dask-asgd.stream": True}):
+        est = ASGDRegressor(max_iter=30, early_stopping=True, random_state=0).fit(X, y, sample_weight=sw)
+    assert est.score(Xn, yn) > 0.95
+    assert est.fit_report_.tasks["blocks_read"].sum() >= 8  # every block at least once
+
+
+def test_a_single_block_shard_is_read_once(client):
+    X, y, Xte, yte = _data(n=4_000, chunks=2_000)  # one block a task
+    with dask.config.set({"dask-asgd.stream": True}):
+        est = ASGDClassifier(max_iter=4, tol=None, random_state=0).fit(X, y)
+    assert (est.fit_report_.tasks["blocks_read"] == 1).all()
+
+
+def test_nan_in_a_streamed_block_gets_scikit_learns_error(client):
+    Xn, yn = make_classification(4_000, 5, random_state=0)
+    Xn[3_500, 2] = np.nan
+    with dask.config.set({"dask-asgd.stream": True}), pytest.raises(ValueError, match="Input X contains NaN"):
+        ASGDClassifier(max_iter=2).fit(da.from_array(Xn, chunks=(500, 5)), da.from_array(yn, chunks=500))
+
+
+def test_stream_setting_is_checked_and_kmeans_persists(client):
+    X, y, _, _ = _data(n=4_000)
+    with dask.config.set({"dask-asgd.stream": "sometimes"}), pytest.raises(ValueError, match="dask-asgd.stream"):
+        ASGDClassifier(max_iter=1).fit(X, y)
+    with dask.config.set({"dask-asgd.stream": True}), pytest.raises(ValueError, match="persisted collections only"):
+        ASGDKMeans(n_clusters=3, max_iter=1).fit(X)
+    km = ASGDKMeans(n_clusters=3, max_iter=2, random_state=0).fit(X)  # "auto": small, persisted
+    assert km.cluster_centers_.shape == (3, 20)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_collection_larger_than_the_workers_memory_is_streamed():
+    # 2 worker processes of 600 MB each (a worker process alone takes about 250 MB), and 960 MB of
+    # rows made on the workers: persisted, they would not fit; "auto" streams them
+    rng_w = np.random.default_rng(1).standard_normal(60)
+
+    def block(seed, rows=100_000):
+        r = np.random.default_rng(seed)
+        X = r.standard_normal((rows, 60))
+        return X, (X @ rng_w > 0).astype(np.int64)
+
+    parts = [dask.delayed(block, pure=True)(i) for i in range(20)]
+    X = da.concatenate([da.from_delayed(p[0], (100_000, 60), np.float64) for p in parts])
+    y = da.concatenate([da.from_delayed(p[1], (100_000,), np.int64) for p in parts])
+    Xte, yte = block(99, 5_000)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, memory_limit="600MB", dashboard_address=None) as cluster,
+        Client(cluster) as c,
+    ):
+        est = ASGDClassifier(max_iter=1, tol=None, random_state=0).fit(X, y)
+        t = est.fit_report_.tasks
+        assert t["blocks_read"].sum() == 20 and t["n_samples"].sum() == 2_000_000
+        assert est.score(Xte, yte) > 0.95
+        assert len(c.nthreads()) == 2 and not est.fit_report_.lost  # no worker was lost or restarted
+        # the workers' resident memory as their own monitors sampled it, every 0.5 s of the fit
+        peaks = c.run(lambda dask_worker: max(dask_worker.monitor.range_query(0)["memory"]))
+        assert max(peaks.values()) < 600e6, peaks
