@@ -346,23 +346,22 @@ def known_row_chunks(*arrays):
 def dask_input(X, y=None, sample_weight=None):
     """``(X, y, sample_weight, feature_names)`` of a Dask collection as the estimators train on
     it, with scikit-learn's errors for what in-memory input gets from ``validate_data``: dask
-    DataFrames and Series as arrays (their partition lengths in one computation; a DataFrame's
-    column names kept), X 2-D with rows and numbers (bool becomes float64), unknown chunk sizes
-    measured (``known_row_chunks``), ``y`` (when given) and ``sample_weight`` of X's length, as
-    dask arrays chunked as X's rows.  The values are checked by ``check_dask_values`` and, for X,
-    by the training tasks."""
+    DataFrames and Series as arrays (a DataFrame's column names kept), X 2-D with rows and
+    numbers (bool becomes float64), unknown chunk sizes measured (``known_row_chunks``), ``y``
+    (when given) and ``sample_weight`` of X's length, as dask arrays chunked as X's rows.  The
+    values are checked by ``check_dask_values`` and, for X, by the training tasks."""
     import dask.array as da
     import dask.dataframe as dd
-
-    from ._paused import compute_input
 
     names = None
     if isinstance(X, dd.DataFrame):
         names = np.asarray(X.columns, dtype=object)
         X = numeric_frame(X)
-    frames = [c for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))]
-    lengths = compute_input(*[f.map_partitions(len) for f in frames]) if frames else ()
-    arrays = {id(f): f.to_dask_array(lengths=tuple(int(n) for n in L)) for f, L in zip(frames, lengths)}
+    # frames become arrays whose block lengths are measured on the arrays' own graphs
+    # (``known_row_chunks``): lengths counted on the frame (``map_partitions(len)``) can belong
+    # to another partitioning than the array's, where dask fuses the files of a narrow column
+    # (a Series of labels read from Parquet) into fewer partitions than the frame reports
+    arrays = {id(c): c.to_dask_array() for c in (X, y, sample_weight) if isinstance(c, (dd.Series, dd.DataFrame))}
     X, y, sample_weight = (arrays.get(id(c), c) for c in (X, y, sample_weight))
     if not isinstance(X, da.Array) or X.ndim != 2:
         raise ValueError("Expected a 2D dask array or dask DataFrame for X.")

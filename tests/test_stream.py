@@ -107,3 +107,27 @@ def test_a_collection_larger_than_the_workers_memory_is_streamed():
         # the workers' resident memory as their own monitors sampled it, every 0.5 s of the fit
         peaks = c.run(lambda dask_worker: max(dask_worker.monitor.range_query(0)["memory"]))
         assert max(peaks.values()) < 600e6, peaks
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+# dask's Parquet reader on pandas 3.1: a deprecation of pandas', not this package's to fix
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.reset_index is deprecated")
+@pytest.mark.parametrize("stream", [True, False])
+def test_dataframes_read_from_parquet_files(client, tmp_path, stream):
+    # dask fuses the files of the narrow label column into fewer partitions than the frame
+    # reports: the lengths of the arrays' own blocks are what counts
+    import dask.dataframe as dd
+    import pandas as pd
+
+    Xn, yn = make_classification(24_000, 8, class_sep=2.0, random_state=0)
+    for i in range(12):
+        part = pd.DataFrame(Xn[i * 2_000 : (i + 1) * 2_000], columns=[f"x{j}" for j in range(8)])
+        part["y"] = yn[i * 2_000 : (i + 1) * 2_000]
+        part.to_parquet(tmp_path / f"part-{i:02d}.parquet", index=False)
+    frame = dd.read_parquet(tmp_path)
+    with dask.config.set({"dask-asgd.stream": stream}):
+        est = ASGDClassifier(max_iter=3, random_state=0).fit(frame[[f"x{j}" for j in range(8)]], frame["y"])
+    assert est.fit_report_.tasks["n_samples"].sum() == 24_000
+    assert list(est.feature_names_in_) == [f"x{j}" for j in range(8)]
+    assert est.score(pd.DataFrame(Xn, columns=[f"x{j}" for j in range(8)]), yn) > 0.9
+    assert (est.fit_report_.tasks["blocks_read"] > 0).all() == stream
