@@ -44,6 +44,18 @@ def add_dashboard_page(scheduler, route: str, make_doc) -> bool:
     return True
 
 
+def local_result(worker, future):
+    """``future``'s value, taken from ``worker``'s own memory where it was computed there (a
+    result gathered through the worker's client would cross a connection to the worker itself:
+    a copy and a serialization of every block); else gathered."""
+    future.result()  # waits, and raises the computation's error
+    data = getattr(worker, "data", None)
+    try:
+        return data[future.key]
+    except (KeyError, TypeError):
+        return future.result()
+
+
 def wrap_array(a):
     """Mark an array for zero-copy serialization inside a message."""
     return to_serialize(a)

@@ -466,17 +466,33 @@ def place_dask_stream(X, y, sw, slots: list) -> list:
     """A streamed fit: nothing is persisted; each task gets the task graphs of its row blocks
     (every ``len(slots)``-th block: a collection sorted along its rows gives each task a part
     of every region) and reads them on its worker as the epochs go."""
+    from dask.delayed import Delayed
+    from dask.optimization import cull
+
     X, y, sw, row_chunks = _aligned(X, y, sw)
-    xs = X.to_delayed().ravel()
-    ys = y.to_delayed().ravel() if y is not None else [None] * len(xs)
-    ss = sw.to_delayed().ravel() if sw is not None else [None] * len(xs)
+    # one graph, materialized once here, and each block's part of it culled: a block of X and its
+    # y share their keys (a Parquet file read once for both), and a task submits a few tasks a
+    # block, not the whole collection's graph to optimize again each time
+    graph: dict = {}
+    for a in (X, y, sw):
+        if a is not None:
+            graph.update(a.__dask_graph__())
+    xk = list(_flat(X.__dask_keys__()))
+    yk = list(_flat(y.__dask_keys__())) if y is not None else [None] * len(xk)
+    sk = list(_flat(sw.__dask_keys__())) if sw is not None else [None] * len(xk)
+
+    def block(i):
+        keys = (xk[i], yk[i], sk[i])
+        part, _ = cull(graph, [k for k in keys if k is not None])
+        return tuple(None if k is None else Delayed(k, part) for k in keys)
+
     nonempty = [i for i, n in enumerate(row_chunks) if n > 0]
     shards = []
     for t, addr in enumerate(slots):
         mine = nonempty[t :: len(slots)]
         if not mine:
             continue
-        parts = StreamParts([(xs[i], ys[i], ss[i]) for i in mine], [int(row_chunks[i]) for i in mine])
+        parts = StreamParts([block(i) for i in mine], [int(row_chunks[i]) for i in mine])
         shards.append(Shard(addr, [], None, None, int(sum(parts.rows)), stream=parts))
     return shards
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 import time
 from collections import deque
 
+from .. import _compat
+
 
 class BlockStream:
     """The blocks of one task's streamed shard, computed on the task's worker.
 
     Parameters
     ----------
-    address : str
-        The task's worker: the blocks are computed there.
+    worker : distributed.Worker
+        The task's worker: the blocks are computed there, and read from its memory.
     blocks : list of tuple
         One ``(X, y, sw)`` of ``dask.delayed`` objects per row block (``y``, ``sw`` may be
         None).
@@ -29,8 +31,9 @@ class BlockStream:
         The order of the blocks in each epoch (None: as given).
     """
 
-    def __init__(self, address: str, blocks: list, rows: list, rng=None):
-        self.address = address
+    def __init__(self, worker, blocks: list, rows: list, rng=None):
+        self.worker = worker
+        self.address = worker.address
         self.blocks = list(blocks)
         self.rows = [int(r) for r in rows]
         self.rng = rng
@@ -67,7 +70,7 @@ class BlockStream:
         pending = self._pending if self._pending is not None and self._pending[0] == index else self._submit(index)
         self._pending = None
         t0 = time.monotonic()
-        values = [f.result() for f in pending[1]]
+        values = [_compat.local_result(self.worker, f) for f in pending[1]]
         self.read_seconds += time.monotonic() - t0
         self.reads += 1
         for f in pending[1]:

@@ -236,7 +236,7 @@ class TaskLoop:
             secede()  # the worker's threads compute the blocks while this task trains or waits
             self.seceded = True
             order_rng = np.random.default_rng(spec.seeds[task_id] + 3) if spec.shuffle else None
-            self.stream = BlockStream(worker.address, stream.blocks, stream.rows, order_rng)
+            self.stream = BlockStream(worker, stream.blocks, stream.rows, order_rng)
             X_parts, y_parts, sw_parts, self.first_index, last = self._read_block()
         X, y, sw, self.class_counts = spec.model.prepare(X_parts, y_parts, sw_parts, checked, shuffle_rng, rows)
         self.trainer = spec.model.trainer(X, y, sw, spec.seeds[task_id], spec.n_buffers, ranges)
