@@ -56,6 +56,13 @@ def local_result(worker, future):
         return future.result()
 
 
+def comm_socket(comm):
+    """The socket under a distributed TCP or TLS comm (its tornado stream's); None for other
+    comms (in-process)."""
+    stream = getattr(comm, "stream", None)
+    return getattr(stream, "socket", None) if stream is not None else None
+
+
 def wrap_array(a):
     """Mark an array for zero-copy serialization inside a message."""
     return to_serialize(a)

@@ -29,12 +29,6 @@ SO_MAX_PACING_RATE = 47
 UNLIMITED_PACING = 0xFFFFFFFF  # the kernel's "no limit" for the 32-bit option
 
 
-def comm_socket(comm):
-    """The socket under a distributed TCP or TLS comm; None for other comms (in-process)."""
-    stream = getattr(comm, "stream", None)
-    return getattr(stream, "socket", None) if stream is not None else None
-
-
 def unacked_bytes(sock) -> int | None:
     """Bytes written to ``sock`` that its peer has not acknowledged yet; None where the system
     cannot tell (not Linux, not a socket, a closed socket)."""

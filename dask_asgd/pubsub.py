@@ -157,7 +157,7 @@ class _PeerStream:
                         timeout=self.plugin.connect_timeout,
                     )
                     self.paced = None
-                sock = _link.comm_socket(self.comm)
+                sock = _compat.comm_socket(self.comm)
                 if self.plugin.throttle != self.paced and _link.set_pacing_rate(sock, self.plugin.throttle):
                     self.paced = self.plugin.throttle
                 await self.comm.write(msg)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from distributed.utils_test import gen_cluster
 
-from dask_asgd import _link
+from dask_asgd import _compat, _link
 from dask_asgd.balance import BalanceSchedulerPlugin, FixedPolicy, LinkMeter
 from dask_asgd.pubsub import PLUGIN_NAME, STATE_OP, Inbox, PubSubWorkerPlugin, _new_fit_stats
 
@@ -183,7 +183,7 @@ async def _paced_pair(c, a, b, rate):
     box.take()
     pa.fit_stats[("fit-1", 0)] = _new_fit_stats()  # counters from here
     peer = pa.peers[b.address]
-    assert _link.set_pacing_rate(_link.comm_socket(peer.comm), rate)
+    assert _link.set_pacing_rate(_compat.comm_socket(peer.comm), rate)
     return pa, peer, box
 
 
