@@ -423,11 +423,15 @@ MOVE_ABOVE = 1.1  # a block moves off its holder only when the holder would pass
 def stream_input(client, X, slots: list, model_streams: bool) -> bool:
     """Whether a fit streams the Dask collection ``X`` (``dask-asgd.stream``): "auto" where its
     size passes ``stream-above`` of the memory of the fit's workers (their memory limits; a
-    worker without one counts the machine's memory), for a model that can; True / False: always
-    / never (a model that cannot stream says so)."""
+    worker without one counts the machine's memory), for a model that can, unless it is
+    persisted already (it is in memory); True / False: always / never (a model that cannot
+    stream says so).  Strings "true" / "false" (environment variables) count as the booleans."""
+    from distributed import futures_of
+
     from . import config
 
     mode = config.get("stream")
+    mode = {"true": True, "false": False}.get(str(mode).lower(), mode) if isinstance(mode, str) else mode
     if mode not in ("auto", True, False):
         raise ValueError(f"dask-asgd.stream must be 'auto', true or false, got {mode!r}")
     if mode is False:
@@ -438,7 +442,21 @@ def stream_input(client, X, slots: list, model_streams: bool) -> bool:
         return False
     if mode is True:
         return True
-    return X.nbytes > float(config.get("stream-above")) * workers_memory(client, slots)
+    if futures_of(X):
+        return False
+    return collection_bytes(client, X) > float(config.get("stream-above")) * workers_memory(client, slots)
+
+
+def collection_bytes(client, X) -> float:
+    """The bytes ``X`` takes in memory: its ``nbytes`` when dense; for scipy.sparse blocks (whose
+    ``nbytes`` counts every zero), its first row block's bytes a row times its rows."""
+    import scipy.sparse as sp
+
+    if not sp.issparse(getattr(X, "_meta", None)):
+        return float(X.nbytes)
+    first = client.compute(X.blocks[0]).result()
+    per_row = sum(a.nbytes for a in (first.data, first.indices, first.indptr)) / max(1, first.shape[0])
+    return per_row * X.shape[0]
 
 
 def workers_memory(client, slots: list) -> float:

@@ -131,3 +131,26 @@ def test_dataframes_read_from_parquet_files(client, tmp_path, stream):
     assert list(est.feature_names_in_) == [f"x{j}" for j in range(8)]
     assert est.score(pd.DataFrame(Xn, columns=[f"x{j}" for j in range(8)]), yn) > 0.9
     assert (est.fit_report_.tasks["blocks_read"] > 0).all() == stream
+
+
+def test_auto_streams_by_the_bytes_in_memory_and_never_a_persisted_collection(client):
+    import scipy.sparse as sp
+
+    X, y, _, _ = _data(n=4_000)
+    tiny = {"dask-asgd.stream": "auto", "dask-asgd.stream-above": 1e-12}  # any collection is "large"
+    with dask.config.set(tiny):
+        streamed = ASGDClassifier(max_iter=1).fit(X, y)
+        Xp, yp = client.persist([X, y])
+        persisted = ASGDClassifier(max_iter=1).fit(Xp, yp)  # in memory already: kept there
+    assert (streamed.fit_report_.tasks["blocks_read"] > 0).all()
+    assert (persisted.fit_report_.tasks["blocks_read"] == 0).all()
+    # sparse blocks count their stored values, not the zeros: 4,000 x 10^6 at 5 values a row is
+    # 32 GB dense, 240 kB stored; a threshold of 1% of the workers' memory streams the first only
+    rng = np.random.default_rng(0)
+    Xs = sp.random(4_000, 1_000_000, density=5e-6, format="csr", random_state=rng)
+    Xd = da.from_array(Xs, chunks=(1_000, 1_000_000), asarray=False)
+    with dask.config.set({"dask-asgd.stream": "auto", "dask-asgd.stream-above": 0.01}):
+        sparse = ASGDClassifier(max_iter=1).fit(Xd, da.from_array(rng.integers(0, 2, 4_000), chunks=1_000))
+    assert (sparse.fit_report_.tasks["blocks_read"] == 0).all()
+    with dask.config.set({"dask-asgd.stream": "true"}):  # as an environment variable sets it
+        assert (ASGDClassifier(max_iter=1).fit(X, y).fit_report_.tasks["blocks_read"] > 0).all()
