@@ -147,7 +147,7 @@ class _PeerStream:
             self.pending_bytes -= nbytes
             self.inflight_bytes = nbytes
             self.inflight_key = key
-            self.inflight_unacked = nbytes
+            self.inflight_unacked = 0  # known once the kernel reports it (``_delivered``)
             stats = self.plugin.fit_stats.get(key[:2])
             t0 = self.inflight_since = time.monotonic()
             try:
