@@ -295,7 +295,8 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
             ratio = f"{wall / statistics.median(none_wall):.2f}" if none_wall else ""
             lines.append(f"| {link} | {s_} | " + " | ".join(cells) + f" | {wall:.1f} | {ratio} |")
     lines += ["", "auto's capacity estimate against the link's rate (median over the second half of the fit of",
-              "each worker's estimate / its link's rate; constant shaped links):", ""]
+              "each worker's estimate / the rate of its path to the other worker, the slower of the two",
+              "workers' links; constant shaped links):", ""]
     for link in links:
         if link in SCHEDULES or "unlimited" in link:
             continue
@@ -305,10 +306,10 @@ def report(results: dict, target: float, md_path: str, img_dir: str, command: st
             continue
         parts = []
         for w, h in sorted(row["history"].items()):
-            i = 0 if WORKER0 in w else 1
             half = [c for t, c in zip(h["time"], h["capacity"]) if t >= h["time"][-1] / 2 and c > 0]
             if half:
-                parts.append(f"{w.split('//')[-1]}: {statistics.median(half) * 8 / rate_bits(rates[i]):.2f}")
+                path = min(rate_bits(r) for r in rates)  # a state crosses both workers' links
+                parts.append(f"{w.split('//')[-1]}: {statistics.median(half) * 8 / path:.2f}")
         lines.append(f"- {link}: " + ", ".join(parts))
     lines += ["", "Peak worker memory (resident set of the worker process, MiB; the largest over the workers",
               "and repeats), in the first and the second half of each fit:", "",
