@@ -420,8 +420,10 @@ class TaskLoop:
             return True
         self.peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != self.task_id}
         if self.exchange and self.spec.auto_interval and answer.get("sync_interval"):
-            self.schedule.decided(int(answer["sync_interval"]), int(answer.get("n_blocks", self.schedule.n_blocks)))
-            if self.state_bytes:  # a write sized on a faster link than this decision's: cut its rest
+            before = self.schedule.n_blocks
+            self.schedule.decided(int(answer["sync_interval"]), int(answer.get("n_blocks", before)))
+            if self.state_bytes and self.schedule.n_blocks > before:
+                # smaller blocks: a write sized for the faster link of before gives up its rest
                 self.plugin.cut(self.fit, self.task_id, 2 * self.state_bytes // self.schedule.n_blocks)
         return False
 
