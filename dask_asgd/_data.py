@@ -25,6 +25,7 @@ class Shard:
     ranges: list | None = None  # the shard's [a, b) rows of a shared whole array
     rows: object = None  # or its rows of a shared whole array, gathered by the task: RowBlocks
     stream: object = None  # or its row blocks, read by the task as the epochs go: StreamParts
+    source: object = None  # in-memory input on worker processes: (arrays, ranges) to scatter it again
 
 
 @dataclass
@@ -266,7 +267,8 @@ def place_in_memory(
         Xh = held.pop(0)
         yh = [held.pop(0)] if y is not None else None
         swh = [held.pop(0)] if sw is not None else None
-        shards.append(Shard(addr, [Xh], yh, swh, sizes[i], *kept))
+        source = None if in_process else (arrays, rs)  # a lost worker's rows are scattered again
+        shards.append(Shard(addr, [Xh], yh, swh, sizes[i], *kept, source=source))
     return shards
 
 

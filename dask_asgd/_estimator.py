@@ -101,6 +101,8 @@ class FitReport:
     started : float, default=None
         Wall-clock time (``time.time()``) the fit began placing its data; the monitor
         values' times are counted from it (from 0 if None).
+    retrained : dict, default=None
+        Lost task -> the task that trained its rows again.
 
     Attributes
     ----------
@@ -114,7 +116,13 @@ class FitReport:
         (samples of other tasks' epochs this task trained on: the end of an epoch of a slower
         task in the same process, ``dask-asgd.share-epochs``), ``seconds``, ``settle_seconds``
         (``merge="pairwise"``: after training, waiting for the other tasks' last shares),
-        ``n_iter``, ``stop_reason`` and ``monitor_seconds``.
+        ``n_iter``, ``stop_reason``, ``monitor_seconds``, ``blocks_read`` and ``read_seconds`` (a
+        streamed Dask collection: row blocks read, and the seconds the task waited for them), and
+        how the task came to be: ``origin`` ("placed" with the fit; "joined", started on a worker
+        that joined the running fit, taking over half the remaining epochs of task
+        ``origin_task``; "retrained", started in place of lost task ``origin_task`` to train its
+        rows again) and ``weight`` (the share of its shard's rows it stands for in the final
+        model: a task and the one that took over its epochs, half each).
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.
@@ -126,6 +134,8 @@ class FitReport:
         the centroids they were assigned.
     lost : dict
         Task -> worker address of the tasks lost with their worker.
+    retrained : dict
+        Lost task -> the task that trained its rows again (``dask-asgd.retrain-lost``).
     class_skew : float
         Classifiers trained on a Dask collection: how far the class mix of the most different
         shard is from the whole data's (total variation distance: 0 the same mix, 1 disjoint
@@ -168,9 +178,12 @@ class FitReport:
         "monitor_seconds",
         "blocks_read",
         "read_seconds",
+        "origin",
+        "origin_task",
+        "weight",
     ]
 
-    def __init__(self, results, history, lost, seconds, started=None):
+    def __init__(self, results, history, lost, seconds, started=None, retrained=None):
         rows = sorted(results, key=lambda r: r.task)
         # the tables are built when first read (pandas takes milliseconds a table, at the end of
         # every fit); until then the report holds their rows (no states)
@@ -185,6 +198,7 @@ class FitReport:
             for tm, n, v in r.trace
         ]
         self.lost = dict(lost)
+        self.retrained = dict(retrained or {})
         self.class_skew = shard_skew(rows)[1]
         self.seconds = float(seconds)
         self.started = started

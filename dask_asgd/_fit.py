@@ -22,6 +22,7 @@ from ._data import (
     stream_input,
     worker_slots,
 )
+from ._elastic import Elastic
 from ._engine.messages import TaskError
 from ._engine.plan import make_plan
 from ._engine.spec import EngineSpec
@@ -81,9 +82,11 @@ def _registered(dask_scheduler=None):
 
 
 class FitResult:
-    def __init__(self, results, lost, history, seconds, started=None, skew_warned=False):
+    def __init__(self, results, lost, history, seconds, started=None, skew_warned=False, retrained=None, memory=None):
         self.results = results  # one TaskResult per finished task
         self.lost = lost  # task -> worker address of the tasks lost with their worker
+        self.retrained = dict(retrained or {})  # lost task -> the task that trained its rows again
+        self.memory = dict(memory or {})  # worker -> the highest share of its memory_limit seen in use
         self.history = history
         self.seconds = seconds
         self.started = started  # wall-clock time (time.time()) the fit's placement began
@@ -102,9 +105,10 @@ def run_fit(
     schedule_mode()  # a wrong dask-asgd.schedule or dask-asgd.progress fails before anything is placed
     progress_mode()
     with get_client(n_workers) as client:
-        slots = worker_slots(client, n_workers, nthreads=ensure_plugins(client))
+        nthreads = ensure_plugins(client)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
+        slots = worker_slots(client, n_workers, nthreads=nthreads)
         if n_workers is None and checked:
             slots = slots[: default_tasks(X, spec.model.work_outputs, len(slots))]
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
@@ -126,14 +130,25 @@ def run_fit(
             t0 = time.monotonic()
             try:
                 futures = submit_tasks(client, fit_id, shards, spec, checked)
-                results, lost, skew_warned = _watch(client, fit_id, futures, spec)
+                elastic = Elastic(
+                    client,
+                    fit_id,
+                    spec,
+                    shards,
+                    nthreads,
+                    lambda task, shard, task_spec: _submit_task(client, fit_id, task, shard, task_spec, checked),
+                    join=n_workers is None,  # n_workers= is obeyed: a fit of n_workers tasks
+                    seed=int(rng.integers(0, 2**31 - 1)),
+                )
+                results, lost, skew_warned = _watch(client, fit_id, futures, spec, elastic)
+                elastic.label(results)
             except Exception:
                 # tasks still running stop at their next report (end_fit, below); given that long,
                 # they end without a cancellation, which distributed would log for each
                 _end_fit(client, fit_id, futures, float(spec.report_interval))
                 raise
             finally:
-                ended = {"history": [], "lost": {}}
+                ended = {"history": [], "lost": {}, "memory": {}}
                 with contextlib.suppress(Exception):  # also tells tasks still running to stop
                     ended = client.run_on_scheduler(end_fit, fit_id)
                 client.cancel(list(futures.values()))
@@ -142,7 +157,16 @@ def run_fit(
         finally:
             release_local(fit_id)  # in-process input handed to the tasks by reference (LocalRef)
         warn_dropped(results)
-        return FitResult(results, lost, ended.get("history", []), time.monotonic() - t0, started, skew_warned)
+        return FitResult(
+            results,
+            lost,
+            ended.get("history", []),
+            time.monotonic() - t0,
+            started,
+            skew_warned,
+            elastic.retrained,
+            ended.get("memory", {}),
+        )
 
 
 class _Opaque:
@@ -164,6 +188,28 @@ def _train_task(task_id, X_parts, y_parts, sw_parts, rest: _Opaque):
     return train_task(task_id, X_parts, y_parts, sw_parts, *rest.args)
 
 
+def _task_args(i, s, spec, checked) -> tuple:
+    """A training task's arguments: its id, its data blocks (the task's dependencies) and the rest."""
+    # row ranges as one array: the graph would walk a list of pairs element by element
+    ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
+    rest = _Opaque((spec, checked, ranges, s.rows, s.stream))  # a stream's graphs: not dependencies
+    return i, s.X, s.y, s.sw, rest
+
+
+def _submit_task(client, fit_id, i, s, spec, checked):
+    """Start one training task on its shard's worker (a task started while the fit runs)."""
+    future = client.submit(
+        _train_task,
+        *_task_args(i, s, spec, checked),
+        key=f"{fit_id}-task-{i}",
+        workers=[s.worker],
+        allow_other_workers=False,
+        pure=False,
+    )
+    _compat.flush_to_scheduler(client)
+    return future
+
+
 def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
     """Start the training tasks, each pinned to its shard's worker, as one task graph: one message
     to the scheduler and one pass of its graph handling for all of them.  Submitted one by one,
@@ -175,22 +221,15 @@ def submit_tasks(client, fit_id, shards, spec, checked) -> dict:
     one_graph = bool(config.get("submit-one-graph"))
     tasks = []
     for i, s in enumerate(shards):
-        # row ranges as one array: the graph would walk a list of pairs element by element
-        ranges = None if s.ranges is None else np.asarray(s.ranges, dtype=np.int64).reshape(-1, 2)
-        rest = _Opaque((spec, checked, ranges, s.rows, s.stream))  # a stream's graphs: not dependencies
         key = f"{fit_id}-task-{i}"
         if one_graph:  # the data blocks (futures) stay arguments: they are the task's dependencies
             with dask.annotate(workers=[s.worker], allow_other_workers=False):
-                tasks.append(dask.delayed(_train_task, pure=False)(i, s.X, s.y, s.sw, rest, dask_key_name=key))
+                tasks.append(dask.delayed(_train_task, pure=False)(*_task_args(i, s, spec, checked), dask_key_name=key))
         else:
             tasks.append(
                 client.submit(
                     _train_task,
-                    i,
-                    s.X,
-                    s.y,
-                    s.sw,
-                    rest,
+                    *_task_args(i, s, spec, checked),
                     key=key,
                     workers=[s.worker],
                     allow_other_workers=False,
@@ -281,26 +320,28 @@ def shared_direction_step(X, spec, n_rows: int = 2_000) -> float:
     return eta0 * float(np.einsum("i,i->", mean, mean))
 
 
-def _watch(client, fit_id, futures: dict, spec):
+def _watch(client, fit_id, futures: dict, spec, elastic):
     """Wait for every task; a task whose worker left the cluster is given up at once.
 
     Every wait is bounded: the scheduler plugin is asked once a second which tasks lost their
     worker (a task pinned to a dead worker would otherwise sit in "no-worker" for ever), which
     class mixes the tasks of a Dask collection reported (``warn_skewed``, while the fit runs: a
     long fit on skewed shards is worth stopping early), and how far the tasks have come (the
-    progress bar, ``dask-asgd.progress``: polled every half second while it is shown).  Returns
-    the results, the lost tasks and whether the class mix was warned about.
+    progress bar, ``dask-asgd.progress``: polled every half second while it is shown).  The same
+    poll starts the tasks of workers that joined and those that train a lost task's rows again
+    (``elastic``, ``_elastic.Elastic``).  Returns the results, the lost tasks and whether the
+    class mix was warned about.
     """
     progress = FitProgress(spec.model.max_iter, len(futures))
     try:
-        results, lost, warned = _wait_for_tasks(client, fit_id, futures, spec, progress)
+        results, lost, warned = _wait_for_tasks(client, fit_id, futures, spec, progress, elastic)
         progress.finish(results)
     finally:  # an error or an interrupt too: the bar never stays open
         progress.close()
     return results, lost, warned
 
 
-def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
+def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress, elastic):
     from distributed import wait
 
     pending = dict(futures)
@@ -324,7 +365,7 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
                 exc = f.exception() if f.status == "error" else None
                 if exc is not None and not _is_lost_worker_error(exc):
                     raise exc
-                lost[i] = spec.peers.get(i)
+                lost[i] = elastic.workers.get(i)
                 del pending[i]
         now = time.monotonic()
         if pending and now - last_check > progress.poll_seconds:
@@ -333,11 +374,12 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
             progress.update(status.get("progress", {}))
             gone = {int(k) for k in status["lost"]}
             counts = status["class_counts"]
-            if not warned and len(counts) == len(futures):  # every task's mix: the whole data's
+            if not warned and len(counts) >= len(futures):  # every task's mix: the whole data's
                 warned = warn_skewed([{"task": int(k), "class_counts": c} for k, c in counts.items()])
             for i in [i for i in pending if i in gone]:
-                lost[i] = spec.peers.get(i)
+                lost[i] = elastic.workers.get(i)
                 client.cancel([pending.pop(i)])
+            pending.update(elastic.update(status, pending, lost))
             paused = {int(k): a for k, a in status.get("paused", {}).items() if int(k) in pending}
             # a running task reports every report_interval: one that has not may have started
             limit = max(float(config.get("paused-timeout")), 2.0 * float(spec.report_interval))
@@ -356,7 +398,7 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress):
             if isinstance(r, TaskError):
                 raise r.error
         got = {r.task for r in results}
-        lost.update({i: spec.peers.get(i) for i in done if i not in got})
+        lost.update({i: elastic.workers.get(i) for i in done if i not in got})
     return results, lost, warned
 
 
@@ -435,12 +477,53 @@ def warn_dropped(results) -> None:
         )
 
 
-def warn_lost(lost: dict, n_tasks: int) -> None:
-    if lost:
-        which = ", ".join(f"task {k} on {v}" for k, v in sorted(lost.items()))
+# a lost worker seen using this share of its memory_limit or more was most likely restarted by
+# its nanny for memory (distributed.worker.memory.terminate: 0.95 by default)
+MEMORY_CAUSE = 0.7
+
+
+def memory_cause(res: FitResult) -> str:
+    """Words on memory, if a lost worker was near its memory limit; else empty."""
+    near = sorted({a for a in res.lost.values() if res.memory.get(a, 0.0) >= MEMORY_CAUSE})
+    if not near:
+        return ""
+    seen = ", ".join(f"{a} at {100 * res.memory[a]:.0f}%" for a in near)
+    return (
+        f" The lost workers were close to their memory limit ({seen} of memory_limit at the last look): "
+        "their nanny most likely restarted them for memory (distributed.worker.memory.terminate). Give the "
+        "workers more memory, use more workers, or stream a Dask collection (dask-asgd.stream: true) "
+        "instead of keeping it in memory."
+    )
+
+
+def check_results(res: FitResult) -> None:
+    """Fail a fit whose every task was lost; warn about the lost tasks of one that has results."""
+    if not res.results:
+        raise RuntimeError(
+            "dask-asgd: every training task was lost with its worker ({}); no model to return.".format(
+                ", ".join(sorted(set(map(str, res.lost.values()))))
+            )
+            + memory_cause(res)
+        )
+    if res.lost:
+        n_tasks = len(res.results) + len(res.lost)
+        which = ", ".join(f"task {k} on {v}" for k, v in sorted(res.lost.items()))
+        again = {k: v for k, v in res.retrained.items() if k in res.lost}
+        if again:
+            by = ", ".join(f"task {k}'s by task {v}" for k, v in sorted(again.items()))
+            rest = (
+                f"; their rows were trained again by new tasks ({by}), from a surviving task's model, "
+                "for the epochs and training time left (fit_report_.tasks['origin'])"
+            )
+            if len(again) < len(res.lost):
+                rest += f"; the rows of the other {len(res.lost) - len(again)} were not"
+        else:
+            rest = f"; the model is the average of the {len(res.results)} tasks that finished"
         warnings.warn(
-            f"dask-asgd: {len(lost)} of {n_tasks} training tasks were lost with their worker ({which}); the "
-            f"model is the average of the {n_tasks - len(lost)} surviving tasks.",
+            f"dask-asgd: {len(res.lost)} of {n_tasks} training tasks were lost with their worker ({which})"
+            + rest
+            + "."
+            + memory_cause(res),
             RuntimeWarning,
             stacklevel=3,
         )

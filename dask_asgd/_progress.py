@@ -123,7 +123,8 @@ class FitProgress:
                 return
             self._open()
         self.bar.set_description_str(COMPILING if self.compiling else DESCRIPTION, refresh=False)
-        epochs = sum(float(p.get("epochs", 0.0)) for p in progress.values()) / self.n_tasks
+        # tasks started while the fit runs (``_elastic``) count in the average too
+        epochs = sum(float(p.get("epochs", 0.0)) for p in progress.values()) / max(self.n_tasks, len(progress))
         self._show(min(epochs, self.total), progress.values())
 
     def _show(self, epochs: float, reports, **more) -> None:

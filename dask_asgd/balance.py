@@ -275,6 +275,9 @@ class _FitRecord:
         self.reported: set = set()  # the tasks that have reported: they run
         self.latest: dict = {}  # task -> its newest report (the client's progress bar reads it)
         self.meters: dict = {}  # task -> LinkMeter, where the policy keeps none
+        self.memory: dict = {}  # worker address -> the highest share of its memory_limit it used, as seen
+        self.worker_states: dict = {}  # worker address -> its WorkerState (read after it left too)
+        self.orders: dict = {}  # task -> what the client changed of its run (``max_iter``), sent with each answer
 
     def all_finished(self) -> bool:
         return all(t in self.finished or t in self.lost for t in self.workers)
@@ -288,6 +291,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
 
     def __init__(self):
         self.fits: dict = {}
+        self.scheduler = None  # set when the scheduler starts the plugin
 
     async def start(self, scheduler):
         self.scheduler = scheduler
@@ -299,6 +303,8 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
     # ------------------------------------------------------------------ scheduler events
     def remove_worker(self, scheduler, worker, **kwargs):
         for rec in self.fits.values():
+            if worker in rec.worker_states:  # its last heartbeat's memory: why it left, most likely
+                self._note_memory(rec, [worker])
             for task, addr in list(rec.tasks.items()):
                 if addr == worker:
                     rec.lost[task] = rec.tasks.pop(task)
@@ -320,6 +326,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics["clock"] = now  # the scheduler's wall clock (to line reports up with other records)
         metrics["task"] = task
         metrics["worker"] = rec.workers.get(task)
+        self._note_memory(rec, [metrics["worker"]])
         decision = dict(rec.policy.decide(task, metrics, rec.decisions.get(task, {})))
         if "capacity" in decision:  # the adaptive law measured it
             capacity = decision.pop("capacity")
@@ -331,7 +338,7 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         metrics["next_n_blocks"] = decision["n_blocks"]
         rec.history.append(metrics)
         rec.latest[task] = metrics
-        return {"stop": False, "peers": rec.tasks, **decision}
+        return {"stop": False, "peers": rec.tasks, **decision, **rec.orders.get(task, {})}
 
     async def finish(self, fit=None, task=None, shares=None, wait=0.0):
         """merge="pairwise": ``task`` has stopped training and every share it owes is written
@@ -358,15 +365,54 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
 
     # ------------------------------------------------------------------ client calls
     def register_fit(self, fit: str, tasks: dict, policy: IntervalPolicy, history_length: int = 100_000) -> None:
-        self.fits[fit] = _FitRecord(tasks, policy, history_length)
+        rec = self.fits[fit] = _FitRecord(tasks, policy, history_length)
+        self._hold_worker_states(rec)
+
+    def _hold_worker_states(self, rec: _FitRecord) -> None:
+        if self.scheduler is None:
+            return
+        for addr in set(rec.tasks.values()):
+            ws = self.scheduler.workers.get(addr)
+            if ws is not None:
+                rec.worker_states[addr] = ws
+
+    def _note_memory(self, rec: _FitRecord, addresses) -> None:
+        """Keep the highest process memory each of the fit's workers reported (its last
+        heartbeat) as a share of its memory_limit: a worker lost near its limit was most likely
+        restarted by its nanny for memory (``distributed.worker.memory.terminate``)."""
+        workers = {} if self.scheduler is None else self.scheduler.workers
+        for addr in addresses:
+            ws = workers.get(addr) or rec.worker_states.get(addr)
+            if ws is not None and ws.memory_limit:
+                share = float(ws.metrics.get("memory", 0) or 0) / float(ws.memory_limit)
+                rec.memory[addr] = max(rec.memory.get(addr, 0.0), share)
+
+    def add_task(self, fit: str, task: int, worker: str):
+        """A task started while the fit runs (on a worker that joined, or in place of a lost
+        one): a topic subscriber the other tasks learn of with their next answer.  Returns the
+        fit's tasks now (task -> worker address), or None if the fit has ended."""
+        rec = self.fits.get(fit)
+        if rec is None:
+            return None
+        rec.tasks[task] = worker
+        rec.workers[task] = worker
+        rec.decisions[task] = rec.policy.decide(task, {}, {})
+        self._hold_worker_states(rec)
+        return dict(rec.tasks)
+
+    def set_max_iter(self, fit: str, task: int, max_iter: int) -> None:
+        """Have ``task`` stop after epoch ``max_iter`` (a task that joined took over the rest)."""
+        rec = self.fits.get(fit)
+        if rec is not None:
+            rec.orders.setdefault(task, {})["max_iter"] = int(max_iter)
 
     def end_fit(self, fit: str) -> dict:
         """Forget the fit: a task of it that reports from now on is told to stop."""
         rec = self.fits.pop(fit, None)
         if rec is None:
-            return {"history": [], "lost": {}}
+            return {"history": [], "lost": {}, "memory": {}}
         rec.settled.set()  # a task still waiting in ``finish`` is told to stop
-        return {"history": list(rec.history), "lost": rec.lost}
+        return {"history": list(rec.history), "lost": rec.lost, "memory": dict(rec.memory)}
 
     def fit_status(self, fit: str) -> dict:
         """What the client polls while a fit runs: the tasks lost with their worker, the class
@@ -374,17 +420,27 @@ class BalanceSchedulerPlugin(SchedulerPlugin):
         and whose worker is paused (memory above ``distributed.worker.memory.pause``): a paused
         worker starts no task, and a fit's tasks may run on their own worker only; and the
         counters of each task's newest report that the client's progress bar shows
-        (``PROGRESS_FIELDS``; tasks that have not reported are not in it)."""
+        (``PROGRESS_FIELDS``; tasks that have not reported are not in it); and the cluster's
+        running workers with their thread counts (a worker that joined takes part in the fit)."""
         rec = self.fits.get(fit)
+        all_workers = {} if self.scheduler is None else self.scheduler.workers
+        workers = {a: ws.nthreads for a, ws in all_workers.items() if not _is_paused(ws)}
         if rec is None:
-            return {"lost": {}, "class_counts": {}, "paused": {}, "progress": {}}
+            return {"lost": {}, "class_counts": {}, "paused": {}, "progress": {}, "workers": workers}
         paused = {
             task: addr
             for task, addr in rec.tasks.items()
             if task not in rec.reported and _is_paused(self.scheduler.workers.get(addr))
         }
         progress = {task: {k: m.get(k, 0) for k in PROGRESS_FIELDS} for task, m in rec.latest.items()}
-        return {"lost": dict(rec.lost), "class_counts": dict(rec.class_counts), "paused": paused, "progress": progress}
+        self._note_memory(rec, set(rec.tasks.values()))
+        return {
+            "lost": dict(rec.lost),
+            "class_counts": dict(rec.class_counts),
+            "paused": paused,
+            "progress": progress,
+            "workers": workers,
+        }
 
 
 def _is_paused(ws) -> bool:
@@ -408,6 +464,14 @@ def _plugin(dask_scheduler) -> BalanceSchedulerPlugin:
 
 def register_fit(fit, tasks, policy, history_length=100_000, dask_scheduler=None):
     _plugin(dask_scheduler).register_fit(fit, tasks, policy, history_length)
+
+
+def add_task(fit, task, worker, dask_scheduler=None):
+    return _plugin(dask_scheduler).add_task(fit, task, worker)
+
+
+def set_max_iter(fit, task, max_iter, dask_scheduler=None):
+    _plugin(dask_scheduler).set_max_iter(fit, task, max_iter)
 
 
 def end_fit(fit, dask_scheduler=None):

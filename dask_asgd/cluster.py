@@ -17,7 +17,7 @@ from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import check_dask_values, dask_input, is_dask_collection
 from ._estimator import EngineMixin, FitReport
-from ._fit import run_fit, warn_lost
+from ._fit import check_results, run_fit
 from ._kernel_args import Rows
 from ._paused import compute_input
 from .models import _kmeans_kernels as KK
@@ -300,13 +300,7 @@ default='k-means++'
         res = run_fit(
             X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers, random_state=random_state
         )
-        if not res.results:
-            raise RuntimeError(
-                "dask-asgd: every training task was lost with its worker ({}); no model to return.".format(
-                    ", ".join(sorted(set(map(str, res.lost.values()))))
-                )
-            )
-        warn_lost(res.lost, len(res.results) + len(res.lost))
+        check_results(res)
         cand = combine(res.results, k, d)
         combined, singles, weights = cand.combined, cand.singles, cand.weights
         how = str(config.get("kmeans.combine"))
@@ -339,7 +333,7 @@ default='k-means++'
         self._n_features_out = k
         self.n_iter_ = int(max(r.n_iter for r in res.results))
         self.n_steps_ = int(sum(r.n_batches for r in res.results))
-        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
+        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started, res.retrained)
         for attr in ("labels_", "inertia_"):  # a refit without them must not keep the old ones
             if hasattr(self, attr):
                 delattr(self, attr)

@@ -21,7 +21,7 @@ from . import config
 from ._compat import Interval, StrOptions, _check_sample_weight
 from ._data import check_dask_values, dask_input, is_dask_collection, is_sparse_input
 from ._estimator import EngineMixin, FitReport
-from ._fit import run_fit, warn_lost, warn_skewed
+from ._fit import check_results, run_fit, warn_skewed
 from ._options import (
     CLASSIFICATION_LOSSES,
     LEARNING_RATES,
@@ -176,14 +176,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
             ordered=ordered,
             is_classifier=self._is_clf,
         )
-        n_tasks = len(res.results) + len(res.lost)
-        if not res.results:
-            raise RuntimeError(
-                "dask-asgd: every training task was lost with its worker ({}); no model to return.".format(
-                    ", ".join(sorted(set(map(str, res.lost.values()))))
-                )
-            )
-        warn_lost(res.lost, n_tasks)
+        check_results(res)
         if not res.skew_warned:  # fits too short for a report were not looked at while running
             warn_skewed(res.results)
         state = average_states(res.results)
@@ -195,7 +188,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
             self._average_state = state
         self.n_iter_ = int(max(r.n_iter for r in res.results))
         self.t_ = float(max(r.final["t"] for r in res.results))
-        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started)
+        self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started, res.retrained)
         if self.verbose:
             print(self.fit_report_)
         if tol is not None and max_iter > 1 and any(r.stop_reason == "max_iter" for r in res.results):

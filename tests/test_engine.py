@@ -4,6 +4,7 @@ import os
 import threading
 import time
 
+import dask
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -201,12 +202,45 @@ def test_killed_worker_does_not_hang_fit():
         killer = threading.Thread(target=kill_while_training)
         killer.start()
         t0 = time.time()
-        with pytest.warns(RuntimeWarning, match="lost with their worker"):
+        with pytest.warns(RuntimeWarning, match="lost with their worker.*their rows were trained again"):
             clf.fit(X, y)
         killer.join()
         assert time.time() - t0 < 30
-        assert victim in clf.fit_report_.lost.values()
-        assert len(clf.fit_report_.tasks) == 1
+        report = clf.fit_report_
+        (lost_task,) = [t for t, a in report.lost.items() if a == victim]
+        # the lost task's rows, scattered again from the client, trained by a new task to the end
+        tasks = report.tasks
+        again = tasks[tasks["origin"] == "retrained"]
+        assert list(again["origin_task"]) == [lost_task]
+        assert report.retrained == {lost_task: int(again.index[0])}
+        assert again["worker"].iloc[0] != victim and again["stop_reason"].iloc[0] == "max_time"
+        assert again["n_samples"].iloc[0] == 20000
+        assert clf.score(X, y) > 0.6
+
+
+def test_without_retraining_a_lost_tasks_rows_the_model_is_the_survivors():
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
+        X, y = _clf_data(n=40000)
+        victim = sorted(client.nthreads())[0]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+
+        def kill_while_training():
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
+                    break
+                time.sleep(0.05)
+            time.sleep(0.5)
+            os.kill(pid, 9)
+
+        killer = threading.Thread(target=kill_while_training)
+        killer.start()
+        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=4, random_state=0)
+        with dask.config.set({"dask-asgd.retrain-lost": False, "dask-asgd.join-workers": False}):
+            with pytest.warns(RuntimeWarning, match="the model is the average of the 1 tasks that finished"):
+                clf.fit(X, y)
+        killer.join()
+        assert list(clf.fit_report_.tasks["origin"]) == ["placed"]
         assert clf.score(X, y) > 0.6
 
 
@@ -1109,3 +1143,38 @@ def test_the_block_rotation_stays_inside_a_block_count_that_shrank():
     assert lo == 0 and values.shape == (tr.size,)
     blocks = [tr.block(i, 8) for i in range(37, 45)]
     assert sorted(b[0] for b in blocks) == sorted({b[0] for b in blocks}) and sum(len(b[1]) for b in blocks) == tr.size
+
+
+def test_a_worker_killed_for_memory_is_named_in_the_error():
+    from distributed import LocalCluster
+
+    from dask_asgd import Monitor
+
+    def hog(coef, intercept):  # a monitor that takes memory, 10 MB every 50 ms, until the nanny ends it
+        import time
+
+        import numpy as np
+
+        held = []
+        for _ in range(400):
+            held.append(np.ones(10_000_000 // 8))
+            time.sleep(0.05)
+        return 0.0
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit="600MB",
+            dashboard_address=None,
+            silence_logs=50,
+        ) as cluster,
+        Client(cluster),
+    ):
+        X, y = _clf_data(n=4000)
+        clf = ASGDClassifier(max_iter=10**6, tol=None, max_time=30, random_state=0)
+        t0 = time.time()
+        with pytest.raises(RuntimeError, match="(?s)every training task was lost.*memory limit.*memory.terminate"):
+            clf.fit(X, y, monitor=Monitor(hog, every=0.5))
+        assert time.time() - t0 < 60

@@ -41,6 +41,13 @@ class TaskResult:
     class_counts: list | None = None  # a Dask collection's shard: rows per class
     blocks_read: int = 0  # a streamed shard: row blocks read on the worker
     read_seconds: float = 0.0  # ... and the seconds the task waited for them
+    # set by the client (``_elastic``): "placed" with the fit, "joined" on a worker that joined
+    # while it ran (taking over ``origin_task``'s last epochs), "retrained" in place of lost task
+    # ``origin_task``; ``weight``: the share of its shard's rows the task stands for in the
+    # final combine (a task and the one that took over its epochs: half each)
+    origin: str = "placed"
+    origin_task: int = -1
+    weight: float = 1.0
 
 
 @dataclass

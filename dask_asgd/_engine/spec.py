@@ -26,6 +26,7 @@ class EngineSpec:
     monitor: object = None  # a dask_asgd.monitor.Monitor, or None
     settle_timeout: float = 10.0  # merge="pairwise": longest wait for the shares after training
     share_epochs: bool = False  # tasks in one process take over the end of slower tasks' epochs
+    start_epoch: int = 0  # a task started while the fit runs (``_elastic``): its epochs count from here
 
     @property
     def pairwise(self) -> bool:

@@ -21,6 +21,26 @@ from .stream import BlockStream
 
 SETTLE_WAIT_SECONDS = 0.5  # merge="pairwise": the longest the scheduler holds a finished task's question
 
+# the tasks training in this worker process: (fit, task) -> TaskLoop (``snapshot`` reads them)
+_RUNNING: dict = {}
+
+
+def snapshot(fit: str, task: int):
+    """The current model of a task training in this process, for a task that starts from it
+    while the fit runs (``_elastic``; called through ``Client.run`` on the task's worker):
+    ``{"state", "final", "epochs", "max_iter"}``, or None if the task is not training.  Read
+    while the kernel may be writing it: a state a few updates apart, as a received state is."""
+    loop = _RUNNING.get((fit, int(task)))
+    if loop is None or loop.trainer.done:
+        return None
+    trainer = loop.trainer
+    return {
+        "state": trainer.model(),
+        "final": trainer.final(),
+        "epochs": trainer.epoch + loop._epoch_fraction(),
+        "max_iter": trainer.max_iter,
+    }
+
 
 class PublishSchedule:
     """When a task publishes and which block of its state.
@@ -240,6 +260,10 @@ class TaskLoop:
             X_parts, y_parts, sw_parts, self.first_index, last = self._read_block()
         X, y, sw, self.class_counts = spec.model.prepare(X_parts, y_parts, sw_parts, checked, shuffle_rng, rows)
         self.trainer = spec.model.trainer(X, y, sw, spec.seeds[task_id], spec.n_buffers, ranges)
+        if spec.start_epoch:  # started while the fit runs: its epochs go on from the fit's
+            self.trainer.epoch = int(spec.start_epoch)
+            if self.trainer.epoch >= self.trainer.max_iter:
+                self.trainer.done, self.trainer.reason = True, "max_iter"
         if self.stream is not None:
             # rows of the first block the trainer keeps out of training (early stopping's held-out
             # rows) stay out whenever that block comes again
@@ -249,16 +273,18 @@ class TaskLoop:
         self.plugin = worker.plugins[PLUGIN_NAME]
         self.fit = spec.fit_id
         self.peers = {k: v for k, v in all_peers.items() if k != self.task_id}
-        self.exchange = spec.sync_interval is not None and bool(self.peers)  # one task: nobody to send to
+        # the fit exchanges; whether this task does depends on its peers (``exchange``), which
+        # change while it runs (tasks lost, tasks started on workers that joined)
+        self.exchanges = spec.sync_interval is not None
         # fits without exchange stay reproducible: only fits that exchange share their epochs
         self.sharing = (
             spec.share_epochs and spec.sync_interval is not None and len(spec.peers) > 1 and self.stream is None
         )
         self.rng = np.random.default_rng(spec.seeds[task_id] + 1)
         self.schedule = PublishSchedule(
-            int(spec.sync_interval) if self.exchange else 0,
+            int(spec.sync_interval) if self.exchanges else 0,
             spec.n_blocks,
-            self.exchange and spec.auto_interval,
+            self.exchanges and spec.auto_interval,
             spec.min_publish_period,
         )
         self.ledger = PairwiseLedger(self.trainer, self.plugin, self.fit, self.task_id)
@@ -268,12 +294,19 @@ class TaskLoop:
         self.counts_reported = False
         self.settle_seconds = 0.0
         self.inbox = None
+        self.held: dict = {}  # src -> a received block from a task not known yet (``_take_messages``)
+
+    @property
+    def exchange(self) -> bool:
+        """Whether this task exchanges now: the fit does, and it has a peer to send to."""
+        return self.exchanges and bool(self.peers)
 
     def run(self) -> TaskResult:
         """Train until the trainer is done, ``max_time`` passes or the fit stops; the result."""
         from distributed import secede
 
         spec, trainer = self.spec, self.trainer
+        _RUNNING[(self.fit, self.task_id)] = self
         if self.sharing:
             sharing.join(self.fit, self.task_id, trainer)
         if not self.seceded:
@@ -328,6 +361,7 @@ class TaskLoop:
         finally:
             if report_future is not None:  # nobody will read it: no "exception never retrieved"
                 report_future.cancel()
+            _RUNNING.pop((self.fit, self.task_id), None)
             if self.sharing:
                 sharing.leave(self.fit, self.task_id)
             if self.stream is not None:
@@ -351,19 +385,34 @@ class TaskLoop:
 
     def _take_messages(self) -> None:
         """Received states into the trainer's slots; returned shares subtracted."""
-        now = time.monotonic()
         for slot, lo, values, _sent, arrived, src in self.inbox.take():
-            if src not in self.peers:  # not a task of this fit: dropped as a malformed block
-                self.trainer.dropped += 1
+            if src not in self.peers:
+                # a task started while the fit runs (this task learns of it with its next
+                # answer), or no task of this fit: held until then (the newest per sender)
+                self.held[src] = (slot, lo, values, arrived)
                 continue
-            values = self.trainer.valid_block(lo, values)
-            if values is None:
-                continue
-            self.trainer.put_slot(slot, int(lo), values, src)
-            if self.per_batch:  # how old the state is when the kernel merges it, in mini-batches
-                self.ages.append((now - arrived) / self.per_batch)
+            self._put(slot, lo, values, arrived, src)
         if self.spec.pairwise:  # what peers gained from our states: ours to give up
             self.ledger.apply_received(self.inbox)
+
+    def _put(self, slot, lo, values, arrived, src) -> None:
+        """A received block into its trainer slot, once checked (``valid_block``)."""
+        values = self.trainer.valid_block(lo, values)
+        if values is None:
+            return
+        self.trainer.put_slot(slot, int(lo), values, src)
+        if self.per_batch:  # how old the state is when the kernel merges it, in mini-batches
+            self.ages.append((time.monotonic() - arrived) / self.per_batch)
+
+    def _release_held(self) -> None:
+        """The held messages after an answer: those of tasks now known go to the trainer, the
+        rest (no task of this fit) are dropped as malformed."""
+        held, self.held = self.held, {}
+        for src, (slot, lo, values, arrived) in held.items():
+            if src in self.peers:
+                self._put(slot, lo, values, arrived, src)
+            else:
+                self.trainer.dropped += 1
 
     def _train_chunk(self) -> None:
         """One kernel call of about ``chunk_seconds``, cut short where a publish falls due."""
@@ -419,6 +468,12 @@ class TaskLoop:
         if answer.get("stop"):
             return True
         self.peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != self.task_id}
+        self._release_held()
+        if "max_iter" in answer:  # a task that joined the fit took over this task's last epochs
+            trainer = self.trainer
+            trainer.max_iter = min(trainer.max_iter, int(answer["max_iter"]))
+            if trainer.epoch >= trainer.max_iter and not trainer.done:
+                trainer.done, trainer.reason = True, "max_iter"
         if self.exchange and self.spec.auto_interval and answer.get("sync_interval"):
             before = self.schedule.n_blocks
             self.schedule.decided(int(answer["sync_interval"]), int(answer.get("n_blocks", before)))
@@ -501,7 +556,7 @@ class TaskLoop:
             received=self.inbox.received,
             merged=trainer.merged,
             rejected=trainer.rejected,
-            dropped=trainer.dropped + self.inbox.dropped,
+            dropped=trainer.dropped + self.inbox.dropped + len(self.held),  # held: never a known task's
             overwritten=self.inbox.overwritten,
             coalesced=sends["coalesced"],
             cut=sends["cut"],

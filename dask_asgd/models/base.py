@@ -62,6 +62,13 @@ class ModelSpec(abc.ABC):
         """This spec as the tasks of a fit of ``n_tasks`` over ``X`` need it (client side)."""
         return self
 
+    def resumed(self, snapshot: dict, ahead: float = 1.0) -> ModelSpec | None:
+        """This spec starting from a running task's model (``_engine.task.snapshot``), for a task
+        that starts while the fit runs (``_elastic``); ``ahead``: how much further along the
+        step-size schedule the new task starts than the snapshot's task is.  None: the family
+        cannot start a task from a running one."""
+        return None
+
     @abc.abstractmethod
     def prepare(self, X_parts, y_parts, sw_parts, checked, rng, rows):
         """A task's shard from its blocks: ``(X, y, sw, class_counts)``."""
@@ -409,8 +416,9 @@ class ShardTrainer(abc.ABC):
 
     def block(self, index: int, n_blocks: int):
         """``(lo, values)`` of block ``index`` of ``n_blocks`` of the state (a copy); ``index`` is
-        taken modulo ``n_blocks``, so a block count that shrank never gives an empty block."""
-        n_blocks = max(1, int(n_blocks))
+        taken modulo ``n_blocks``, so a block count that shrank never gives an empty block; nor
+        does a count larger than the state (each block is one value then)."""
+        n_blocks = max(1, min(int(n_blocks), self.size))
         index = int(index) % n_blocks
         lo = self.size * index // n_blocks
         hi = self.size * (index + 1) // n_blocks

@@ -64,6 +64,14 @@ class KMeansSpec(ModelSpec):
     def work_outputs(self) -> int:
         return self.n_clusters
 
+    def resumed(self, snapshot: dict, ahead: float = 1.0) -> KMeansSpec:
+        # the counts (each centroid's step is 1 / its count) are capped by ``memory`` as they grow
+        from dataclasses import replace
+
+        k, d = self.n_clusters, self.n_features
+        state = np.asarray(snapshot["state"], dtype=np.float64)
+        return replace(self, init_centers=state[: k * d].reshape(k, d), init_counts=state[k * d :] * ahead)
+
     def prepare(self, X_parts, y_parts, sw_parts, checked, rng, rows):
         X, _, sw = prepare_shard(X_parts, None, sw_parts, None, None, False, checked, rng, rows)
         return X, None, sw, None
@@ -348,10 +356,11 @@ def combine(results, k: int, d: int) -> Candidates:
     for r in results:
         centers = r.state[: k * d].reshape(k, d).astype(np.float64)
         order = align(ref_centers, centers) if r is not ref else np.arange(k)
-        s, wt = r.final["sums"][order], r.final["weights"][order]
+        # a task stands for its share of its shard's rows (two tasks that shared a shard's epochs: half each)
+        s, wt = r.final["sums"][order] * r.weight, r.final["weights"][order] * r.weight
         sums += s
         weights += wt
-        own = np.maximum(r.state[k * d :].astype(np.float64)[order], 0.0) + 1e-12
+        own = (np.maximum(r.state[k * d :].astype(np.float64)[order], 0.0) + 1e-12) * r.weight
         mean_centers += centers[order] * own[:, None]
         mean_weights += own
         single = centers.copy()

@@ -74,6 +74,14 @@ class LinearSpec(ModelSpec):
 
         return replace(self, t_scale=schedule_scale(n_tasks, self, X))
 
+    def resumed(self, snapshot: dict, ahead: float = 1.0) -> LinearSpec:
+        from dataclasses import replace
+
+        state, final = snapshot["state"], snapshot["final"]
+        if self.average and final.get("iterate") is not None:  # the iterate goes on; the average too
+            return replace(self, init_state=final["iterate"], init_avg=state, init_t=float(final["t"]) * ahead)
+        return replace(self, init_state=state, init_avg=None, init_t=float(final["t"]) * ahead)
+
     def prepare(self, X_parts, y_parts, sw_parts, checked, rng, rows):
         classes = self.classes if self.is_classifier else None
         X, y, sw = prepare_shard(
@@ -365,9 +373,10 @@ class LinearTrainer(ShardTrainer):
 
 def average_states(results, key: str = "state") -> np.ndarray:
     """The final linear model: the plain average of the tasks' final states (``key``: the
-    result's ``state`` or one of its ``final`` entries), weighted by shard size."""
+    result's ``state`` or one of its ``final`` entries), weighted by the rows each stands for
+    (its shard's, times its ``weight``: the share of a shard two tasks trained)."""
     states = np.stack([r.state if key == "state" else r.final[key] for r in results])
-    weights = np.array([max(r.n_samples, 1) for r in results], dtype=np.float64)
+    weights = np.array([max(r.n_samples, 1) * r.weight for r in results], dtype=np.float64)
     return (states * (weights / weights.sum())[:, None]).sum(axis=0).astype(states.dtype)
 
 
