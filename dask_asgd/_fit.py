@@ -108,17 +108,23 @@ def run_fit(
         nthreads = ensure_plugins(client)
         rng = np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
         checked = not is_dask_collection(X)  # in-memory input was validated on the client
-        slots = worker_slots(client, n_workers, nthreads=nthreads)
-        if n_workers is None and checked:
-            slots = slots[: default_tasks(X, spec.model.work_outputs, len(slots))]
+
+        def place(slots):
+            if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
+                return place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered, fit=fit_id)
+            if stream_input(client, X, slots, spec.model.streams):
+                return place_dask_stream(X, y, sw, slots)
+            return place_dask(client, X, y, sw, slots)
+
+        def choose(nthreads=None):
+            slots = worker_slots(client, n_workers, nthreads=nthreads)
+            if n_workers is None and checked:
+                slots = slots[: default_tasks(X, spec.model.work_outputs, len(slots))]
+            return slots
+
         fit_id = f"dask-asgd-{uuid.uuid4().hex[:12]}"
         try:
-            if checked:  # in-memory labels arrive encoded (float class codes), class weights folded
-                shards = place_in_memory(client, X, y, sw, slots, rng, spec.shuffle, is_classifier, ordered, fit=fit_id)
-            elif stream_input(client, X, slots, spec.model.streams):
-                shards = place_dask_stream(X, y, sw, slots)
-            else:
-                shards = place_dask(client, X, y, sw, slots)
+            shards = place_on_workers(client, place, choose(nthreads), choose)
             tasks = {i: s.worker for i, s in enumerate(shards)}
             seeds = {i: int(rng.integers(0, 2**31 - 1)) for i in tasks}
             spec = replace(spec, fit_id=fit_id, peers=tasks, seeds=seeds, model=spec.model.for_fit(len(tasks), X))
@@ -167,6 +173,29 @@ def run_fit(
             elastic.retrained,
             ended.get("memory", {}),
         )
+
+
+def place_on_workers(client, place, slots: list, choose) -> list:
+    """``place(slots)``, the shards; a worker of ``slots`` that leaves the cluster while the data
+    are placed on it fails the placement (distributed's ``KeyError`` of its address, or a
+    closed comm): then the data are placed again once on the workers there are now
+    (``choose()``), and a second loss is an error that says so."""
+    for attempt in range(2):
+        try:
+            return place(slots)
+        except (KeyError, OSError) as e:  # distributed's CommClosedError is an OSError
+            now = set(client.nthreads())
+            gone = sorted(set(slots) - now)
+            if not gone:
+                raise
+            if attempt == 1 or not now:
+                raise RuntimeError(
+                    f"dask-asgd: the workers {', '.join(gone)} left the cluster while the fit placed its data "
+                    f"on them ({type(e).__name__}: {e}), twice. Fit again once the cluster is stable (a worker "
+                    "restarted by its nanny for memory needs a larger memory_limit)."
+                ) from None
+            slots = choose()
+    raise AssertionError("unreachable")
 
 
 class _Opaque:

@@ -1145,6 +1145,35 @@ def test_the_block_rotation_stays_inside_a_block_count_that_shrank():
     assert sorted(b[0] for b in blocks) == sorted({b[0] for b in blocks}) and sum(len(b[1]) for b in blocks) == tr.size
 
 
+def test_a_worker_lost_while_the_data_are_placed_is_left_out_of_the_placement():
+    from dask_asgd._data import place_in_memory
+    from dask_asgd._fit import place_on_workers
+
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
+        X, y = _clf_data(n=4000)
+        slots = sorted(client.nthreads())
+        victim = slots[1]
+        os.kill(client.run(os.getpid, workers=[victim])[victim], 9)
+        deadline = time.time() + 30
+        while victim in client.nthreads() and time.time() < deadline:  # the scheduler has seen it go
+            time.sleep(0.05)
+        rng = np.random.default_rng(0)
+
+        def place(slots):
+            return place_in_memory(client, X, y.astype(float), None, slots, rng, True, True, fit="f")
+
+        # the slots listed before the loss: the placement goes again on the workers there are now
+        shards = place_on_workers(client, place, slots, lambda: sorted(client.nthreads())[:1])
+        assert [s.worker for s in shards] == sorted(client.nthreads())[:1]
+        assert victim not in [s.worker for s in shards]
+
+        def never_stable():  # every new list of workers is out of date again
+            return [victim]
+
+        with pytest.raises(RuntimeError, match="left the cluster while the fit placed its data"):
+            place_on_workers(client, place, [victim], never_stable)
+
+
 def test_a_worker_killed_for_memory_is_named_in_the_error():
     from distributed import LocalCluster
 
