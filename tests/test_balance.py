@@ -491,7 +491,7 @@ def test_dashboard_page_shows_the_exchange_in_a_real_browser_during_a_fit():
         ):
             port = cluster.scheduler.http_server.port
             ASGDClassifier(max_iter=1).fit(X[:100], y[:100])  # registers the plugins: the page exists
-            est = ASGDClassifier(max_iter=10**6, tol=None, max_time=4.0, sync_interval=8, random_state=0)
+            est = ASGDClassifier(max_iter=10**6, tol=None, max_time=8.0, sync_interval=8, random_state=0)
             fit = threading.Thread(target=est.fit, args=(X, y))
             fit.start()
             browser.get(f"http://127.0.0.1:{port}/individual-asgd")
