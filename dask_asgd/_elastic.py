@@ -1,10 +1,13 @@
 """A fit on a cluster that changes while it runs.
 
 A worker that joins (an adaptive dask-jobqueue cluster's new job, a worker started by hand)
-takes part: for each of its threads, the running task with the most work left hands it half of
-its remaining epochs.  The new task starts from that task's current model, on the same rows
-(Dask copies them to the new worker, or a streamed shard's blocks are read there), and the two
-then stand for half of the shard each in the final combine.
+takes part: each of its threads gets a task on the shard with the most epochs left per task
+training it.  The new task starts from the current model of a task on that shard, on the same
+rows (Dask copies them to the new worker, or a streamed shard's blocks are read there).  The
+tasks of one shard share its remaining epochs: once a second each is told its last epoch, in
+proportion to the epochs a second it trains, so that they end together (a task that starts
+late, on a worker that has just started, takes less).  They stand for the shard together in the
+final combine, each with an equal share.
 
 The rows of a task lost with its worker are trained again: a new task on the least busy
 surviving worker (or on one that joined) starts from a surviving task's current model, at the
@@ -28,7 +31,7 @@ from . import config
 
 class Elastic:
     """The tasks a running fit starts after its placement, and what the final combine needs to
-    know of them (``origins``, ``weights``).
+    know of them (``label``).
 
     ``submit(task, shard, spec) -> future`` starts one training task; ``shards``: the placed
     tasks' shards (``_data.Shard``); ``workers``: every worker of the cluster when the fit
@@ -46,7 +49,13 @@ class Elastic:
         self.join = bool(join) and bool(config.get("join-workers"))
         self.retrain = bool(config.get("retrain-lost"))
         self.max_iter = {t: int(spec.model.max_iter) for t in self.shards}  # as the task was told
-        self.weights = {t: 1.0 for t in self.shards}
+        # the tasks that train one shard: task -> its shard's placed task; each one's epoch
+        # counter when it started; the epochs the shard gets in all
+        self.family = {t: t for t in self.shards}
+        self.counted_from = {t: 0 for t in self.shards}
+        self.target = {t: int(spec.model.max_iter) for t in self.shards}
+        self.seen: dict = {}  # task -> (time, epochs) of the last progress read
+        self.rate: dict = {}  # task -> epochs a second
         self.origins: dict = {}  # task -> ("joined" | "retrained", the task it came from)
         self.retrained: dict = {}  # lost task -> the task that trains its rows again
         self.rng = np.random.default_rng(seed)
@@ -59,13 +68,20 @@ class Elastic:
         new = {}
         if self.retrain:
             for task in sorted(lost):
+                if task in self.retrained or task not in self.family:
+                    continue
+                others = [t for t in self._members(self.family[task]) if t in pending]
+                if others:  # the other tasks of its shard train its rows: they share its epochs
+                    self.retrained[task] = others[0]
+                    continue
                 # once: a task that trains lost rows again and is lost too is not replaced (a
                 # shard that ends every worker it is on, by its memory, would go round for ever)
-                if task not in self.retrained and task in self.shards and task not in self.origins_retrained():
+                if task not in self.origins_retrained():
                     started = self._retrain(task, status, pending)
                     if started is not None:
                         new.update(started)
                         pending = {**pending, **started}
+        self._rates(status.get("progress", {}))
         workers = status.get("workers", {})
         for addr in sorted(a for a in workers if a not in self.known):
             self.known.add(addr)
@@ -77,49 +93,91 @@ class Elastic:
                     break
                 new.update(started)
                 pending = {**pending, **started}
+        self._share_epochs(status.get("progress", {}), pending)
         return new
 
     def origins_retrained(self) -> set:
         return {t for t, (kind, _) in self.origins.items() if kind == "retrained"}
 
+    def _members(self, family: int) -> list:
+        return [t for t, f in self.family.items() if f == family]
+
+    def _done(self, family: int, progress: dict) -> float:
+        """Epochs the tasks of a shard have trained over it (a lost task's included: its
+        epochs are where the task that replaces it starts)."""
+        return sum(
+            max(0.0, float(progress.get(t, {}).get("epochs", self.counted_from[t])) - self.counted_from[t])
+            for t in self._members(family)
+        )
+
+    def _rates(self, progress: dict) -> None:
+        now = time.monotonic()
+        for t, p in progress.items():
+            e = float(p.get("epochs", 0.0))
+            if t in self.seen and now > self.seen[t][0] and e > self.seen[t][1]:
+                r = (e - self.seen[t][1]) / (now - self.seen[t][0])
+                self.rate[t] = r if t not in self.rate else 0.5 * self.rate[t] + 0.5 * r
+            if t not in self.seen or e != self.seen[t][1]:
+                self.seen[t] = (now, e)
+
+    def _share_epochs(self, progress: dict, pending: dict) -> None:
+        """Tell the tasks of each shard trained by more than one their last epoch: the shard's
+        remaining epochs shared in proportion to each one's epochs a second (a task that has
+        not reported keeps what it was given)."""
+        from .balance import set_max_iter
+
+        families = {self.family[t] for t in pending if t in self.family}
+        for fam in families:
+            members = self._members(fam)
+            if len(members) < 2:
+                continue
+            live = [t for t in members if t in pending and t in progress and self.rate.get(t, 0.0) > 0]
+            if not live:
+                continue
+            left = self.target[fam] - self._done(fam, progress)
+            for t in members:  # a task without a rate yet keeps the epochs it was given
+                if t in pending and t not in live:
+                    e = float(progress.get(t, {}).get("epochs", self.counted_from[t]))
+                    left -= max(0.0, self.max_iter[t] - e)
+            total = sum(self.rate[t] for t in live)
+            for t in live:
+                e = float(progress[t]["epochs"])
+                last = e + max(0.0, left) * self.rate[t] / total
+                last = max(math.ceil(e - 1e-9), int(round(last)), 1)
+                if last != self.max_iter[t]:
+                    self.client.run_on_scheduler(set_max_iter, self.fit_id, t, last)
+                    self.max_iter[t] = last
+
     # ------------------------------------------------------------------ joining workers
     def _join(self, addr: str, status: dict, pending: dict):
-        """A task on ``addr`` that takes over half the remaining epochs of the running task with
-        the most work left (none if no task has an epoch to give)."""
+        """A task on ``addr`` for the shard with the most epochs left per task training it, from
+        the model of the task furthest along on it (none if no shard has an epoch to give)."""
         from ._data import LocalRef, _in_this_process
 
         progress = status.get("progress", {})
         best, most = None, 0.0
-        for task in pending:
-            shard = self.shards.get(task)
-            if task not in progress or shard is None:
+        for fam in {self.family[t] for t in pending if t in self.family}:
+            live = [t for t in self._members(fam) if t in pending and t in progress]
+            shard = self.shards[fam]
+            if not live:
                 continue  # not reported yet: still starting
             if isinstance(shard.X[0], LocalRef) and not _in_this_process([addr]):
                 continue  # the rows are the client's own arrays, which a worker process cannot read
-            left = (self.max_iter[task] - float(progress[task].get("epochs", 0.0))) * shard.n_samples
-            left *= self.weights[task]
-            if left > most:
-                best, most = task, left
+            left = self.target[fam] - self._done(fam, progress)
+            per_task = left * shard.n_samples / (len(live) + 1)
+            if left >= 1.0 and per_task > most:
+                best, most = fam, per_task
         if best is None:
             return None
-        snap = self._snapshot(best)
+        live = [t for t in self._members(best) if t in pending and t in progress]
+        donor = max(live, key=lambda t: float(progress[t].get("epochs", 0.0)))
+        snap = self._snapshot(donor)
         if snap is None:
             return None
-        e, end = float(snap["epochs"]), int(snap["max_iter"])
-        keep = max(math.ceil(e), int(round((end + e) / 2.0)))  # the donor's last epoch from now on
-        if keep >= end:
-            return None  # less than an epoch to give
-        from .balance import set_max_iter
-
-        self.client.run_on_scheduler(set_max_iter, self.fit_id, best, keep)
-        self.max_iter[best] = keep
-        start = int(math.floor(e))  # the new task's epochs count from the donor's
-        task = self._start(addr, self.shards[best], snap, start, start + (end - keep), "joined", best)
-        if task is None:
-            return None
-        self.weights[best] /= 2.0
-        self.weights[next(iter(task))] = self.weights[best]
-        return task
+        start = int(math.floor(float(snap["epochs"])))  # the new task's epochs count from the donor's
+        left = self.target[best] - self._done(best, progress)
+        first = start + max(1, int(math.ceil(left / (len(live) + 1))))  # until its rate is known
+        return self._start(addr, self.shards[best], snap, start, first, "joined", donor, family=best)
 
     # ------------------------------------------------------------------ lost tasks
     def _retrain(self, lost_task: int, status: dict, pending: dict):
@@ -146,12 +204,14 @@ class Elastic:
                 break
         # from a surviving task's model, at the lost task's epoch; with none running, from the start
         epochs = float(status.get("progress", {}).get(lost_task, {}).get("epochs", 0.0)) if snap is not None else 0.0
-        task = self._start(addr, shard, snap, int(math.floor(epochs)), self.max_iter[lost_task], "retrained", lost_task)
+        fam = self.family[lost_task]
+        start = int(math.floor(epochs))
+        left = self.target[fam] - self._done(fam, status.get("progress", {}))
+        last = start + max(1, int(math.ceil(left))) if snap is not None else self.target[fam]
+        task = self._start(addr, shard, snap, start, last, "retrained", lost_task, family=fam)
         if task is None:
             return None
-        new = next(iter(task))
-        self.retrained[lost_task] = new
-        self.weights[new] = self.weights[lost_task]
+        self.retrained[lost_task] = next(iter(task))
         return task
 
     def _replace_shard(self, task: int):
@@ -185,7 +245,7 @@ class Elastic:
         except Exception:  # the worker left meanwhile
             return None
 
-    def _start(self, addr, shard, snap, start_epoch: int, max_iter: int, origin: str, of: int):
+    def _start(self, addr, shard, snap, start_epoch: int, max_iter: int, origin: str, of: int, family: int):
         """Start a task on ``addr`` over ``shard`` from ``snap`` (None: the fit's starting model),
         its epochs counted from ``start_epoch`` up to ``max_iter``, within the training time left."""
         spec = self.spec
@@ -216,11 +276,18 @@ class Elastic:
         self.shards[task] = shard
         self.max_iter[task] = int(max_iter)
         self.origins[task] = (origin, int(of))
+        self.family[task] = family
+        self.counted_from[task] = int(start_epoch)
         return {task: self.submit(task, shard, spec)}
 
     # ------------------------------------------------------------------ the end
     def label(self, results) -> None:
-        """Mark each result with how its task came to be and the share of rows it stands for."""
+        """Mark each result with how its task came to be and the share of its shard's rows it
+        stands for: the tasks of one shard that returned a model share it equally."""
+        returned: dict = {}
+        for r in results:
+            fam = self.family.get(r.task, r.task)
+            returned[fam] = returned.get(fam, 0) + 1
         for r in results:
             r.origin, r.origin_task = self.origins.get(r.task, ("placed", -1))
-            r.weight = float(self.weights.get(r.task, 1.0))
+            r.weight = 1.0 / returned[self.family.get(r.task, r.task)]

@@ -119,10 +119,11 @@ class FitReport:
         ``n_iter``, ``stop_reason``, ``monitor_seconds``, ``blocks_read`` and ``read_seconds`` (a
         streamed Dask collection: row blocks read, and the seconds the task waited for them), and
         how the task came to be: ``origin`` ("placed" with the fit; "joined", started on a worker
-        that joined the running fit, taking over half the remaining epochs of task
-        ``origin_task``; "retrained", started in place of lost task ``origin_task`` to train its
-        rows again) and ``weight`` (the share of its shard's rows it stands for in the final
-        model: a task and the one that took over its epochs, half each).
+        that joined the running fit, sharing the remaining epochs of the shard of task
+        ``origin_task``, from whose model it started; "retrained", started in place of lost
+        task ``origin_task`` to train its rows again) and ``weight`` (the share of its shard's
+        rows it stands for in the final model: the tasks of one shard that returned a model
+        share it equally).
     history : pandas.DataFrame
         The metric reports of every task while the fit ran (``time``, ``task``,
         ``sync_interval``, ``backlog_bytes``, ...), one row per task per report.

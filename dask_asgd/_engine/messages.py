@@ -42,9 +42,9 @@ class TaskResult:
     blocks_read: int = 0  # a streamed shard: row blocks read on the worker
     read_seconds: float = 0.0  # ... and the seconds the task waited for them
     # set by the client (``_elastic``): "placed" with the fit, "joined" on a worker that joined
-    # while it ran (taking over ``origin_task``'s last epochs), "retrained" in place of lost task
+    # while it ran (sharing the epochs of ``origin_task``'s shard), "retrained" in place of lost task
     # ``origin_task``; ``weight``: the share of its shard's rows the task stands for in the
-    # final combine (a task and the one that took over its epochs: half each)
+    # final combine (the tasks of one shard that returned a model: equal shares)
     origin: str = "placed"
     origin_task: int = -1
     weight: float = 1.0

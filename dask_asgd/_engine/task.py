@@ -469,9 +469,9 @@ class TaskLoop:
             return True
         self.peers = {int(k): v for k, v in answer.get("peers", {}).items() if int(k) != self.task_id}
         self._release_held()
-        if "max_iter" in answer:  # a task that joined the fit took over this task's last epochs
+        if "max_iter" in answer:  # the shard's epochs shared with tasks that joined (``_elastic``)
             trainer = self.trainer
-            trainer.max_iter = min(trainer.max_iter, int(answer["max_iter"]))
+            trainer.max_iter = int(answer["max_iter"])
             if trainer.epoch >= trainer.max_iter and not trainer.done:
                 trainer.done, trainer.reason = True, "max_iter"
         if self.exchange and self.spec.auto_interval and answer.get("sync_interval"):
