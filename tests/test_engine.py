@@ -1207,3 +1207,39 @@ def test_a_worker_killed_for_memory_is_named_in_the_error():
         with pytest.raises(RuntimeError, match="(?s)every training task was lost.*memory limit.*memory.terminate"):
             clf.fit(X, y, monitor=Monitor(hog, every=0.5))
         assert time.time() - t0 < 60
+
+
+def test_a_lost_workers_blocks_of_a_persisted_collection_are_recomputed_and_retrained():
+    import dask.array as da
+
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
+        X, y = _clf_data(n=40000)
+        # blocks made on the workers from a graph (as a collection read from files is): Dask can
+        # compute a lost worker's blocks again
+        Xd = da.from_array(X, chunks=5000).map_blocks(np.copy).persist()
+        yd = da.from_array(y, chunks=5000).map_blocks(np.copy).persist()
+        victim = sorted(client.nthreads())[0]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+
+        def kill_while_training():
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)
+            os.kill(pid, 9)
+
+        killer = threading.Thread(target=kill_while_training)
+        killer.start()
+        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=5, random_state=0)
+        with dask.config.set({"dask-asgd.join-workers": False}):  # the survivor alone trains them
+            with pytest.warns(RuntimeWarning, match="their rows were trained again"):
+                clf.fit(Xd, yd)
+        killer.join()
+        tasks = clf.fit_report_.tasks
+        again = tasks[tasks["origin"] == "retrained"]
+        assert len(again) == 1 and again["worker"].iloc[0] != victim
+        assert again["n_batches"].iloc[0] > 0 and again["n_samples"].iloc[0] > 0
+        assert tasks["n_samples"].sum() == len(X)  # every row trained: the survivor's and the lost ones
+        assert clf.score(X, y) > 0.6
