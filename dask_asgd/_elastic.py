@@ -161,7 +161,7 @@ class Elastic:
             shard = self.shards[fam]
             if not live:
                 continue  # not reported yet: still starting
-            if isinstance(shard.X[0], LocalRef) and not _in_this_process([addr]):
+            if shard.X and isinstance(shard.X[0], LocalRef) and not _in_this_process([addr]):
                 continue  # the rows are the client's own arrays, which a worker process cannot read
             left = self.target[fam] - self._done(fam, progress)
             per_task = left * shard.n_samples / (len(live) + 1)

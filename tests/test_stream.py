@@ -1,5 +1,8 @@
 """Dask collections streamed: row blocks read on the workers as the epochs go (``_engine.stream``)."""
 
+import threading
+import time
+
 import dask
 import dask.array as da
 import numpy as np
@@ -154,3 +157,33 @@ def test_auto_streams_by_the_bytes_in_memory_and_never_a_persisted_collection(cl
     assert (sparse.fit_report_.tasks["blocks_read"] == 0).all()
     with dask.config.set({"dask-asgd.stream": "true"}):  # as an environment variable sets it
         assert (ASGDClassifier(max_iter=1).fit(X, y).fit_report_.tasks["blocks_read"] > 0).all()
+
+
+def test_a_worker_that_joins_shares_a_streamed_shards_epochs():
+    X, y = make_classification(40_000, 20, random_state=0)
+    Xd, yd = da.from_array(X, chunks=5_000), da.from_array(y, chunks=5_000)
+    max_iter = 60
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+
+        def grow():  # a second worker once the fit trains
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if any("dask-asgd" in str(k) for keys in client.processing().values() for k in keys):
+                    break
+                time.sleep(0.02)
+            cluster.scale(2)
+
+        grower = threading.Thread(target=grow)
+        grower.start()
+        with dask.config.set({"dask-asgd.stream": True}):
+            clf = ASGDClassifier(max_iter=max_iter, tol=None, random_state=0).fit(Xd, yd)
+        grower.join()
+    tasks = clf.fit_report_.tasks
+    joined = tasks[tasks["origin"] == "joined"]
+    assert len(joined) == 1, tasks
+    assert joined["blocks_read"].iloc[0] > 0  # it read the shard's blocks on its own worker
+    assert abs(clf.fit_report_.samples_seen / len(X) - max_iter) <= 2
+    assert clf.score(X, y) > 0.8
