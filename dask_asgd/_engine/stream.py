@@ -86,9 +86,12 @@ class BlockStream:
         return X, y, sw, index, last
 
     def close(self) -> None:
-        """Drop the block being read (the task has stopped)."""
+        """Drop the block being read (the task has stopped): released, not cancelled, so that
+        the scheduler forgets it once nobody wants it (distributed's cancel of one of several
+        futures of one graph walks into the graph's other keys, and fails on those no client
+        holds: an ``AssertionError`` on the scheduler)."""
         if self._pending is not None:
             for f in self._pending[1]:
-                f.cancel()
+                f.release()
             self._pending = None
         self._kept = None
