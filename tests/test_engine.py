@@ -1243,3 +1243,34 @@ def test_a_lost_workers_blocks_of_a_persisted_collection_are_recomputed_and_retr
         assert again["n_batches"].iloc[0] > 0 and again["n_samples"].iloc[0] > 0
         assert tasks["n_samples"].sum() == len(X)  # every row trained: the survivor's and the lost ones
         assert clf.score(X, y) > 0.6
+
+
+def test_a_kmeans_fit_retrains_a_lost_tasks_rows_from_a_survivors_centroids():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+
+    from dask_asgd import ASGDKMeans
+
+    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
+        X, _ = make_blobs(40000, 10, centers=8, random_state=0)
+        victim = sorted(client.nthreads())[0]
+        pid = client.run(os.getpid, workers=[victim])[victim]
+
+        def kill_while_training():
+            deadline = time.time() + 30
+            while time.time() < deadline:
+                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
+                    break
+                time.sleep(0.05)
+            time.sleep(1.0)
+            os.kill(pid, 9)
+
+        killer = threading.Thread(target=kill_while_training)
+        killer.start()
+        km = ASGDKMeans(8, max_iter=10**6, tol=0, max_time=4, random_state=0)
+        with pytest.warns(RuntimeWarning, match="their rows were trained again"):
+            km.fit(X)
+        killer.join()
+        tasks = km.fit_report_.tasks
+        assert (tasks["origin"] == "retrained").sum() == 1
+        assert km.inertia_ <= 1.02 * KMeans(8, n_init=3, random_state=0).fit(X).inertia_
