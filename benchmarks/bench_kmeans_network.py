@@ -228,7 +228,7 @@ def fit_model_at(parts, centers_per_task):
         sums = np.asarray(onehot @ X)
         weights = np.bincount(lab, minlength=k).astype(np.float64)
         state = np.concatenate([C.ravel(), np.ones(k)])
-        results.append(SimpleNamespace(task=len(results), state=state, n_samples=len(X),
+        results.append(SimpleNamespace(task=len(results), state=state, n_samples=len(X), weight=1.0,
                                        final={"sums": sums, "weights": weights, "inertia": float(dist.sum())}))
     cand = combine(results, k, d)
     Xall = np.concatenate(parts)
