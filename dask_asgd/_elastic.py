@@ -281,6 +281,18 @@ class Elastic:
         return {task: self.submit(task, shard, spec)}
 
     # ------------------------------------------------------------------ the end
+    def epochs(self, results) -> int:
+        """The epochs the fit ran, as ``n_iter_`` reports them: the most any shard got, its
+        tasks' epochs added up (a task that joined counts its own from where it started)."""
+        by_family: dict = {}
+        for r in results:
+            by_family.setdefault(self.family.get(r.task, r.task), []).append(r)
+        most = 0
+        for members in by_family.values():
+            starts = [self.counted_from.get(r.task, 0) for r in members]
+            most = max(most, min(starts) + sum(r.n_iter - s for r, s in zip(members, starts)))
+        return int(most)
+
     def label(self, results) -> None:
         """Mark each result with how its task came to be and the share of its shard's rows it
         stands for: the tasks of one shard that returned a model share it equally."""

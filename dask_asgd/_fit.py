@@ -82,11 +82,15 @@ def _registered(dask_scheduler=None):
 
 
 class FitResult:
-    def __init__(self, results, lost, history, seconds, started=None, skew_warned=False, retrained=None, memory=None):
+    def __init__(
+        self, results, lost, history, seconds, started=None, skew_warned=False, retrained=None, memory=None, n_iter=None
+    ):
         self.results = results  # one TaskResult per finished task
         self.lost = lost  # task -> worker address of the tasks lost with their worker
         self.retrained = dict(retrained or {})  # lost task -> the task that trained its rows again
         self.memory = dict(memory or {})  # worker -> the highest share of its memory_limit seen in use
+        # epochs the fit ran: the most a shard got (tasks that shared a shard's epochs added up)
+        self.n_iter = int(max((r.n_iter for r in results), default=0) if n_iter is None else n_iter)
         self.history = history
         self.seconds = seconds
         self.started = started  # wall-clock time (time.time()) the fit's placement began
@@ -148,6 +152,7 @@ def run_fit(
                 )
                 results, lost, skew_warned = _watch(client, fit_id, futures, spec, elastic)
                 elastic.label(results)
+                n_iter = elastic.epochs(results)
             except Exception:
                 # tasks still running stop at their next report (end_fit, below); given that long,
                 # they end without a cancellation, which distributed would log for each
@@ -172,6 +177,7 @@ def run_fit(
             skew_warned,
             elastic.retrained,
             ended.get("memory", {}),
+            n_iter,
         )
 
 

@@ -331,7 +331,7 @@ default='k-means++'
                 combined = lloyd(sample, combined, sample_w, int(self.max_iter), float(self.tol))
         self.cluster_centers_ = combined.astype(X.dtype)
         self._n_features_out = k
-        self.n_iter_ = int(max(r.n_iter for r in res.results))
+        self.n_iter_ = res.n_iter
         self.n_steps_ = int(sum(r.n_batches for r in res.results))
         self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started, res.retrained)
         for attr in ("labels_", "inertia_"):  # a refit without them must not keep the old ones

@@ -186,7 +186,7 @@ class _BaseASGD(EngineMixin, BaseEstimator):
         if self.average:  # where a warm start or partial_fit goes on: the tasks' iterates
             self._standard_state = average_states(res.results, key="iterate")
             self._average_state = state
-        self.n_iter_ = int(max(r.n_iter for r in res.results))
+        self.n_iter_ = res.n_iter
         self.t_ = float(max(r.final["t"] for r in res.results))
         self.fit_report_ = FitReport(res.results, res.history, res.lost, res.seconds, res.started, res.retrained)
         if self.verbose:
