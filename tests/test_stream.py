@@ -73,14 +73,34 @@ def test_nan_in_a_streamed_block_gets_scikit_learns_error(client):
         ASGDClassifier(max_iter=2).fit(da.from_array(Xn, chunks=(500, 5)), da.from_array(yn, chunks=500))
 
 
-def test_stream_setting_is_checked_and_kmeans_persists(client):
+def test_stream_setting_is_checked(client):
     X, y, _, _ = _data(n=4_000)
     with dask.config.set({"dask-asgd.stream": "sometimes"}), pytest.raises(ValueError, match="dask-asgd.stream"):
         ASGDClassifier(max_iter=1).fit(X, y)
-    with dask.config.set({"dask-asgd.stream": True}), pytest.raises(ValueError, match="persisted collections only"):
-        ASGDKMeans(n_clusters=3, max_iter=1).fit(X)
-    km = ASGDKMeans(n_clusters=3, max_iter=2, random_state=0).fit(X)  # "auto": small, persisted
-    assert km.cluster_centers_.shape == (3, 20)
+
+
+@pytest.mark.parametrize(("tol", "final_pass"), [(0.0, "auto"), (1e-4, "auto"), (0.0, "always")])
+def test_a_streamed_kmeans_fit_ends_where_a_persisted_one_does(client, tol, final_pass):
+    # "always": every task's Lloyd sums from one more read of its blocks after training
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+
+    Xn, _ = make_blobs(20_000, 10, centers=6, random_state=0)
+    X = da.from_array(Xn, chunks=(2_000, 10))
+    init = KMeans(6, n_init=1, max_iter=1, random_state=0).fit(Xn[:2_000]).cluster_centers_
+    ref = KMeans(6, init=init, n_init=1, random_state=0).fit(Xn).inertia_
+    fits = {}
+    for stream in (True, False):
+        with dask.config.set({"dask-asgd.stream": stream, "dask-asgd.kmeans.final-pass": final_pass}):
+            fits[stream] = ASGDKMeans(6, init=init, max_iter=10, tol=tol, random_state=0).fit(X)
+    t = fits[True].fit_report_.tasks
+    assert (t["blocks_read"] >= 5).all() and t["n_samples"].sum() == 20_000
+    if final_pass == "always":  # each epoch's 5 blocks, and the final pass's 5
+        assert (t["blocks_read"] == 5 * (t["n_iter"] + 1)).all()
+    assert fits[False].fit_report_.tasks["blocks_read"].sum() == 0
+    for km in fits.values():
+        assert km.inertia_ <= 1.01 * ref
+    assert isinstance(fits[True].labels_, da.Array)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -108,6 +128,12 @@ def test_a_collection_larger_than_the_workers_memory_is_streamed():
         assert est.score(Xte, yte) > 0.95
         assert len(c.nthreads()) == 2 and not est.fit_report_.lost  # no worker was lost or restarted
         # the workers' resident memory as their own monitors sampled it, every 0.5 s of the fit
+        peaks = c.run(lambda dask_worker: max(dask_worker.monitor.range_query(0)["memory"]))
+        assert max(peaks.values()) < 600e6, peaks
+        # ASGDKMeans too: its start's sample, its epochs and its labels read the blocks
+        km = ASGDKMeans(2, max_iter=1, random_state=0).fit(X)
+        assert km.fit_report_.tasks["blocks_read"].sum() >= 20 and not km.fit_report_.lost
+        assert km.inertia_ > 0 and km.labels_.shape == (2_000_000,)
         peaks = c.run(lambda dask_worker: max(dask_worker.monitor.range_query(0)["memory"]))
         assert max(peaks.values()) < 600e6, peaks
 

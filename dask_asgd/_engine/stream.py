@@ -85,6 +85,30 @@ class BlockStream:
             self._pending = self._submit(self._peek()[0])
         return X, y, sw, index, last
 
+    def each(self):
+        """Every block once, in order, as ``(X, y, sw)``, the next one read while the caller
+        uses the current one (after training: a model's final pass over the shard)."""
+        if self._kept is not None:
+            yield self._kept
+            return
+        self.close()
+        n = len(self.blocks)
+        pending = self._submit(0) if n else None
+        for i in range(n):
+            following = self._submit(i + 1) if i + 1 < n else None
+            values = [_compat.local_result(self.worker, f) for f in pending[1]]
+            for f in pending[1]:
+                f.release()
+            self.reads += 1
+            it = iter(values)
+            X = next(it)
+            y = next(it) if self.blocks[i][1] is not None else None
+            sw = next(it) if self.blocks[i][2] is not None else None
+            self._pending = following  # released by ``close`` if the caller stops early
+            yield X, y, sw
+            pending = following
+        self._pending = None
+
     def close(self) -> None:
         """Drop the block being read (the task has stopped): released, not cancelled, so that
         the scheduler forgets it once nobody wants it (distributed's cancel of one of several

@@ -28,7 +28,7 @@ _RUNNING: dict = {}
 def snapshot(fit: str, task: int):
     """The current model of a task training in this process, for a task that starts from it
     while the fit runs (``_elastic``; called through ``Client.run`` on the task's worker):
-    ``{"state", "final", "epochs", "max_iter"}``, or None if the task is not training.  Read
+    ``{"state", "resume", "epochs", "max_iter"}``, or None if the task is not training.  Read
     while the kernel may be writing it: a state a few updates apart, as a received state is."""
     loop = _RUNNING.get((fit, int(task)))
     if loop is None or loop.trainer.done:
@@ -36,7 +36,7 @@ def snapshot(fit: str, task: int):
     trainer = loop.trainer
     return {
         "state": trainer.model(),
-        "final": trainer.final(),
+        "resume": trainer.resume_args(),
         "epochs": trainer.epoch + loop._epoch_fraction(),
         "max_iter": trainer.max_iter,
     }
@@ -268,7 +268,7 @@ class TaskLoop:
             # rows of the first block the trainer keeps out of training (early stopping's held-out
             # rows) stay out whenever that block comes again
             self.first_ranges = list(self.trainer.ranges)
-            self.trainer.streamed = True
+            self.trainer.stream_rows(self.stream.n_rows)
             self.trainer.more_rows = not last
         self.plugin = worker.plugins[PLUGIN_NAME]
         self.fit = spec.fit_id
@@ -382,6 +382,12 @@ class TaskLoop:
         X_parts, y_parts, sw_parts, index, last = self._read_block()
         X, y, sw, _ = self.spec.model.prepare(X_parts, y_parts, sw_parts, False, self.shuffle_rng, None)
         self.trainer.set_rows(X, y, sw, not last, self.first_ranges if index == self.first_index else None)
+
+    def _blocks(self):
+        """A streamed shard's blocks once more, each as ``(X, sw)`` (a model's final pass)."""
+        for X, _y, sw in self.stream.each():
+            X, _, sw, _ = self.spec.model.prepare([X], None, None if sw is None else [sw], False, None, None)
+            yield X, sw
 
     def _take_messages(self) -> None:
         """Received states into the trainer's slots; returned shares subtracted."""
@@ -546,7 +552,7 @@ class TaskLoop:
             task=self.task_id,
             worker=self.worker.address,
             state=trainer.model(),
-            final=trainer.final(),
+            final=trainer.final(None if self.stream is None else self._blocks),
             n_iter=trainer.epoch,
             n_samples=trainer.n_rows if self.stream is None else self.stream.n_rows,
             n_batches=trainer.batches_done,

@@ -119,6 +119,7 @@ class ShardTrainer(abc.ABC):
         self.more_rows = False
         self.rows_done = False
         self.streamed = False
+        self.shard_rows = self.n_rows  # all of the shard's rows (a streamed shard's, not one block's)
         self.size = int(size)
         self.stats = np.zeros(N_STATS)
         self.check_input = True  # until the first epoch has visited every row
@@ -230,8 +231,20 @@ class ShardTrainer(abc.ABC):
         """The arguments a fit's monitor is called with (copies)."""
 
     @abc.abstractmethod
-    def final(self) -> dict:
-        """What the client's final combine needs of this task beyond its model."""
+    def final(self, blocks=None) -> dict:
+        """What the client's final combine needs of this task beyond its model.  ``blocks``: for
+        a streamed shard, a function that reads its row blocks once more, as ``(X, sw)``, for a
+        model whose combine needs a pass over every row."""
+
+    def resume_args(self) -> dict:
+        """What a task that starts from this task's model needs besides it (cheap: read while
+        this task trains; ``ModelSpec.resumed``)."""
+        return {}
+
+    def stream_rows(self, n_rows: int) -> None:
+        """This trainer's shard is streamed, ``n_rows`` rows in all (its rows now: one block)."""
+        self.streamed = True
+        self.shard_rows = int(n_rows)
 
     def warm_up(self) -> None:
         """Compile the kernel for this shard's types (a call over no rows; changes nothing)."""

@@ -56,6 +56,7 @@ class KMeansSpec(ModelSpec):
     verbose: int = 0
     # centroids trained apart drift to different places: "auto" exchanges on any shards
     apart_on_random_shards = False
+    streams = True  # a task trains on one row block at a time (``KMeansTrainer.set_rows``)
 
     def state_size(self) -> int:
         return self.n_clusters * self.n_features + self.n_clusters
@@ -134,6 +135,20 @@ class KMeansTrainer(ShardTrainer):
         )
         self.start()
 
+    def stream_rows(self, n_rows: int) -> None:
+        """A streamed shard: the count memory weighs the whole shard's rows, not one block's
+        (with weights: the block's mean weight times the shard's rows)."""
+        if self.n_rows:
+            self.epoch_weight *= n_rows / self.n_rows
+        super().stream_rows(n_rows)
+
+    def set_rows(self, X, y, sw, more: bool, ranges=None) -> None:
+        super().set_rows(X, y, sw, more, ranges)
+        if self.spec.epoch_sums:  # the rows' labels of the epoch's Lloyd sums: this block's
+            n_all = self.X.shape[0] if self.dense else self.indptr.shape[0] - 1
+            self.labels = np.zeros(n_all, dtype=np.int32)
+            self.kernel_state = self.kernel_state._replace(labels=self.labels)
+
     def _rows_of(self, a: int, b: int) -> Rows:
         """Rows ``[a, b)`` of the shard as the kernels take them (CSR offsets rebased to 0)."""
         if self.dense:
@@ -197,7 +212,7 @@ class KMeansTrainer(ShardTrainer):
         self.epoch_start[:] = self.C
         ks = self.kernel_state
         if self.track:  # the epoch's sums stand for a Lloyd pass if this task's own kernel saw every row
-            whole = samples >= self.n_rows
+            whole = samples >= self.shard_rows
             self.tracked = (ks.sums.copy(), ks.sum_w.copy(), float(loss_sum)) if whole else None
             ks.sums[:] = 0.0
             ks.sum_w[:] = 0.0
@@ -236,13 +251,14 @@ class KMeansTrainer(ShardTrainer):
     def monitor_args(self) -> tuple:
         return (self.C.copy(),)
 
-    def final(self) -> dict:
+    def final(self, blocks=None) -> dict:
         """The Lloyd sums of the shard under this task's centroids: per centroid, the sum and the
         weight of the rows nearest to it, and their inertia.  The last epoch's sums stand for
         them where that epoch kept them (every row of the shard, by this task's kernel), the task
         stopped at its end, and at most ``MAX_CHANGED`` of ``CHECK_ROWS`` random rows of the shard
-        are nearer to another centroid now than to the one the epoch gave them; else one Lloyd
-        pass over the shard."""
+        (of a streamed shard: of its last block) are nearer to another centroid now than to the
+        one the epoch gave them; else one Lloyd pass over the shard (a streamed shard's blocks
+        read once more: ``blocks``)."""
         KK.centroid_norms(self.C, self.cnorm)
         if self.tracked is not None and self.pos == 0:
             self.changed = self._changed_share()
@@ -252,8 +268,11 @@ class KMeansTrainer(ShardTrainer):
         sums = np.zeros((self.k, self.d))
         weights = np.zeros(self.k)
         inertia = 0.0
-        for a, b in self.ranges:
-            inertia += KK.lloyd_sums(self._rows_of(a, b), self.C, self.cnorm, sums, weights)
+        for X, sw in blocks() if blocks is not None and self.streamed else [(None, None)]:
+            if X is not None:
+                self._bind_rows(X, None, sw)
+            for a, b in self.ranges:
+                inertia += KK.lloyd_sums(self._rows_of(a, b), self.C, self.cnorm, sums, weights)
         return {"sums": sums, "weights": weights, "inertia": float(inertia), "lloyd_pass": True}
 
     def _changed_share(self) -> float:

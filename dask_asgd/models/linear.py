@@ -77,7 +77,7 @@ class LinearSpec(ModelSpec):
     def resumed(self, snapshot: dict, ahead: float = 1.0) -> LinearSpec:
         from dataclasses import replace
 
-        state, final = snapshot["state"], snapshot["final"]
+        state, final = snapshot["state"], snapshot["resume"]
         if self.average and final.get("iterate") is not None:  # the iterate goes on; the average too
             return replace(self, init_state=final["iterate"], init_avg=state, init_t=float(final["t"]) * ahead)
         return replace(self, init_state=state, init_avg=None, init_t=float(final["t"]) * ahead)
@@ -364,11 +364,14 @@ class LinearTrainer(ShardTrainer):
         state = self.model()
         return state[: k * d].reshape(k, d), state[k * d :]
 
-    def final(self) -> dict:
+    def final(self, blocks=None) -> dict:
         return {
             "iterate": self.state() if self.spec.average else None,  # where a warm start goes on
             "t": float(self.t[0]),
         }
+
+    def resume_args(self) -> dict:
+        return self.final()
 
 
 def average_states(results, key: str = "state") -> np.ndarray:
