@@ -58,6 +58,7 @@ class Elastic:
         self.rate: dict = {}  # task -> epochs a second
         self.origins: dict = {}  # task -> ("joined" | "retrained", the task it came from)
         self.retrained: dict = {}  # lost task -> the task that trains its rows again
+        self.given_up: set = set()  # lost tasks whose rows could not be trained again (no time left)
         self.rng = np.random.default_rng(seed)
         self.started = time.monotonic()
 
@@ -68,7 +69,7 @@ class Elastic:
         new = {}
         if self.retrain:
             for task in sorted(lost):
-                if task in self.retrained or task not in self.family:
+                if task in self.retrained or task in self.given_up or task not in self.family:
                     continue
                 others = [t for t in self._members(self.family[task]) if t in pending]
                 if others:  # the other tasks of its shard train its rows: they share its epochs
@@ -209,7 +210,8 @@ class Elastic:
         left = self.target[fam] - self._done(fam, status.get("progress", {}))
         last = start + max(1, int(math.ceil(left))) if snap is not None else self.target[fam]
         task = self._start(addr, shard, snap, start, last, "retrained", lost_task, family=fam)
-        if task is None:
+        if task is None:  # not tried again at the next poll
+            self.given_up.add(lost_task)
             return None
         self.retrained[lost_task] = next(iter(task))
         return task
