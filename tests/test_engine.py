@@ -18,6 +18,25 @@ def _clf_data(n=4000, d=20, classes=3, seed=0):
     return make_classification(n, d, n_informative=min(10, d // 2), n_classes=classes, random_state=seed)
 
 
+def _kill_while_training(client, victim, after):
+    """A started thread that kills worker ``victim``'s process (SIGKILL; its nanny starts a new
+    one) ``after`` seconds once it runs a training task."""
+    pid = client.run(os.getpid, workers=[victim])[victim]
+
+    def kill():
+        deadline = time.time() + 30
+        while time.time() < deadline:  # wait until the victim runs a training task
+            if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
+                break
+            time.sleep(0.05)
+        time.sleep(after)
+        os.kill(pid, 9)
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    return killer
+
+
 def test_process_cluster_exchanges_states(process_client):
     X, y = _clf_data(n=20000)
     # a fixed training time (counted after each task's kernel is compiled): in a fresh process
@@ -188,19 +207,7 @@ def test_killed_worker_does_not_hang_fit():
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
         victim = sorted(client.nthreads())[0]
 
-        pid = client.run(os.getpid, workers=[victim])[victim]
-
-        def kill_while_training():
-            deadline = time.time() + 30
-            while time.time() < deadline:  # wait until the victim runs a training task
-                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)
-            os.kill(pid, 9)
-
-        killer = threading.Thread(target=kill_while_training)
-        killer.start()
+        killer = _kill_while_training(client, victim, after=1.0)
         t0 = time.time()
         with pytest.warns(RuntimeWarning, match="lost with their worker.*their rows were trained again"):
             clf.fit(X, y)
@@ -222,19 +229,7 @@ def test_without_retraining_a_lost_tasks_rows_the_model_is_the_survivors():
     with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
         X, y = _clf_data(n=40000)
         victim = sorted(client.nthreads())[0]
-        pid = client.run(os.getpid, workers=[victim])[victim]
-
-        def kill_while_training():
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
-                    break
-                time.sleep(0.05)
-            time.sleep(0.5)
-            os.kill(pid, 9)
-
-        killer = threading.Thread(target=kill_while_training)
-        killer.start()
+        killer = _kill_while_training(client, victim, after=0.5)
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=4, random_state=0)
         with dask.config.set({"dask-asgd.retrain-lost": False, "dask-asgd.join-workers": False}):
             with pytest.warns(RuntimeWarning, match="the model is the average of the 1 tasks that finished"):
@@ -1219,19 +1214,7 @@ def test_a_lost_workers_blocks_of_a_persisted_collection_are_recomputed_and_retr
         Xd = da.from_array(X, chunks=5000).map_blocks(np.copy).persist()
         yd = da.from_array(y, chunks=5000).map_blocks(np.copy).persist()
         victim = sorted(client.nthreads())[0]
-        pid = client.run(os.getpid, workers=[victim])[victim]
-
-        def kill_while_training():
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)
-            os.kill(pid, 9)
-
-        killer = threading.Thread(target=kill_while_training)
-        killer.start()
+        killer = _kill_while_training(client, victim, after=1.0)
         clf = ASGDClassifier(max_iter=100000, tol=None, max_time=5, random_state=0)
         with dask.config.set({"dask-asgd.join-workers": False}):  # the survivor alone trains them
             with pytest.warns(RuntimeWarning, match="their rows were trained again"):
@@ -1254,19 +1237,7 @@ def test_a_kmeans_fit_retrains_a_lost_tasks_rows_from_a_survivors_centroids():
     with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
         X, _ = make_blobs(40000, 10, centers=8, random_state=0)
         victim = sorted(client.nthreads())[0]
-        pid = client.run(os.getpid, workers=[victim])[victim]
-
-        def kill_while_training():
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                if any("dask-asgd" in str(k) for k in client.processing(workers=[victim]).get(victim, ())):
-                    break
-                time.sleep(0.05)
-            time.sleep(1.0)
-            os.kill(pid, 9)
-
-        killer = threading.Thread(target=kill_while_training)
-        killer.start()
+        killer = _kill_while_training(client, victim, after=1.0)
         km = ASGDKMeans(8, max_iter=10**6, tol=0, max_time=4, random_state=0)
         with pytest.warns(RuntimeWarning, match="their rows were trained again"):
             km.fit(X)
