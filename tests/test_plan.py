@@ -66,11 +66,16 @@ def test_fixed_and_no_interval_are_kept():
     assert not none.exchange and "sync_interval=None" in none.reason
 
 
-def test_a_large_state_starts_in_blocks():
-    # a 1000 x 128 float64 K-Means state (about 1 MB) leaves in blocks until the link is measured
+def test_a_large_state_starts_in_blocks_but_centroids_travel_whole():
+    # a linear model of 10 outputs x 13,000 features, float64 (about 1 MB), leaves in blocks
+    # until the link is measured
     with dask.config.set({"dask-asgd.balance.initial-message-bytes": 262144}):
+        plan = make_plan(_auto(make_spec(n_outputs=10, n_features=13_000)), random_shards=False, itemsize=8)
+        assert plan.spec.n_blocks == 4
+        # a 1000 x 128 K-Means state of the same size: whole states (KMeansSpec.max_blocks)
         plan = make_plan(_auto(_kmeans(1000, 128)), random_shards=False, itemsize=8)
-    assert plan.spec.n_blocks == 4
+        assert plan.spec.n_blocks == 1
+        assert plan.policy.decide(0, {"batch_rate": 100.0, "inflight_bytes": 0}, {})["n_blocks"] == 1
 
 
 def test_the_client_side_does_not_import_the_worker_task_loop():

@@ -44,6 +44,9 @@ class ModelSpec(abc.ABC):
     #: sync_interval="auto" trains the random shards of in-memory input apart (no exchange)
     #: where exchanging did not change this family's model (``_fit.trains_apart``)
     apart_on_random_shards: bool = True
+    #: the most blocks sync_interval="auto" may split a state into (None: the setting
+    #: ``dask-asgd.balance.max-blocks``)
+    max_blocks = None
     #: a task can train on its shard one row block at a time (``ShardTrainer.set_rows``): a Dask
     #: collection larger than memory is streamed (``_engine.stream``)
     streams: bool = False

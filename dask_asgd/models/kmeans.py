@@ -57,6 +57,9 @@ class KMeansSpec(ModelSpec):
     # centroids trained apart drift to different places: "auto" exchanges on any shards
     apart_on_random_shards = False
     streams = True  # a task trains on one row block at a time (``KMeansTrainer.set_rows``)
+    # centroids travel as whole states: on shaped links "auto"'s blocks of them did not reach
+    # KMeans's inertia x 1.01 where whole states did (docs/benchmarks.md, "On shaped links")
+    max_blocks = 1
 
     def state_size(self) -> int:
         return self.n_clusters * self.n_features + self.n_clusters
