@@ -60,13 +60,17 @@ class Elastic:
         self.retrained: dict = {}  # lost task -> the task that trains its rows again
         self.given_up: set = set()  # lost tasks whose rows could not be trained again (no time left)
         self.rng = np.random.default_rng(seed)
-        self.started = time.monotonic()
+        # when the tasks began training (their max_time counts from there, after the kernels
+        # are compiled): the first poll that saw a report, less a report period
+        self.started = None
 
     # ------------------------------------------------------------------ the poll
     def update(self, status: dict, pending: dict, lost: dict) -> dict:
         """Start the tasks the status calls for; returns them as ``{task: future}``.
         ``pending``: the tasks still running; ``lost``: every task lost so far."""
         new = {}
+        if self.started is None and status.get("progress"):
+            self.started = time.monotonic() - float(self.spec.report_interval)
         if self.retrain:
             for task in sorted(lost):
                 if task in self.retrained or task in self.given_up or task not in self.family:
@@ -255,7 +259,7 @@ class Elastic:
         if model is None:
             return None
         max_time = spec.max_time
-        if max_time:
+        if max_time and self.started is not None:
             max_time -= time.monotonic() - self.started
             if max_time <= 2.0 * float(spec.report_interval):
                 return None  # too little time left to train

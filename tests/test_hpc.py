@@ -74,9 +74,10 @@ def test_an_adaptive_cluster_that_grows_during_a_fit_shares_the_epochs_left():
         donor = tasks.loc[int(joined["origin_task"].iloc[0])]
         # the donor stopped early, and each stands for half of the shard in the average
         assert donor["n_iter"] < max_iter
-        # the two shared the shard's epochs: it was trained max_iter epochs in all, not more
-        assert abs(clf.fit_report_.samples_seen / len(X) - max_iter) <= 2
-        assert abs(clf.n_iter_ - max_iter) <= 2  # the shard's epochs, the two tasks' added up
+        # the two shared the shard's epochs: it was trained about max_iter epochs in all, not twice
+        # that (a task told its last epoch a poll late, once a second, may run past it)
+        assert abs(clf.fit_report_.samples_seen / len(X) - max_iter) <= 0.1 * max_iter
+        assert abs(clf.n_iter_ - max_iter) <= 0.1 * max_iter  # the shard's epochs, the two tasks' added up
         assert donor["weight"] == joined["weight"].iloc[0] == 0.5
         assert (tasks["stop_reason"] == "max_iter").all()
         # as good as scikit-learn's SGD on the same rows
