@@ -257,19 +257,30 @@ def place_in_memory(
     for i in range(P):
         rs, addr = ranges[i], slots[i]
         if in_process:  # the whole arrays by reference, and the shard's rows in them
-            held, kept = shared, (rs, None if rows is None else rows[i])
+            Xh, yh, swh = split_held(shared, y is not None, sw is not None)
+            kept = (rs, None if rows is None else rows[i])
         else:  # the shard's rows, serialized to its worker
-            held, kept = (
-                client.scatter([tuple(a[lo:hi] for lo, hi in rs) for a in arrays], workers=[addr], hash=False),
-                (None, None),
-            )
-        held = list(held)
-        Xh = held.pop(0)
-        yh = [held.pop(0)] if y is not None else None
-        swh = [held.pop(0)] if sw is not None else None
+            Xh, yh, swh = scatter_rows(client, arrays, rs, addr, y is not None, sw is not None)
+            kept = (None, None)
         source = None if in_process else (arrays, rs)  # a lost worker's rows are scattered again
-        shards.append(Shard(addr, [Xh], yh, swh, sizes[i], *kept, source=source))
+        shards.append(Shard(addr, Xh, yh, swh, sizes[i], *kept, source=source))
     return shards
+
+
+def split_held(held, has_y: bool, has_sw: bool) -> tuple:
+    """``[X, y?, sw?]`` (futures or references) as a shard's ``([X], [y] or None, [sw] or None)``."""
+    held = list(held)
+    X = [held.pop(0)]
+    y = [held.pop(0)] if has_y else None
+    sw = [held.pop(0)] if has_sw else None
+    return X, y, sw
+
+
+def scatter_rows(client, arrays: list, ranges, addr: str, has_y: bool, has_sw: bool) -> tuple:
+    """Rows ``ranges`` of ``arrays`` (X, then y and sw where there) scattered to worker ``addr``:
+    the shard's ``([X], [y] or None, [sw] or None)`` futures."""
+    held = client.scatter([tuple(a[lo:hi] for lo, hi in ranges) for a in arrays], workers=[addr], hash=False)
+    return split_held(held, has_y, has_sw)
 
 
 ROW_BLOCK = 16  # rows per block of ``_random_row_sets``

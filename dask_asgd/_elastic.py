@@ -231,12 +231,9 @@ class Elastic:
         arrays, ranges = source
 
         def scatter(addr):
-            held = list(
-                self.client.scatter([tuple(a[lo:hi] for lo, hi in ranges) for a in arrays], workers=[addr], hash=False)
-            )
-            X = [held.pop(0)]
-            y = [held.pop(0)] if shard.y is not None else None
-            sw = [held.pop(0)] if shard.sw is not None else None
+            from ._data import scatter_rows
+
+            X, y, sw = scatter_rows(self.client, arrays, ranges, addr, shard.y is not None, shard.sw is not None)
             return replace(shard, worker=addr, X=X, y=y, sw=sw)
 
         return scatter
