@@ -5,6 +5,8 @@
         --methods kmeans,minibatch,daskml,faiss,spark                   # a quick run
     python benchmarks/bench_kmeans.py --datasets blobs100 --methods asgd_auto,asgd_none,minibatch --budget 60
     python benchmarks/bench_kmeans.py --report benchmarks/results/kmeans.json   # the table again
+    python benchmarks/bench_kmeans.py exchange --help    # ASGDKMeans with and without the exchange
+    python benchmarks/bench_kmeans.py kernel --help      # the training kernel alone (private modules)
 
 Prints a markdown table (data set, method, median time to the target, median final inertia over
 KMeans's, seeds that reached the target, time ratios to MiniBatchKMeans and to dask-ml) and
@@ -95,6 +97,7 @@ than with 1, and the other methods less so.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -822,5 +825,249 @@ def main(argv=None):
     return 0
 
 
+# ------------------------------------------------------------------ exchange: the exchange's table
+EXCHANGE_DOC = """Does the exchange earn its keep? ASGDKMeans with and without it, on random and on sorted shards.
+
+    python benchmarks/bench_kmeans.py exchange [--datasets flights20,fashion10] [--seeds 5] [--epochs 5,20]
+    python benchmarks/bench_kmeans.py exchange --configs none,auto,auto-state,16,16-state --merge average
+
+For every data set and seed: one shared k-means++ start (``datasets.shared_init``, as in
+the peers' run), scikit-learn's KMeans(n_init=1) from it as the reference, then ASGDKMeans with
+2 workers (an in-process cluster of 2 single-thread workers) for a fixed number of epochs (tol=0)
+under each setting, on two layouts of the same rows:
+
+- ``random``: the in-memory array, which fit splits into random shards;
+- ``sorted``: a Dask array of the rows sorted by one feature (``SORT_FEATURE``, or
+  ``--sort-feature``), in 2 partitions: each worker holds one end of that feature's range, the
+  way data partitioned by date or region sits.
+
+Settings (``--configs``): ``none`` (sync_interval=None: trained apart, met in the final combine),
+``auto`` (ASGDKMeans's defaults: no Parzen test), ``auto-state`` (the Parzen test on the received
+state, parzen=True), ``auto-centroid`` (the test per centroid), and fixed intervals ``N``,
+``N-state``, ``N-centroid`` (``-off`` is the same as no suffix). ``--merge`` sets dask-asgd.kmeans.merge,
+``--count-memory`` dask-asgd.kmeans.count-memory, ``--combine`` dask-asgd.kmeans.combine. Prints the
+median over seeds of the final inertia / KMeans's and of the fit time, and how many seeds got
+within 1% of KMeans; writes the rows as JSON (``--out-json``).
+"""
+
+
+# the sorted layout's feature: flights' dep_time; Fashion-MNIST's pixel 406, the image's centre
+# (its first pixels are almost always 0: sorted by them the halves hardly differ)
+SORT_FEATURE = {"flights20": 0, "fashion10": 406, "fashion100": 406, "blobs100": 0}
+
+
+def one_part_per_worker(client, X):
+    """A Dask array of ``X``'s rows in as many contiguous partitions as the cluster has workers,
+    partition ``i`` held by worker ``i`` (``persist`` may put both on one worker)."""
+    import dask.array as da
+
+    workers = sorted(client.nthreads())
+    parts = np.array_split(np.ascontiguousarray(X), len(workers))
+    futures = [client.scatter(p, workers=[w]) for p, w in zip(parts, workers)]
+    return da.concatenate([da.from_delayed(f, shape=p.shape, dtype=p.dtype) for f, p in zip(futures, parts)])
+
+
+def parse_config(name):
+    parts = name.split("-")
+    sync = None if parts[0] == "none" else ("auto" if parts[0] == "auto" else int(parts[0]))
+    parzen = False  # ASGDKMeans's default
+    if len(parts) > 1:
+        parzen = {"off": False, "centroid": "centroid", "state": True}[parts[1]]
+    return sync, parzen
+
+
+def exchange_main(argv=None):
+    ap = argparse.ArgumentParser(prog="bench_kmeans.py exchange", description=EXCHANGE_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--datasets", default="flights20,fashion10")
+    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--epochs", default="5,20", help="epochs (tol=0) of each fit; 0: the defaults, "
+                    "max_iter=100 and tol=1e-4")
+    ap.add_argument("--configs", default="none,auto,auto-state,auto-centroid,16,16-state")
+    ap.add_argument("--layouts", default="random,sorted")
+    ap.add_argument("--merge", default="weighted")
+    ap.add_argument("--count-memory", default=None, help="dask-asgd.kmeans.count-memory")
+    ap.add_argument("--combine", default=None, help="dask-asgd.kmeans.combine")
+    ap.add_argument("--sort-feature", type=int, default=None,
+                    help="the feature the sorted layout sorts by (default: SORT_FEATURE of the data set)")
+    ap.add_argument("--fraction", type=float, default=1.0)
+    ap.add_argument("--out-json", default=os.path.join(HERE, "results", "kmeans_exchange.json"))
+    args = ap.parse_args(argv)
+    warnings.simplefilter("ignore")
+
+    import dask
+    from distributed import Client, LocalCluster
+    from sklearn.cluster import KMeans
+
+    from dask_asgd import ASGDKMeans
+
+    epochs = [int(e) for e in args.epochs.split(",")]
+    configs = args.configs.split(",")
+    rows = []
+    print(f"# {platform.platform()}, {os.cpu_count()} cores, merge={args.merge}", flush=True)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, \
+            Client(cl) as client, dask.config.set({"dask-asgd.kmeans.merge": args.merge}), \
+            dask.config.set({} if args.count_memory is None else {"dask-asgd.kmeans.count-memory": args.count_memory}), \
+            dask.config.set({} if args.combine is None else {"dask-asgd.kmeans.combine": args.combine}):
+        for ds in args.datasets.split(","):
+            X = kmeans_data(ds, args.fraction)
+            k = KMEANS_SETS[ds][1]
+            n, d = X.shape
+            feature = SORT_FEATURE.get(ds, 0) if args.sort_feature is None else args.sort_feature
+            order = np.argsort(X[:, feature], kind="stable")
+            sorted_X = one_part_per_worker(client, X[order])
+            layouts = {"random": X, "sorted": sorted_X}
+            per = {}
+            for seed in range(args.seeds):
+                init = shared_init(X, k, seed)
+                ref = KMeans(k, init=init, n_init=1, random_state=seed).fit(X)
+                ref_inertia = inertia(X, ref.cluster_centers_)
+                for layout in args.layouts.split(","):
+                    for cfg in configs:
+                        sync, parzen = parse_config(cfg)
+                        for e in epochs:
+                            t0 = time.perf_counter()
+                            budget = {} if e == 0 else {"max_iter": e, "tol": 0}  # 0: the defaults
+                            km = ASGDKMeans(k, init=init, sync_interval=sync, parzen=parzen, random_state=seed,
+                                            **budget).fit(layouts[layout])
+                            seconds = time.perf_counter() - t0
+                            ratio = inertia(X, km.cluster_centers_) / ref_inertia
+                            t = km.fit_report_.tasks
+                            row = dict(dataset=ds, layout=layout, config=cfg, epochs=e, seed=seed, ratio=ratio,
+                                       n_iter=int(km.n_iter_),
+                                       seconds=seconds, sent=int(t["sent"].sum()), merged=int(t["merged"].sum()),
+                                       rejected=int(t["rejected"].sum()))
+                            rows.append(row)
+                            per.setdefault((layout, cfg, e), []).append(row)
+            print(f"\n## {ds} (n={n}, d={d}, k={k}), {args.seeds} seeds, merge={args.merge}")
+            print("| layout | setting | epochs | inertia / KMeans (median) | within 1% | fit s (median) "
+                  "| epochs run (median) | sent | merged | rejected |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
+            for (layout, cfg, e), rs in per.items():
+                med = statistics.median(r["ratio"] for r in rs)
+                ok = sum(r["ratio"] <= 1.01 for r in rs)
+                print(f"| {layout} | {cfg} | {e} | {med:.4f} | {ok}/{len(rs)} | "
+                      f"{statistics.median(r['seconds'] for r in rs):.2f} | "
+                      f"{statistics.median(r['n_iter'] for r in rs):g} | "
+                      f"{int(statistics.median(r['sent'] for r in rs))} | {int(statistics.median(r['merged'] for r in rs))}"
+                      f" | {int(statistics.median(r['rejected'] for r in rs))} |", flush=True)
+    os.makedirs(os.path.dirname(args.out_json), exist_ok=True)
+    with open(args.out_json, "w") as f:
+        json.dump({"args": vars(args), "rows": rows}, f, indent=1)
+
+
+# ------------------------------------------------------------------ kernel: the training kernel alone
+KERNEL_DOC = """Rows per second of the K-Means training kernel on one thread, the shapes of the benchmark sets.
+
+A kernel microbenchmark: it imports the package's private modules on purpose
+(``dask_asgd.models._kmeans_kernels``, ``dask_asgd._kernel_args``), to call the numba kernel
+alone, without a fit around it. It may need changes when the kernel's arguments change.
+
+    python benchmarks/bench_kmeans.py kernel [--repeats 3]
+    python benchmarks/bench_kmeans.py kernel --module /tmp/old_kmeans_kernels.py   # another copy, same run
+    python benchmarks/bench_kmeans.py kernel --track   # also with the epoch's Lloyd sums kept
+
+``kmeans_chunk`` over one epoch of 128-row groups in random order (as a training task walks its
+shard), no exchange, on: 60,000 x 784 float32 with k=10 and k=100 and float64 with k=100 (the
+shape of Fashion-MNIST; uniform random values), the first 500,000 rows of the 2,000,000 x 50
+blobs set with k=100, and 300,000 x 12 normal float64 with k=20 (the shape of the flights
+numeric set). Medians of ``--repeats`` calls after one warm-up call; ``--module`` times other
+copies of ``dask_asgd/models/_kmeans_kernels.py`` next to the installed one (for example the file
+at an earlier commit: ``git show REV:dask_asgd/models/_kmeans_kernels.py > /tmp/old.py``; such a
+copy imports ``dask_asgd._kernels`` as the package does; a copy from before ``kmeans_chunk`` took
+its arguments in groups, without ``KMeansSettings``, is called with its flat arguments).
+``--track`` adds a column: the installed kernel keeping each row's label and its centroid's sums
+(``KMeansSettings.track``, what a task does in every epoch to skip the final Lloyd pass).
+"""
+
+
+def load_kernel_copy(path):
+    """A copy of the kernel module, imported from ``path`` as part of the package.  It is copied to
+    a new folder first: numba cannot load its cache of a module imported this way again, so each
+    run compiles it afresh."""
+    import shutil
+    import tempfile
+
+    path = shutil.copy(path, tempfile.mkdtemp(prefix="dask-asgd-kernel-"))
+    spec = importlib.util.spec_from_file_location("dask_asgd.models._kmeans_kernels_copy", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rows_per_second(KK, X, k, repeats, track=False):
+    from dask_asgd._kernel_args import Inbox, Rows, Walk
+
+    n, d = X.shape
+    rng = np.random.default_rng(0)
+    w0 = np.concatenate([X[rng.choice(n, k, replace=False)].ravel(), np.ones(k)]).astype(X.dtype)
+    starts = np.arange(0, n, 128, dtype=np.int64)
+    stops = np.append(starts[1:], n).astype(np.int64)
+    order = rng.permutation(len(starts))
+    gstart, gstop = starts[order], stops[order]
+    size = k * d + k
+
+    rows = Rows(True, X, np.zeros(1, X.dtype), np.zeros(1, np.int32), np.zeros(2, np.int32), np.zeros(1), np.ones(1),
+                False)
+    inbox = Inbox(np.zeros((1, size), X.dtype), np.zeros(1, np.int64), np.zeros(1, np.int64), np.zeros(1, np.int8),
+                  np.zeros(1, np.int8), np.zeros(size, X.dtype), np.zeros(size, X.dtype), np.zeros(size))
+
+    def call(w, n_groups):
+        stats = np.zeros(5)
+        if hasattr(KK, "KMeansSettings") and "track" in KK.KMeansSettings._fields:  # with the epoch's sums
+            KK.kmeans_chunk(rows, Walk(gstart, gstop, 0, n_groups, 1), KK.KMeansSettings(k, d, 0, 0, track),
+                            KK.KMeansState(w, np.zeros(k), np.zeros((k, d)), np.zeros(k), np.zeros(n, np.int32)),
+                            inbox, stats)
+        elif hasattr(KK, "KMeansSettings"):  # the kernel's arguments in groups
+            KK.kmeans_chunk(rows, Walk(gstart, gstop, 0, n_groups, 1), KK.KMeansSettings(k, d, 0, 0),
+                            KK.KMeansState(w, np.zeros(k)), inbox, stats)
+        else:  # a copy from before the groups (flat arguments)
+            KK.kmeans_chunk(*rows[:5], rows.sw, rows.has_sw, w, np.zeros(k), gstart, gstop, 0, n_groups, 1, k, d,
+                            *inbox[:4], 0, 0, *inbox[5:], stats)
+        return stats
+
+    call(w0.copy(), 2)  # compile (or load from numba's cache)
+    times = []
+    for _ in range(repeats):
+        w = w0.copy()
+        t0 = time.perf_counter()
+        stats = call(w, len(gstart))
+        times.append(time.perf_counter() - t0)
+        assert stats[4] == 0 and stats[1] == n
+    return n / float(np.median(times))
+
+
+def kernel_cases():
+    from sklearn.datasets import make_blobs
+
+    rng = np.random.default_rng(1)
+    X = rng.random((60_000, 784)).astype(np.float32)
+    yield "60,000 x 784 float32, k=10", X, 10
+    yield "60,000 x 784 float32, k=100", X, 100
+    yield "60,000 x 784 float64, k=100", X.astype(np.float64), 100
+    blobs = make_blobs(2_000_000, 50, centers=100, random_state=0)[0][:500_000]
+    yield "500,000 x 50 float64 (blobs), k=100", np.ascontiguousarray(blobs), 100
+    yield "300,000 x 12 float64, k=20", rng.normal(size=(300_000, 12)), 20
+
+
+def kernel_main(argv=None):
+    ap = argparse.ArgumentParser(prog="bench_kmeans.py kernel", description=KERNEL_DOC, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--module", action="append", default=[], help="another copy of the kernel module to time")
+    ap.add_argument("--track", action="store_true", help="also time the installed kernel with track on")
+    args = ap.parse_args(argv)
+    from dask_asgd.models import _kmeans_kernels
+
+    modules = ([("installed", _kmeans_kernels, False)] + [("installed, track", _kmeans_kernels, True)] * args.track
+               + [(os.path.basename(p), load_kernel_copy(p), False) for p in args.module])
+    print("| case | " + " | ".join(f"{m} (rows/s)" for m, _, _ in modules) + " |")
+    print("|---|" + "---|" * len(modules))
+    for name, X, k in kernel_cases():
+        rates = [rows_per_second(KK, X, k, args.repeats, track) for _, KK, track in modules]
+        print(f"| {name} | " + " | ".join(f"{r / 1e3:,.0f} k" for r in rates) + " |", flush=True)
+
+
 if __name__ == "__main__":
+    modes = {"exchange": exchange_main, "kernel": kernel_main}
+    if len(sys.argv) > 1 and sys.argv[1] in modes:
+        sys.exit(modes[sys.argv[1]](sys.argv[2:]))
     sys.exit(main())

