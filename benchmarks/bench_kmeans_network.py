@@ -165,7 +165,9 @@ def drive(args, client=None):
         if setting == "auto" and len(h):
             row["history"] = {str(w): {"time": (g["clock"] - t0).round(3).tolist(),
                                        "sync_interval": g["sync_interval"].tolist(),
-                                       "n_blocks": g["n_blocks"].tolist()}
+                                       "n_blocks": g["n_blocks"].tolist(),
+                                       **{c: g[c].round(1).tolist() for c in ("capacity", "backlog_bytes", "coalesced",
+                                                                              "batch_rate", "bytes_sent") if c in g}}
                               for w, g in h.groupby("worker")}
         print(json.dumps(row), flush=True)
 

@@ -112,6 +112,12 @@ class AdaptivePolicy(IntervalPolicy):
        gets its interval back within a report or two).
     5. Interval: ``ceil(T * batch_rate)`` mini-batches, clipped to ``[min_interval, max_interval]``.
 
+    With ``fill_link`` (whole states, for models whose exchange is what makes the model) steps
+    2-4 give way: a task publishes its whole state every ``min_publish_period``, and the send
+    path, which keeps only the newest unsent state for each peer, sends it the moment the link
+    frees.  The link's own pace sets the rate of sends and it is never idle while a newer state
+    waits; a state replaced before it left is the flow control at work, not congestion.
+
     A fit with ``sync_interval="auto"`` uses it, its settings taken from the ``balance``
     section of the ``dask-asgd`` dask.config namespace.
 
@@ -137,6 +143,9 @@ class AdaptivePolicy(IntervalPolicy):
         Most blocks the state is split into.
     initial_message_bytes : int, default=1048576
         Largest message until the link has been measured (slow start), in bytes.
+    fill_link : bool, default=False
+        Publish whole states every ``min_publish_period`` and let the link take the newest one
+        whenever it frees (above).
     """
 
     def __init__(
@@ -151,6 +160,7 @@ class AdaptivePolicy(IntervalPolicy):
         max_message_seconds: float = 0.05,
         max_blocks: int = 64,
         initial_message_bytes: int = 1 << 20,
+        fill_link: bool = False,
     ):
         self.state_bytes = max(1, int(state_bytes))
         self.fanout = max(1, int(fanout))
@@ -161,6 +171,9 @@ class AdaptivePolicy(IntervalPolicy):
         self.utilization = float(utilization)
         self.max_message_seconds = float(max_message_seconds)
         self.max_blocks = int(max_blocks)
+        self.fill_link = bool(fill_link)
+        if self.fill_link:
+            self.max_blocks = 1
         self.initial_blocks = self._blocks_for(self.state_bytes / max(1, int(initial_message_bytes)))
         self._meters: dict = {}  # task -> LinkMeter
         self._state: dict = {}  # task -> what the law remembers besides the capacity
@@ -193,6 +206,11 @@ class AdaptivePolicy(IntervalPolicy):
         cap = self._meters.setdefault(task, LinkMeter(self.max_message_seconds)).update(metrics)
         d_coalesced = metrics.get("coalesced", 0) - st["coalesced"]
         st["coalesced"] = metrics.get("coalesced", 0)
+        rate = metrics.get("batch_rate", 0.0)
+        if self.fill_link:  # whole states at the floor's pace: the link sends the newest when it frees
+            interval = self.initial_interval if not rate else math.ceil(self.min_publish_period * rate)
+            interval = int(min(self.max_interval, max(self.min_interval, interval)))
+            return {"sync_interval": interval, "n_blocks": 1, "capacity": cap}
         # 2. message size
         n_blocks = int(current.get("n_blocks", self.initial_blocks) or 1)
         if cap:
@@ -210,7 +228,6 @@ class AdaptivePolicy(IntervalPolicy):
             period = target
         st["period"] = period
         # 5. interval
-        rate = metrics.get("batch_rate", 0.0)
         interval = self.initial_interval if not rate else math.ceil(period * rate)
         interval = int(min(self.max_interval, max(self.min_interval, interval)))
         return {"sync_interval": interval, "n_blocks": n_blocks, "capacity": cap}

@@ -296,6 +296,7 @@ default='k-means++'
             memory=_count_memory(X),
             epoch_sums=final_pass == "auto",
             verbose=int(self.verbose),
+            exchange_bytes_per_second=_exchange_rate(),
         )
         res = run_fit(
             X, None, sample_weight, self._engine_spec(model), n_workers=self.n_workers, random_state=random_state
@@ -625,6 +626,17 @@ def _block_distances(block, C):
 
 RANDOM_SHARDS_COUNT_MEMORY = 0.25  # count-memory "auto" where the fit splits the rows at random
 KEPT_SHARDS_COUNT_MEMORY = 1.0  # count-memory "auto" where each task trains on partitions as they sit
+
+
+def _exchange_rate() -> float:
+    value = config.get("kmeans.exchange-bytes-per-second")
+    try:
+        rate = float(value)
+    except (TypeError, ValueError):
+        rate = float("nan")
+    if not rate > 0 or rate == float("inf"):
+        raise ValueError(f"dask-asgd.kmeans.exchange-bytes-per-second must be a number > 0, got {value!r}")
+    return rate
 
 
 def _count_memory(X) -> float:

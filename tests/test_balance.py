@@ -142,6 +142,22 @@ def test_backlog_doubles_the_period():
     assert d2["sync_interval"] >= 2 * d1["sync_interval"] - 1
 
 
+def test_whole_states_keep_a_slow_link_busy_at_the_floors_pace():
+    # fill_link: whole states every min_publish_period, whatever the link; on a link slower than
+    # that pace the newest state waits and replaces the one before (coalesced) and the link is
+    # never idle, where the default law keeps it busy half the time (utilization 0.5)
+    filled, halved = Link(AdaptivePolicy(STATE, min_publish_period=2.0, fill_link=True)), Link(_policy())
+    for rate in [1.25e6] * 30 + [1e9] * 10 + [1.25e6] * 10:
+        d = filled.step(rate=rate)
+        assert d["n_blocks"] == 1 and d["sync_interval"] == 2000  # 2 s at 1,000 mini-batches a second
+        offered, carried = STATE * 1000.0 / d["sync_interval"], rate
+        assert offered >= min(carried, STATE / 2.0)
+    assert filled.m["coalesced"] > 0  # the link's pace set the sends
+    for _ in range(30):
+        h = halved.step(rate=1.25e6)
+    assert _bytes_per_second(h) <= 0.55 * 1.25e6
+
+
 def test_fixed_policy_keeps_its_setting():
     assert FixedPolicy(7, 2).decide(0, {"backlog_bytes": 1e12}, {}) == {"sync_interval": 7, "n_blocks": 2}
 

@@ -197,6 +197,15 @@ def test_count_memory_follows_the_shards_layout():
             ASGDKMeans(3, random_state=0).fit(X)
 
 
+@pytest.mark.parametrize("value", [0, "fast", -1e6])
+def test_a_bad_exchange_byte_rate_is_refused_before_training(value):
+    import dask
+
+    with dask.config.set({"dask-asgd.kmeans.exchange-bytes-per-second": value}):
+        with pytest.raises(ValueError, match="exchange-bytes-per-second must be a number > 0"):
+            ASGDKMeans(3, random_state=0).fit(_blobs(n=300))
+
+
 def _trained(X, k, max_iter, epoch_sums=True, sw=None):
     from sklearn.cluster import kmeans_plusplus
 

@@ -78,6 +78,20 @@ def test_a_large_state_starts_in_blocks_but_centroids_travel_whole():
         assert plan.policy.decide(0, {"batch_rate": 100.0, "inflight_bytes": 0}, {})["n_blocks"] == 1
 
 
+def test_centroids_are_published_at_their_own_byte_rate_and_fill_the_link():
+    model = _kmeans(1000, 128)
+    model.exchange_bytes_per_second = 4e6
+    plan = make_plan(_auto(model), random_shards=False, itemsize=8)
+    state = (1000 * 128 + 1000) * 8
+    assert plan.spec.min_publish_period == pytest.approx(state / 4e6)
+    assert plan.policy.fill_link and plan.policy.min_publish_period == pytest.approx(state / 4e6)
+    # a slow link measured: the pace stays the floor's (the link takes the newest state when free)
+    slow = {"batch_rate": 1000.0, "bytes_sent": 10**6, "send_seconds": 0.8, "coalesced": 3, "backlog_bytes": state}
+    assert plan.policy.decide(0, slow, {})["sync_interval"] == int(np.ceil(state / 4e6 * 1000))
+    linear = make_plan(_auto(make_spec(n_outputs=10, n_features=13_000)), random_shards=False, itemsize=8)
+    assert not linear.policy.fill_link
+
+
 def test_the_client_side_does_not_import_the_worker_task_loop():
     import subprocess
     import sys

@@ -70,10 +70,11 @@ def publish_floor(spec: EngineSpec, itemsize: int, random_shards: bool = False) 
     and a budget of messages per second for each worker process, whose one interpreter lock and
     event loop its tasks share) and the CPU cost of copying and merging a state of this size
     (sender and receivers touch it a few times per message), capped at
-    ``max-exchange-bytes-per-second`` per task.  ``random_shards`` (in-memory input, which the
-    fit split at random): at least ``min-publish-period-random-shards``, since merges of states
-    trained on samples of one distribution did not change the model (docs/design.md)."""
-    rate = float(config.get("balance.max-exchange-bytes-per-second"))
+    ``max-exchange-bytes-per-second`` per task (or the model's own ``exchange_bytes_per_second``).
+    ``random_shards`` (in-memory input, which the fit split at random): at least
+    ``min-publish-period-random-shards``, since merges of states trained on samples of one
+    distribution did not change the model (docs/design.md)."""
+    rate = float(spec.model.exchange_bytes_per_second or config.get("balance.max-exchange-bytes-per-second"))
     per_process = float(config.get("balance.max-messages-per-second-per-process"))
     fixed = float(config.get("balance.min-publish-period"))
     if random_shards:
@@ -107,6 +108,7 @@ def default_policy(spec: EngineSpec, itemsize: int):
         max_message_seconds=float(config.get("balance.max-message-seconds")),
         max_blocks=int(getattr(spec.model, "max_blocks", None) or config.get("balance.max-blocks")),
         initial_message_bytes=int(config.get("balance.initial-message-bytes")),
+        fill_link=bool(spec.model.fill_link),
     )
 
 

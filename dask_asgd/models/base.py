@@ -47,6 +47,12 @@ class ModelSpec(abc.ABC):
     #: the most blocks sync_interval="auto" may split a state into (None: the setting
     #: ``dask-asgd.balance.max-blocks``)
     max_blocks = None
+    #: sync_interval="auto" publishes whole states at the publish floor's pace and the link sends
+    #: the newest whenever it frees (``balance.AdaptivePolicy``, ``fill_link``)
+    fill_link: bool = False
+    #: the most state bytes a second a task publishes under sync_interval="auto" (None: the
+    #: setting ``dask-asgd.balance.max-exchange-bytes-per-second``)
+    exchange_bytes_per_second = None
     #: a task can train on its shard one row block at a time (``ShardTrainer.set_rows``): a Dask
     #: collection larger than memory is streamed (``_engine.stream``)
     streams: bool = False

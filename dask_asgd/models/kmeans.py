@@ -54,12 +54,16 @@ class KMeansSpec(ModelSpec):
     memory: float = 1.0  # counts kept to this many epochs of the shard's weight (0: all)
     epoch_sums: bool = True  # an epoch that may be the last keeps its Lloyd sums (``KMeansTrainer.final``)
     verbose: int = 0
+    # state bytes a task publishes a second under "auto" (dask-asgd.kmeans.exchange-bytes-per-second)
+    exchange_bytes_per_second: float | None = None
     # centroids trained apart drift to different places: "auto" exchanges on any shards
     apart_on_random_shards = False
     streams = True  # a task trains on one row block at a time (``KMeansTrainer.set_rows``)
-    # centroids travel as whole states: on shaped links "auto"'s blocks of them did not reach
-    # KMeans's inertia x 1.01 where whole states did (docs/benchmarks.md, "On shaped links")
+    # centroids travel as whole states, the newest whenever the link frees: on shaped links
+    # blocks of them, or a link kept half idle, reached KMeans's inertia x 1.01 later than a
+    # link kept busy with whole states (docs/benchmarks.md, "On shaped links")
     max_blocks = 1
+    fill_link = True
 
     def state_size(self) -> int:
         return self.n_clusters * self.n_features + self.n_clusters
