@@ -9,9 +9,11 @@ proportion to the epochs a second it trains, so that they end together (a task t
 late, on a worker that has just started, takes less).  They stand for the shard together in the
 final combine, each with an equal share.
 
-The rows of a task lost with its worker are trained again: a new task on the least busy
-surviving worker (or on one that joined) starts from a surviving task's current model, at the
-lost task's epoch, for the epochs and the training time that are left.  Its rows come back as
+The rows of a task lost with its worker are trained again: a new task on a worker with a free
+thread (one that joined, a nanny's restart of the lost one, or one whose tasks have finished)
+starts from the model a surviving task had when the loss was seen, at the lost task's epoch,
+for the epochs and the training time that are left.  Until a thread is free it waits: placed
+beside a running task on a worker of one thread, it would only start once that task ends.  Its rows come back as
 Dask can give them: in-memory input is scattered again from the client, a streamed shard reads
 its blocks again, a persisted collection's lost blocks are recomputed by Dask from their graph.
 
@@ -59,6 +61,9 @@ class Elastic:
         self.origins: dict = {}  # task -> ("joined" | "retrained", the task it came from)
         self.retrained: dict = {}  # lost task -> the task that trains its rows again
         self.given_up: set = set()  # lost tasks whose rows could not be trained again (no time left)
+        # lost tasks waiting for a free thread -> (the surviving model when the loss was seen, or
+        # None; the lost task's last reported epochs; its shard's epochs done then)
+        self.deferred: dict = {}
         self.rng = np.random.default_rng(seed)
         # when the tasks began training (their max_time counts from there, after the kernels
         # are compiled): the first poll that saw a report, less a report period
@@ -78,11 +83,12 @@ class Elastic:
                 others = [t for t in self._members(self.family[task]) if t in pending]
                 if others:  # the other tasks of its shard train its rows: they share its epochs
                     self.retrained[task] = others[0]
+                    self.deferred.pop(task, None)
                     continue
                 # once: a task that trains lost rows again and is lost too is not replaced (a
                 # shard that ends every worker it is on, by its memory, would go round for ever)
                 if task not in self.origins_retrained():
-                    started = self._retrain(task, status, pending)
+                    started = self._retrain(task, status, pending, force=not pending)
                     if started is not None:
                         new.update(started)
                         pending = {**pending, **started}
@@ -92,7 +98,7 @@ class Elastic:
             self.known.add(addr)
             if not self.join:
                 continue
-            for _ in range(int(workers[addr])):
+            for _ in range(self._free(workers, pending).get(addr, 0)):
                 started = self._join(addr, status, pending)
                 if started is None:
                     break
@@ -100,6 +106,16 @@ class Elastic:
                 pending = {**pending, **started}
         self._share_epochs(status.get("progress", {}), pending)
         return new
+
+    def _free(self, workers: dict, pending: dict) -> dict:
+        """Free threads of each worker (``workers``: address -> threads) beside the tasks of
+        this fit still running there."""
+        free = {a: int(n) for a, n in workers.items()}
+        for task in pending:
+            addr = self.workers.get(task)
+            if addr in free:
+                free[addr] -= 1
+        return free
 
     def origins_retrained(self) -> set:
         return {t for t, (kind, _) in self.origins.items() if kind == "retrained"}
@@ -185,33 +201,38 @@ class Elastic:
         return self._start(addr, self.shards[best], snap, start, first, "joined", donor, family=best)
 
     # ------------------------------------------------------------------ lost tasks
-    def _retrain(self, lost_task: int, status: dict, pending: dict):
-        """A task that trains the rows of ``lost_task`` again, from a surviving task's model."""
+    def _retrain(self, lost_task: int, status: dict, pending: dict, force: bool = False):
+        """A task that trains the rows of ``lost_task`` again, from a surviving task's model: on
+        the worker with the most free threads; none free, it waits (``deferred``) unless
+        ``force`` (no task runs any more: every thread is free)."""
+        progress = status.get("progress", {})
+        if lost_task not in self.deferred:  # the surviving model as the loss is seen
+            snap = None
+            for task in sorted(pending, key=lambda t: -float(progress.get(t, {}).get("epochs", 0.0))):
+                snap = self._snapshot(task)
+                if snap is not None:
+                    break
+            # from a surviving task's model, at the lost task's epoch; with none running, from the start
+            epochs = float(progress.get(lost_task, {}).get("epochs", 0.0)) if snap is not None else 0.0
+            self.deferred[lost_task] = (snap, epochs, self._done(self.family[lost_task], progress))
+        free = self._free(status.get("workers", {}), pending)
+        if not free:  # no worker left: wait for one while tasks run, else give the rows up
+            if force:
+                self.deferred.pop(lost_task)
+                self.given_up.add(lost_task)
+            return None
+        addr = max(sorted(free), key=lambda a: free[a])
+        if free[addr] <= 0 and not force:
+            return None  # at the next poll: a worker that joins or a task that ends frees a thread
+        snap, epochs, done = self.deferred.pop(lost_task)
         shard = self._replace_shard(lost_task)
+        shard = None if shard is None else shard(addr)
         if shard is None:
+            self.given_up.add(lost_task)
             return None
-        alive = set(status.get("workers", {}))
-        busy = {a: 0 for a in alive}
-        for task in pending:
-            addr = self.workers.get(task)
-            if addr in busy:
-                busy[addr] += 1
-        if not busy:
-            return None
-        addr = min(sorted(busy), key=lambda a: busy[a])  # a worker that joined has no task yet
-        shard = shard(addr)
-        if shard is None:
-            return None
-        snap = None
-        for task in sorted(pending, key=lambda t: -float(status.get("progress", {}).get(t, {}).get("epochs", 0.0))):
-            snap = self._snapshot(task)
-            if snap is not None:
-                break
-        # from a surviving task's model, at the lost task's epoch; with none running, from the start
-        epochs = float(status.get("progress", {}).get(lost_task, {}).get("epochs", 0.0)) if snap is not None else 0.0
         fam = self.family[lost_task]
         start = int(math.floor(epochs))
-        left = self.target[fam] - self._done(fam, status.get("progress", {}))
+        left = self.target[fam] - done  # its shard's epochs as the loss was seen (no task of it runs)
         last = start + max(1, int(math.ceil(left))) if snap is not None else self.target[fam]
         task = self._start(addr, shard, snap, start, last, "retrained", lost_task, family=fam)
         if task is None:  # not tried again at the next poll

@@ -385,7 +385,7 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress, 
     warned = False
     paused_clock = PausedClock()  # how long tasks have waited, not started, on paused workers
     started = time.monotonic()
-    while pending:
+    while pending or elastic.deferred:  # deferred: lost rows waiting for a free thread
         try:
             with client.as_current():
                 wait(list(pending.values()), timeout=0.5, return_when="FIRST_COMPLETED")
@@ -403,7 +403,7 @@ def _wait_for_tasks(client, fit_id, futures: dict, spec, progress: FitProgress, 
                 lost[i] = elastic.workers.get(i)
                 del pending[i]
         now = time.monotonic()
-        if pending and now - last_check > progress.poll_seconds:
+        if (pending and now - last_check > progress.poll_seconds) or (not pending and elastic.deferred):
             last_check = now
             status = client.run_on_scheduler(fit_status, fit_id)
             progress.update(status.get("progress", {}))

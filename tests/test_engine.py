@@ -201,13 +201,27 @@ def test_fits_in_a_row_do_not_wait_for_the_client_streams_interval(thread_client
         assert time.monotonic() - t0 < 2.0
 
 
-def test_killed_worker_does_not_hang_fit():
-    with Client(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50) as client:
+def test_killed_worker_does_not_hang_fit(tmp_path):
+    # the nanny's restart of the killed worker takes 2 s (a preload that sleeps once the marker
+    # exists): the lost rows wait for its thread instead of queueing behind the survivor's task
+    marker = tmp_path / "slow-start"
+    preload = tmp_path / "slow_start.py"
+    preload.write_text(
+        f"import os, time\n\ndef dask_setup(worker):\n    if os.path.exists({str(marker)!r}):\n        time.sleep(2)\n"
+    )
+    with Client(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=50,
+        preload=[str(preload)],
+    ) as client:
         X, y = _clf_data(n=40000)
-        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=6, random_state=0)
-        victim = sorted(client.nthreads())[0]
-
-        killer = _kill_while_training(client, victim, after=1.0)
+        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=8, random_state=0)
+        victim, survivor = sorted(client.nthreads())
+        marker.touch()
+        killer = _kill_while_training(client, victim, after=0.5)
         t0 = time.time()
         with pytest.warns(RuntimeWarning, match="lost with their worker.*their rows were trained again"):
             clf.fit(X, y)
@@ -222,6 +236,9 @@ def test_killed_worker_does_not_hang_fit():
         assert report.retrained == {lost_task: int(again.index[0])}
         assert again["worker"].iloc[0] != victim and again["stop_reason"].iloc[0] == "max_time"
         assert again["n_samples"].iloc[0] == 20000
+        # it waited for a free thread (the nanny's restart of the victim) rather than queueing
+        # behind the survivor's task on its one thread, and trained beside it: states merged
+        assert again["worker"].iloc[0] != survivor and again["merged"].iloc[0] > 0
         assert clf.score(X, y) > 0.6
 
 
