@@ -428,6 +428,13 @@ start its jobs). Printed, each a median of ``--repeats``:
 For each: the fit's wall time (cluster start excluded, compiling the kernels on a new worker
 included), the held-out accuracy, and the epochs trained over all rows (the samples the tasks trained, over
 the rows; a lost task's samples count too).
+
+``--by-class``: the training rows sorted by their label and given as a Dask array of two
+partitions, one per worker, so that each shard holds one class (data partitioned by category,
+the shards as different as they can be); ``--scenarios`` picks some of ``one``, ``grown``,
+``two``, ``retrained``, ``not-retrained`` (default: all).
+
+    python benchmarks/bench_dask.py elastic --by-class --scenarios two,retrained,not-retrained
 """
 
 
@@ -464,7 +471,9 @@ def run_scenario(scenario, X, y, Xt, yt, epochs, kill_at):
             n = 1 if scenario == "1 worker" else 2
             cluster.scale(n)
             client.wait_for_workers(n, timeout=120)
-        ASGDClassifier(max_iter=1).fit(X[:1000], y[:1000])  # the kernels compiled on the first workers
+        from sklearn.datasets import make_classification
+
+        ASGDClassifier(max_iter=1).fit(*make_classification(1000, X.shape[1], random_state=1))  # kernels compiled
         helper = None
         if scenario == "grown 1->2":
 
@@ -514,18 +523,30 @@ def elastic_main(argv=None):
     p.add_argument("--features", type=int, default=50)
     p.add_argument("--epochs", type=int, default=1500)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--by-class", action="store_true", help="one class a shard (a Dask array of two partitions)")
+    p.add_argument("--scenarios", default="one,grown,two,retrained,not-retrained")
     a = p.parse_args(argv)
     from sklearn.datasets import make_classification
 
     X, y = make_classification(a.rows * 4 // 3, a.features, n_informative=20, random_state=0)
     X, Xt, y, yt = X[: a.rows], X[a.rows :], y[: a.rows], y[a.rows :]
-    scenarios = ["1 worker", "grown 1->2", "2 workers", "lost, retrained", "lost, not retrained"]
+    names = {"one": "1 worker", "grown": "grown 1->2", "two": "2 workers", "retrained": "lost, retrained",
+             "not-retrained": "lost, not retrained"}
+    scenarios = [names[k] for k in a.scenarios.split(",")]
+    if a.by_class:
+        import dask.array as da
+        import numpy as np
+
+        order = np.argsort(y, kind="stable")
+        half = int(np.searchsorted(y[order], 1))  # the first row of class 1: one class a partition
+        X = da.concatenate([da.from_array(X[order][:half]), da.from_array(X[order][half:])])
+        y = da.concatenate([da.from_array(y[order][:half]), da.from_array(y[order][half:])])
     out = {s: [] for s in scenarios}
     kill_at = None
     for r in range(a.repeats):
         for s in scenarios:
             if s.startswith("lost") and kill_at is None:
-                kill_at = statistics.median(t for t, _, _ in out["2 workers"]) / 3
+                kill_at = statistics.median(t for t, _, _ in out["2 workers"]) / 3 if out.get("2 workers") else 1.0
             out[s].append(run_scenario(s, X, y, Xt, yt, a.epochs, kill_at))
             print(f"  repeat {r}: {s}: {out[s][-1][0]:.2f} s, accuracy {out[s][-1][1]:.4f}", flush=True)
     print(f"\n{a.rows:,} x {a.features} rows, {a.epochs} epochs, medians of {a.repeats}; kill at {kill_at:.2f} s")
@@ -535,9 +556,10 @@ def elastic_main(argv=None):
         acc = statistics.median(v[1] for v in out[s])
         ep = statistics.median(v[2] for v in out[s])
         print(f"{s:<22}{t:>8.2f}{acc:>10.4f}{ep:>22.1f}")
-    base = statistics.median(v[0] for v in out["1 worker"])
-    grown = statistics.median(v[0] for v in out["grown 1->2"])
-    print(f"\ngrown 1->2 / 1 worker: {grown / base:.2f}x the time")
+    if out.get("1 worker") and out.get("grown 1->2"):
+        base = statistics.median(v[0] for v in out["1 worker"])
+        grown = statistics.median(v[0] for v in out["grown 1->2"])
+        print(f"\ngrown 1->2 / 1 worker: {grown / base:.2f}x the time")
 
 
 MODES = {"no-client": no_client_main, "stream": stream_main, "elastic": elastic_main}
