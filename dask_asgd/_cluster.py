@@ -80,14 +80,7 @@ class _Own:
 
 
 def idle_timeout() -> float:
-    value = config.get("own-cluster.idle-timeout")
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if not seconds >= 0:
-        raise ValueError(f"dask-asgd.own-cluster.idle-timeout must be a number of seconds >= 0; got {value!r}")
-    return seconds
+    return config.number("own-cluster.idle-timeout", 0, what="a number of seconds")
 
 
 @contextlib.contextmanager

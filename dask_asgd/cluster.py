@@ -629,14 +629,7 @@ KEPT_SHARDS_COUNT_MEMORY = 1.0  # count-memory "auto" where each task trains on 
 
 
 def _exchange_rate() -> float:
-    value = config.get("kmeans.exchange-bytes-per-second")
-    try:
-        rate = float(value)
-    except (TypeError, ValueError):
-        rate = float("nan")
-    if not rate > 0 or rate == float("inf"):
-        raise ValueError(f"dask-asgd.kmeans.exchange-bytes-per-second must be a number > 0, got {value!r}")
-    return rate
+    return config.number("kmeans.exchange-bytes-per-second", 0, strict=True, finite=True)
 
 
 def _count_memory(X) -> float:

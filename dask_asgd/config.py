@@ -25,3 +25,16 @@ def get(key: str):
     """``dask-asgd.<key>`` from dask.config; our default when the namespace is not there (a
     configuration reset by other code, as dask's own test clusters do, drops it)."""
     return dask.config.get(f"dask-asgd.{key}", default=_default(key))
+
+
+def number(key: str, minimum: float, *, strict: bool = False, finite: bool = False, what: str = "a number") -> float:
+    """``dask-asgd.<key>`` as a float of at least ``minimum`` (above it where ``strict``; not
+    infinite where ``finite``); anything else is a ValueError that names the setting."""
+    value = get(key)
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        x = float("nan")
+    if not (x > minimum if strict else x >= minimum) or (finite and x == float("inf")):
+        raise ValueError(f"dask-asgd.{key} must be {what} {'>' if strict else '>='} {minimum:g}, got {value!r}")
+    return x
