@@ -13,9 +13,10 @@ The rows of a task lost with its worker are trained again: a new task on a worke
 thread (one that joined, a nanny's restart of the lost one, or one whose tasks have finished)
 starts from the model a surviving task had when the loss was seen, at the lost task's epoch,
 for the epochs and the training time that are left.  Until a thread is free it waits: placed
-beside a running task on a worker of one thread, it would only start once that task ends.  Its rows come back as
-Dask can give them: in-memory input is scattered again from the client, a streamed shard reads
-its blocks again, a persisted collection's lost blocks are recomputed by Dask from their graph.
+beside a running task on a worker of one thread, it would only start once that task ends.  Its
+rows come back as Dask can give them: in-memory input is scattered again from the client, a
+streamed shard reads its blocks again, a persisted collection's lost blocks are recomputed by
+Dask from their graph.
 
 The client drives both from the status it polls once a second (``_fit._wait_for_tasks``).
 """

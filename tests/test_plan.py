@@ -72,7 +72,7 @@ def test_a_large_state_starts_in_blocks_but_centroids_travel_whole():
     with dask.config.set({"dask-asgd.balance.initial-message-bytes": 262144}):
         plan = make_plan(_auto(make_spec(n_outputs=10, n_features=13_000)), random_shards=False, itemsize=8)
         assert plan.spec.n_blocks == 4
-        # a 1000 x 128 K-Means state of the same size: whole states (KMeansSpec.max_blocks)
+        # a 1000 x 128 K-Means state of the same size: whole states (KMeansSpec.fill_link)
         plan = make_plan(_auto(_kmeans(1000, 128)), random_shards=False, itemsize=8)
         assert plan.spec.n_blocks == 1
         assert plan.policy.decide(0, {"batch_rate": 100.0, "inflight_bytes": 0}, {})["n_blocks"] == 1

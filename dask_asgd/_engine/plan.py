@@ -106,7 +106,7 @@ def default_policy(spec: EngineSpec, itemsize: int):
         min_publish_period=spec.min_publish_period,
         utilization=float(config.get("balance.utilization")),
         max_message_seconds=float(config.get("balance.max-message-seconds")),
-        max_blocks=int(getattr(spec.model, "max_blocks", None) or config.get("balance.max-blocks")),
+        max_blocks=int(config.get("balance.max-blocks")),
         initial_message_bytes=int(config.get("balance.initial-message-bytes")),
         fill_link=bool(spec.model.fill_link),
     )

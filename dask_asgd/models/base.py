@@ -44,11 +44,8 @@ class ModelSpec(abc.ABC):
     #: sync_interval="auto" trains the random shards of in-memory input apart (no exchange)
     #: where exchanging did not change this family's model (``_fit.trains_apart``)
     apart_on_random_shards: bool = True
-    #: the most blocks sync_interval="auto" may split a state into (None: the setting
-    #: ``dask-asgd.balance.max-blocks``)
-    max_blocks = None
-    #: sync_interval="auto" publishes whole states at the publish floor's pace and the link sends
-    #: the newest whenever it frees (``balance.AdaptivePolicy``, ``fill_link``)
+    #: sync_interval="auto" publishes whole states (never blocks) at the publish floor's pace and
+    #: the link sends the newest whenever it frees (``balance.AdaptivePolicy``, ``fill_link``)
     fill_link: bool = False
     #: the most state bytes a second a task publishes under sync_interval="auto" (None: the
     #: setting ``dask-asgd.balance.max-exchange-bytes-per-second``)

@@ -62,7 +62,6 @@ class KMeansSpec(ModelSpec):
     # centroids travel as whole states, the newest whenever the link frees: on shaped links
     # blocks of them, or a link kept half idle, reached KMeans's inertia x 1.01 later than a
     # link kept busy with whole states (docs/benchmarks.md, "On shaped links")
-    max_blocks = 1
     fill_link = True
 
     def state_size(self) -> int:
