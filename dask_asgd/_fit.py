@@ -553,7 +553,11 @@ def check_results(res: FitResult) -> None:
             if len(again) < len(res.lost):
                 rest += f"; the rows of the other {len(res.lost) - len(again)} were not"
         else:
-            rest = f"; the model is the average of the {len(res.results)} tasks that finished"
+            rest = (
+                f"; the model is the average of the {len(res.results)} tasks that finished, and "
+                "the lost rows were not trained again (that needs dask-asgd.retrain-lost, a worker "
+                "thread that comes free in the training time left, and rows Dask can bring back)"
+            )
         warnings.warn(
             f"dask-asgd: {len(res.lost)} of {n_tasks} training tasks were lost with their worker ({which})"
             + rest

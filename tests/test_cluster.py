@@ -14,6 +14,12 @@ _WEIGHTS = (
     "check's few rows, differ (scikit-learn's MiniBatchKMeans: 'sample_weight is not equivalent "
     "to removing/repeating samples')."
 )
+_ASYNC = (
+    "Asynchronous exchange at a fixed interval: which states reach which task, and when, depends "
+    "on the timing of messages, so two fits with the same random_state can end with a few of the "
+    "check's rows on other centroids. The same check runs strictly, and passes, without exchange "
+    "(sync_interval=None)."
+)
 EXPECTED_FAILED = {
     "check_sample_weight_equivalence_on_dense_data": _WEIGHTS,
     "check_sample_weight_equivalence_on_sparse_data": _WEIGHTS,
@@ -27,6 +33,8 @@ def _cluster(module_thread_client):
 
 
 def _expected_failed(est):
+    if isinstance(est.sync_interval, int):
+        return {**EXPECTED_FAILED, "check_fit_idempotent": _ASYNC}
     return EXPECTED_FAILED
 
 

@@ -1256,7 +1256,9 @@ def test_a_kmeans_fit_retrains_a_lost_tasks_rows_from_a_survivors_centroids():
         X, _ = make_blobs(40000, 10, centers=8, random_state=0)
         victim = sorted(client.nthreads())[0]
         killer = _kill_while_training(client, victim, after=1.0)
-        km = ASGDKMeans(8, max_iter=10**6, tol=0, max_time=4, random_state=0)
+        # the lost rows wait for the nanny's restart of the victim: time enough for it on a
+        # loaded machine (a restart that came after the fit's training time gives the rows up)
+        km = ASGDKMeans(8, max_iter=10**6, tol=0, max_time=8, random_state=0)
         with pytest.warns(RuntimeWarning, match="their rows were trained again"):
             km.fit(X)
         killer.join()
