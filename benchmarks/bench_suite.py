@@ -1034,6 +1034,8 @@ def main(argv=None):
     ap.add_argument("--out-md", default=os.path.join(HERE, "results", "suite.md"))
     ap.add_argument("--plots-dir", default=os.path.join(HERE, "results", "img"))
     ap.add_argument("--report", metavar="JSON", help="only write the markdown and the plots again from this JSON")
+    ap.add_argument("--docs", action="store_true", help="write the markdown to docs/suite.md and the plots to "
+                    "docs/img/: the docs site's generated page, whose summary docs/benchmarks.md includes")
     # internal: the subprocesses
     ap.add_argument("--one", nargs=2, metavar=("METHOD", "DATASET"), help=argparse.SUPPRESS)
     ap.add_argument("--prepare", metavar="DATASET", help=argparse.SUPPRESS)
@@ -1042,6 +1044,9 @@ def main(argv=None):
     ap.add_argument("--target", type=float, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
+    if args.docs:
+        args.out_md = os.path.join(REPO, "docs", "suite.md")
+        args.plots_dir = os.path.join(REPO, "docs", "img")
     q = args.quick
     if args.methods is None:
         # --quick leaves out dask-ml's ADMM (12-41 s a run on 20% of the rows, one iteration on
@@ -1301,6 +1306,99 @@ def peer_wins(res, ref, auc_target):
     return ["**wins**: " + "; ".join(out)] if out else []
 
 
+SUMMARY_COLUMNS = [  # method, column title
+    ("sklearn-sgd", "scikit-learn SGD"),
+    ("daskml", "fastest dask-ml"),
+    ("vw", "Vowpal Wabbit"),
+    ("spark", "Spark MLlib"),
+    ("asgd-1", "dask-asgd 1 worker"),
+    ("asgd-2-auto", "2 workers, auto"),
+    ("asgd-2-none", "no exchange"),
+    ("asgd-2-auto-exchange", "auto, exchanging"),
+    ("asgd-2-fixed64", "interval 64"),
+    ("asgd-2-auto-noparzen", "exchanging, Parzen off"),
+    ("asgd-2-auto-average", "exchanging, average merge"),
+]
+
+
+DASKML_SHORT = {"daskml-incremental": "Incremental", "daskml-lbfgs": "GLM lbfgs", "daskml-admm": "GLM admm"}
+
+
+def fastest_daskml(runs):
+    """The dask-ml run that reaches the target first (or, none reaching it, the best-scoring)."""
+    dml = [r for k, r in runs.items() if METHODS[k][1] in ("incremental", "glm") and r.get("points")]
+    reached = [r for r in dml if r.get("time_to_target") is not None]
+    if reached:
+        return min(reached, key=lambda r: r["time_to_target"])
+    return max(dml, key=lambda r: max(p["score"] for p in r["points"]), default=None)
+
+
+def summary_cell(method, res, target, short=False):
+    """Time to target and the crossing epoch (pass, max_iter) of one run, or why there is none."""
+    if res is None:
+        return "—"
+    if res.get("status") not in (None, "ok") and not res.get("points"):
+        return res.get("status", "error")
+    t = res.get("time_to_target")
+    pts = res.get("points", [])
+    if t is None:
+        best = max((p["score"] for p in pts), default=None)
+        return "not reached" + (f" (best {best:.4f})" if best is not None else "")
+    cross = crossing_point(res, target)
+    unit = unit_of(method, one=True)
+    name = f"{DASKML_SHORT.get(method, method)}, " if short else ""
+    return f"{fmt_seconds(t)} ({name}{unit} {cross['x']})"
+
+
+def summary(report, args):
+    """The cross-data-set tables: time to target of every method, and the ratios the goals name,
+    between two markers that docs/benchmarks.md includes."""
+    head = "| data set (target) | " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |"
+    rows = []
+    goals = []
+    for dataset, entry in report["datasets"].items():
+        runs, target = entry.get("runs", {}), entry.get("target")
+        if target is None:
+            continue
+        metric = "R^2 " if entry.get("metric") == "R^2" else ""
+        cells = []
+        for method, _ in SUMMARY_COLUMNS:
+            if method == "daskml":
+                best = fastest_daskml(runs)
+                key = next((k for k, r in runs.items() if r is best), None)
+                cells.append(summary_cell(key, best, target, short=True) if best is not None else "—")
+            else:
+                cells.append(summary_cell(method, runs.get(method), target))
+        rows.append(f"| {dataset} ({metric}{target:.4f}) | " + " | ".join(cells) + " |")
+        a2, sk, ax, none = (runs.get(k) for k in ("asgd-2-auto", "sklearn-sgd", "asgd-2-auto-exchange", "asgd-2-none"))
+
+        def ratio(a, b, goal=None):
+            ta = a and a.get("time_to_target")
+            tb = b and b.get("time_to_target")
+            if ta is None:
+                return "not reached"
+            if tb is None:
+                return "met (the other did not reach the target)" if goal else "sooner (the other did not reach it)"
+            r = ta / tb
+            return f"{r:.3f}" + ("" if goal is None else (" met" if r <= goal else " **missed**"))
+
+        peer = [ratio(a2, runs.get(k)) if runs.get(k, {}).get("points") else "—" for k in ("vw", "spark")]
+        goals.append(f"| {dataset} | {ratio(a2, sk, 1 / 3)} | {ratio(a2, fastest_daskml(runs), 1 / 5)} | "
+                     f"{peer[0]} | {peer[1]} | {ratio(ax, none)} |")
+    if not rows:
+        return []
+    return ["<!-- summary start -->", "",
+            "Time to target in seconds (medians over the seeds), and in brackets the epoch (VW: pass; GLMs and "
+            "Spark: `max_iter`) of the first point at or above the target:", "",
+            head, "|---" * (len(SUMMARY_COLUMNS) + 1) + "|", *rows, "",
+            "Ratios of time to target, dask-asgd 2 workers (auto) over each peer (below 1: dask-asgd is sooner), "
+            "with the goals: at most 1/3 of scikit-learn's time and 1/5 of the fastest dask-ml method's; "
+            "the exchange (auto, exchanging) over training apart:", "",
+            "| data set | / scikit-learn (<= 1/3) | / fastest dask-ml (<= 1/5) | / Vowpal Wabbit | / Spark MLlib "
+            "| exchanging / no exchange |", "|---|---|---|---|---|---|", *goals, "",
+            "<!-- summary end -->", ""]
+
+
 def write_markdown(report, args):
     L = ["# Benchmark suite", "",
          "Generated by `benchmarks/bench_suite.py`; raw results in "
@@ -1336,6 +1434,7 @@ def write_markdown(report, args):
          "dask-asgd 2 workers (auto).", "",
          f"Command: `{report['command']}`", "",
          f"Started {report['started']}, {report.get('suite_seconds', 0):.0f} s in all.", ""]
+    L += summary(report, args)
     m = report["machine"]
     L += ["## Machine and versions", "",
           f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gib']:.1f} GiB RAM; "
