@@ -7,8 +7,9 @@
 
 Writes the raw results (JSON), a markdown report and one PNG per data set (held-out score
 against wall time, one line per method); defaults: benchmarks/results/suite.json,
-benchmarks/results/suite.md, benchmarks/results/img/bench-suite-<dataset>.png (docs/benchmarks.md
-shows copies of the plots, in docs/img/).
+benchmarks/results/suite.md, benchmarks/results/img/bench-suite-<dataset>.png. ``--docs`` writes the
+markdown to docs/suite.md and the plots to docs/img/ instead: the docs site's page of the suite,
+whose summary tables docs/benchmarks.md includes.
 
 Protocol
 --------
