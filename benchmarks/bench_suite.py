@@ -1351,7 +1351,7 @@ def summary_cell(method, res, target, short=False):
     return f"{fmt_seconds(t)} ({name}{unit} {cross['x']})"
 
 
-def summary(report, args):
+def summary(report):
     """The cross-data-set tables: time to target of every method, and the ratios the goals name,
     between two markers that docs/benchmarks.md includes."""
     head = "| data set (target) | " + " | ".join(t for _, t in SUMMARY_COLUMNS) + " |"
@@ -1374,8 +1374,9 @@ def summary(report, args):
         a2, sk, ax, none = (runs.get(k) for k in ("asgd-2-auto", "sklearn-sgd", "asgd-2-auto-exchange", "asgd-2-none"))
 
         def ratio(a, b, goal=None):
-            ta = a and a.get("time_to_target")
-            tb = b and b.get("time_to_target")
+            if not a or not b:
+                return "—"  # not in this run
+            ta, tb = a.get("time_to_target"), b.get("time_to_target")
             if ta is None:
                 return "not reached"
             if tb is None:
@@ -1435,7 +1436,7 @@ def write_markdown(report, args):
          "dask-asgd 2 workers (auto).", "",
          f"Command: `{report['command']}`", "",
          f"Started {report['started']}, {report.get('suite_seconds', 0):.0f} s in all.", ""]
-    L += summary(report, args)
+    L += summary(report)
     m = report["machine"]
     L += ["## Machine and versions", "",
           f"- CPU: {m['cpu']}, {m['cores']} cores ({m['usable_cores']} usable), {m['ram_gib']:.1f} GiB RAM; "
