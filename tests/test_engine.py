@@ -1233,8 +1233,10 @@ def test_a_lost_workers_blocks_of_a_persisted_collection_are_recomputed_and_retr
         yd = da.from_array(y, chunks=5000).map_blocks(np.copy).persist()
         victim = sorted(client.nthreads())[0]
         killer = _kill_while_training(client, victim, after=1.0)
-        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=5, random_state=0)
-        with dask.config.set({"dask-asgd.join-workers": False}):  # the survivor alone trains them
+        # the lost rows wait for a free thread (the nanny's restart of the victim): time enough
+        # for that restart on a loaded machine
+        clf = ASGDClassifier(max_iter=100000, tol=None, max_time=8, random_state=0)
+        with dask.config.set({"dask-asgd.join-workers": False}):  # no task joins the restart
             with pytest.warns(RuntimeWarning, match="their rows were trained again"):
                 clf.fit(Xd, yd)
         killer.join()
