@@ -432,9 +432,12 @@ the rows; a lost task's samples count too).
 ``--by-class``: the training rows sorted by their label and given as a Dask array of two
 partitions, one per worker, so that each shard holds one class (data partitioned by category,
 the shards as different as they can be); ``--scenarios`` picks some of ``one``, ``grown``,
-``two``, ``retrained``, ``not-retrained`` (default: all).
+``two``, ``retrained``, ``not-retrained`` (default: all), and ``apart`` (2 workers,
+``sync_interval=None``: trained apart, averaged at the end) and ``noparzen`` (2 workers,
+``parzen=False``: every state merged), which say what the exchange brings on such shards.
 
     python benchmarks/bench_dask.py elastic --by-class --scenarios two,retrained,not-retrained
+    python benchmarks/bench_dask.py elastic --by-class --scenarios two,apart,noparzen
 """
 
 
@@ -459,7 +462,8 @@ def run_scenario(scenario, X, y, Xt, yt, epochs, kill_at):
 
     from dask_asgd import ASGDClassifier
 
-    clf = ASGDClassifier(max_iter=epochs, tol=None, random_state=0)
+    params = {"2 workers, apart": dict(sync_interval=None), "2 workers, Parzen off": dict(parzen=False)}
+    clf = ASGDClassifier(max_iter=epochs, tol=None, random_state=0, **params.get(scenario, {}))
     config = {}
     if scenario == "lost, not retrained":
         config = {"dask-asgd.retrain-lost": False, "dask-asgd.join-workers": False}
@@ -531,7 +535,7 @@ def elastic_main(argv=None):
     X, y = make_classification(a.rows * 4 // 3, a.features, n_informative=20, random_state=0)
     X, Xt, y, yt = X[: a.rows], X[a.rows :], y[: a.rows], y[a.rows :]
     names = {"one": "1 worker", "grown": "grown 1->2", "two": "2 workers", "retrained": "lost, retrained",
-             "not-retrained": "lost, not retrained"}
+             "not-retrained": "lost, not retrained", "apart": "2 workers, apart", "noparzen": "2 workers, Parzen off"}
     scenarios = [names[k] for k in a.scenarios.split(",")]
     if a.by_class:
         import dask.array as da
@@ -549,13 +553,15 @@ def elastic_main(argv=None):
                 kill_at = statistics.median(t for t, _, _ in out["2 workers"]) / 3 if out.get("2 workers") else 1.0
             out[s].append(run_scenario(s, X, y, Xt, yt, a.epochs, kill_at))
             print(f"  repeat {r}: {s}: {out[s][-1][0]:.2f} s, accuracy {out[s][-1][1]:.4f}", flush=True)
-    print(f"\n{a.rows:,} x {a.features} rows, {a.epochs} epochs, medians of {a.repeats}; kill at {kill_at:.2f} s")
-    print(f"{'scenario':<22}{'fit s':>8}{'accuracy':>10}{'epochs over all rows':>22}")
+    print(f"\n{a.rows:,} x {a.features} rows, {a.epochs} epochs, medians of {a.repeats}"
+          + (f"; kill at {kill_at:.2f} s" if kill_at is not None else ""))
+    print(f"{'scenario':<22}{'fit s':>8}{'accuracy':>10}{'lowest-highest':>16}{'epochs over all rows':>22}")
     for s in scenarios:
         t = statistics.median(v[0] for v in out[s])
-        acc = statistics.median(v[1] for v in out[s])
+        accs = [v[1] for v in out[s]]
         ep = statistics.median(v[2] for v in out[s])
-        print(f"{s:<22}{t:>8.2f}{acc:>10.4f}{ep:>22.1f}")
+        spread = f"{min(accs):.4f}-{max(accs):.4f}"
+        print(f"{s:<22}{t:>8.2f}{statistics.median(accs):>10.4f}{spread:>16}{ep:>22.1f}")
     if out.get("1 worker") and out.get("grown 1->2"):
         base = statistics.median(v[0] for v in out["1 worker"])
         grown = statistics.median(v[0] for v in out["grown 1->2"])
