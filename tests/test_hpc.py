@@ -51,7 +51,9 @@ def test_fit_on_a_jobqueue_cluster_of_cli_workers():
 
 def test_an_adaptive_cluster_that_grows_during_a_fit_shares_the_epochs_left():
     X, y = make_classification(100_000, 50, random_state=0)
-    max_iter = 800
+    # epochs enough that the second job's worker (a new process that loads the kernels, seconds
+    # on a loaded machine) joins well before the first task is done
+    max_iter = 1600
     with _cluster() as cluster, Client(cluster) as client:
         cluster.adapt(minimum=1, maximum=2)
         client.wait_for_workers(1, timeout=120)
