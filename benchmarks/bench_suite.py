@@ -1326,12 +1326,13 @@ DASKML_SHORT = {"daskml-incremental": "Incremental", "daskml-lbfgs": "GLM lbfgs"
 
 
 def fastest_daskml(runs):
-    """The dask-ml run that reaches the target first (or, none reaching it, the best-scoring)."""
-    dml = [r for k, r in runs.items() if METHODS[k][1] in ("incremental", "glm") and r.get("points")]
-    reached = [r for r in dml if r.get("time_to_target") is not None]
+    """``(method, run)`` of the dask-ml run that reaches the target first (none reaching it, the
+    best-scoring one; no dask-ml run: ``(None, None)``)."""
+    dml = [(k, r) for k, r in runs.items() if METHODS[k][1] in ("incremental", "glm") and r.get("points")]
+    reached = [(k, r) for k, r in dml if r.get("time_to_target") is not None]
     if reached:
-        return min(reached, key=lambda r: r["time_to_target"])
-    return max(dml, key=lambda r: max(p["score"] for p in r["points"]), default=None)
+        return min(reached, key=lambda kr: kr[1]["time_to_target"])
+    return max(dml, key=lambda kr: max(p["score"] for p in kr[1]["points"]), default=(None, None))
 
 
 def summary_cell(method, res, target, short=False):
@@ -1365,8 +1366,7 @@ def summary(report):
         cells = []
         for method, _ in SUMMARY_COLUMNS:
             if method == "daskml":
-                best = fastest_daskml(runs)
-                key = next((k for k, r in runs.items() if r is best), None)
+                key, best = fastest_daskml(runs)
                 cells.append(summary_cell(key, best, target, short=True) if best is not None else "—")
             else:
                 cells.append(summary_cell(method, runs.get(method), target))
@@ -1385,7 +1385,7 @@ def summary(report):
             return f"{r:.3f}" + ("" if goal is None else (" met" if r <= goal else " **missed**"))
 
         peer = [ratio(a2, runs.get(k)) if runs.get(k, {}).get("points") else "—" for k in ("vw", "spark")]
-        goals.append(f"| {dataset} | {ratio(a2, sk, 1 / 3)} | {ratio(a2, fastest_daskml(runs), 1 / 5)} | "
+        goals.append(f"| {dataset} | {ratio(a2, sk, 1 / 3)} | {ratio(a2, fastest_daskml(runs)[1], 1 / 5)} | "
                      f"{peer[0]} | {peer[1]} | {ratio(ax, none)} |")
     if not rows:
         return []
@@ -1518,11 +1518,9 @@ def write_markdown(report, args):
         if a2 and "sklearn-sgd" in runs:
             lines.append(ratio_line("dask-asgd 2 workers (auto) / scikit-learn, time to target", a2,
                                     runs["sklearn-sgd"], goal=1 / 3))
-        dml = [r for k, r in runs.items() if METHODS[k][1] in ("incremental", "glm") and r.get("points")]
-        if a2 and dml:
-            reached = [r for r in dml if r.get("time_to_target") is not None]
-            if reached:
-                best = min(reached, key=lambda r: r["time_to_target"])
+        _, best = fastest_daskml(runs)
+        if a2 and best is not None:
+            if best.get("time_to_target") is not None:
                 lines.append(ratio_line(f"dask-asgd 2 workers (auto) / fastest dask-ml method ({best['label']}), "
                                         "time to target", a2, best, goal=1 / 5))
             else:
